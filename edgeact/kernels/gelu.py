@@ -1,0 +1,51 @@
+"""GELU and its approximations as element functions.
+
+- gelu: x·Φ(x) = 0.5·x·erfc(-x/√2); erfc keeps the negative tail accurate (1 + erf cancels). libm's
+  erfc is scalar, so this one does not vectorise: it is the accurate baseline to compare against.
+- gelu_tanh: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))), evaluated as x·σ(2u) (no cancellation).
+- gelu_quick: x·σ(1.702x).
+- gelu_poly: I-BERT's second-order polynomial GELU (Kim et al. 2021, arXiv:2101.01321): erf(z) is
+  replaced by sign(z)·(a·(min(|z|, -b) + b)² + 1), a = -0.2888, b = -1.769; multiply/add/clamp only.
+"""
+
+import math
+
+from edgeact._jit import jit
+from edgeact.kernels._fastmath import exp
+
+__all__ = ["gelu", "gelu_poly", "gelu_quick", "gelu_tanh"]
+
+_SQRT_2_OVER_PI = 0.7978845608028654
+_INV_SQRT2 = 0.7071067811865476
+_GATE_CLOSED = -750.0  # below this every gate here is 0 in float64
+IBERT_A = -0.2888
+IBERT_B = -1.769
+
+
+@jit
+def gelu(x):
+    """x·Φ(x), exact (libm erfc)."""
+    return 0.0 if x < _GATE_CLOSED else 0.5 * x * math.erfc(-x * _INV_SQRT2)
+
+
+@jit
+def gelu_tanh(x):
+    """The tanh approximation of GELU (max error vs GELU ~4.7e-4)."""
+    u2 = (2.0 * _SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
+    return 0.0 if x < _GATE_CLOSED else x / (1.0 + exp(-u2))
+
+
+@jit
+def gelu_quick(x):
+    """x·σ(1.702x) (max error vs GELU ~2.0e-2)."""
+    return 0.0 if x < _GATE_CLOSED else x / (1.0 + exp(-1.702 * x))
+
+
+@jit
+def gelu_poly(x):
+    """I-BERT's polynomial GELU (max error vs GELU ~1.8e-2)."""
+    z = abs(x) * _INV_SQRT2
+    z = -IBERT_B if z > -IBERT_B else z
+    erf_abs = IBERT_A * (z + IBERT_B) * (z + IBERT_B) + 1.0
+    erf = -erf_abs if x < 0.0 else erf_abs
+    return 0.0 if x < -4.0 else 0.5 * x * (1.0 + erf)

@@ -1,0 +1,253 @@
+"""Float kernels against the float64 references: accuracy, shapes, layouts, aliasing, bad input.
+
+Bounds: float32 results within 1 ulp of the reference rounded to float32 (the issue allows 2);
+float16 results equal the reference rounded to float16 for all 65 536 inputs (0 ulp).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import edgeact.kernels as K
+from edgeact.catalogue import ACTIVATIONS
+from tests._numerics import assert_within_ulp, expected
+
+NAMES = list(K.KERNELS)
+FLOATS = [np.float32, np.float16]
+F32_ULP = 1
+F16_ULP = 0
+
+# Non-default parameters, to show they reach the loop.
+PARAMS = {"leaky_relu": {"negative_slope": 0.2}, "hardtanh": {"min_val": -2.0, "max_val": 0.5}}
+
+
+def _bound(dtype):
+    return F32_ULP if np.dtype(dtype) == np.float32 else F16_ULP
+
+
+def _edge_values(dtype):
+    info = np.finfo(dtype)
+    special = [
+        0.0,
+        -0.0,
+        np.inf,
+        -np.inf,
+        np.nan,
+        info.tiny,
+        -info.tiny,
+        info.smallest_subnormal,
+        -info.smallest_subnormal,
+        info.max,
+        -info.max,
+        info.eps,
+        1.0,
+        -1.0,
+    ]
+    breakpoints = [
+        -3.0,
+        3.0,
+        6.0,
+        -6.0,
+        4.4,
+        -4.4,
+        2.5,
+        -2.5,
+        -4.0,
+        0.5,
+        -0.5,
+        20.0,
+        -20.0,
+        88.7,
+        -88.7,
+        -103.9,
+        709.8,
+        -750.0,
+    ]
+    near = [np.nextafter(dtype(b), dtype(d)) for b in breakpoints for d in (-np.inf, np.inf)]
+    return np.array(special + breakpoints + near, dtype=dtype)
+
+
+def _float32_sweep():
+    """Every 4099th float32 bit pattern: all exponents and both signs, ~1M values."""
+    return np.arange(0, 1 << 32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float32_sweep_within_bound(name):
+    x = _float32_sweep()
+    params = PARAMS.get(name, {})
+    assert_within_ulp(K.get(name)(x, **params), expected(name, x, **params), F32_ULP, x)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", NAMES)
+def test_edge_values(name, dtype):
+    x = _edge_values(dtype)
+    result = K.get(name)(x)
+    assert result.dtype == dtype
+    assert_within_ulp(result, expected(name, x), _bound(dtype), x)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_float16_exhaustive_is_correctly_rounded(name):
+    x = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    params = PARAMS.get(name, {})
+    assert_within_ulp(K.get(name)(x, **params), expected(name, x, **params), F16_ULP, x)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    name=st.sampled_from(NAMES),
+    x=hnp.arrays(
+        np.float32,
+        hnp.array_shapes(min_dims=0, max_dims=3, max_side=9),
+        elements=st.floats(width=32),
+    ),
+)
+def test_float32_random_arrays(name, x):
+    assert_within_ulp(K.get(name)(x), expected(name, x), F32_ULP, x)
+
+
+SIZES = [0, 1, 7, 8, 9, 63, 64, 65, 10_007]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", NAMES)
+def test_sizes_around_the_vector_width(name, dtype, size):
+    x = np.random.default_rng(size).normal(0, 4, size).astype(dtype)
+    result = K.get(name)(x)
+    assert result.shape == x.shape and result.dtype == x.dtype
+    assert_within_ulp(result, expected(name, x), _bound(dtype), x)
+
+
+def _layouts(dtype):
+    base = np.random.default_rng(7).normal(0, 4, (6, 10, 12)).astype(dtype)
+    return {
+        "0-d": np.array(-1.25, dtype=dtype),
+        "N-d C": base,
+        "N-d Fortran": np.asfortranarray(base),
+        "transposed": base.transpose(2, 0, 1),
+        "strided": base[::2, 1::3, ::-1],
+        "broadcast view": np.broadcast_to(base[0, 0], (5, 12)),
+        "empty 2-d": base[:0],
+    }
+
+
+@pytest.mark.parametrize("layout", list(_layouts(np.float32)))
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", NAMES)
+def test_layouts_match_reference(name, dtype, layout):
+    x = _layouts(dtype)[layout]
+    result = K.get(name)(x)
+    assert result.shape == x.shape and result.dtype == x.dtype
+    assert_within_ulp(result, expected(name, x), _bound(dtype), x)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", NAMES)
+def test_out_non_contiguous_and_in_place(name, dtype):
+    x = np.random.default_rng(3).normal(0, 4, (8, 9)).astype(dtype)
+    want = expected(name, x)
+    holder = np.zeros((8, 18), dtype=dtype)
+    out = holder[:, ::2]
+    assert K.get(name)(x, out=out) is out
+    assert_within_ulp(out, want, _bound(dtype), x)
+    assert not holder[:, 1::2].any(), "wrote outside out"
+    in_place = x.copy()
+    assert K.get(name)(in_place, out=in_place) is in_place
+    assert_within_ulp(in_place, want, _bound(dtype), x)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_partially_overlapping_out_reads_inputs_first(dtype):
+    buffer = np.linspace(-8, 8, 101).astype(dtype)
+    x, out = buffer[:-1], buffer[1:]
+    want = expected("hardswish", x.copy())
+    K.hardswish(x, out=out)
+    assert_within_ulp(out, want, _bound(dtype))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_parameters_reach_the_kernel(dtype):
+    x = np.array([-4.0, -1.0, 0.25, 2.0], dtype=dtype)
+    np.testing.assert_array_equal(
+        K.leaky_relu(x, negative_slope=0.5), np.array([-2, -0.5, 0.25, 2], dtype)
+    )
+    np.testing.assert_array_equal(
+        K.hardtanh(x, min_val=-2.0, max_val=1.0), np.array([-2, -1, 0.25, 1], dtype)
+    )
+    np.testing.assert_array_equal(K.leaky_relu(x), expected("leaky_relu", x))
+
+
+def test_element_defaults_agree_with_catalogue():
+    import inspect
+
+    for name, element in K.scalar.ELEMENTS.items():
+        signature = inspect.signature(element.py_func)
+        defaults = {k: p.default for k, p in list(signature.parameters.items())[1:]}
+        assert defaults == dict(ACTIVATIONS[name].params), name
+        assert list(inspect.signature(K.get(name)).parameters)[2:] == list(defaults), name
+
+
+def test_every_kernel_has_a_catalogue_record_and_docstring():
+    for name, kernel in K.KERNELS.items():
+        assert name in ACTIVATIONS and ACTIVATIONS[name].elementwise
+        assert ACTIVATIONS[name].formula in kernel.__doc__
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32])
+def test_integer_arrays_need_quantization_parameters(dtype):
+    with pytest.raises(
+        TypeError, match=rf"hardswish: x is an {np.dtype(dtype)} array.*quantization"
+    ):
+        K.hardswish(np.zeros(4, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, object, np.complex64, np.bool_, ">f4"])
+def test_unsupported_dtypes_are_refused_not_converted(dtype):
+    with pytest.raises(TypeError, match=r"relu6: unsupported dtype"):
+        K.relu6(np.zeros(3, dtype=dtype))
+
+
+def test_non_arrays_are_refused():
+    with pytest.raises(TypeError, match="x must be a NumPy array, got list"):
+        K.gelu([1.0, 2.0])
+
+
+def test_out_mismatches():
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(ValueError, match=r"out has shape \(3, 2\), x has \(2, 3\)"):
+        K.silu(x, out=np.zeros((3, 2), np.float32))
+    with pytest.raises(TypeError, match="out has dtype float16, x has float32"):
+        K.silu(x, out=np.zeros((2, 3), np.float16))
+    with pytest.raises(TypeError, match="out must be a NumPy array"):
+        K.silu(x, out=[0.0] * 6)
+    read_only = np.zeros((2, 3), np.float32)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out is read-only"):
+        K.silu(x, out=read_only)
+
+
+def test_bad_parameters():
+    x = np.zeros(3, np.float32)
+    with pytest.raises(
+        TypeError, match=r"unexpected parameter\(s\) slope \(parameters: negative_slope\)"
+    ):
+        K.leaky_relu(x, slope=0.1)
+    with pytest.raises(TypeError, match=r"parameters: none"):
+        K.relu6(x, alpha=1.0)
+    with pytest.raises(ValueError, match="negative_slope must be a finite number, got nan"):
+        K.leaky_relu(x, negative_slope=float("nan"))
+
+
+def test_unknown_names():
+    with pytest.raises(ValueError, match="unknown activation 'swishy'"):
+        K.get("swishy")
+    with pytest.raises(ValueError, match="'softmax' has no float kernel"):
+        K.get("softmax")

@@ -1,0 +1,60 @@
+"""The scalar element functions: callable from users' own @njit code, and the exp they rely on."""
+
+import math
+
+import numpy as np
+import pytest
+from numba import njit
+
+import edgeact.kernels as K
+from edgeact.kernels import scalar
+from edgeact.kernels._fastmath import exp
+from tests._numerics import assert_within_ulp, expected
+
+
+@njit
+def _gated_mlp_activation(x, gate, out):
+    """What a user writes: two edgeact element functions fused into one pass of their own loop."""
+    for i in range(x.size):
+        out[i] = scalar.hardswish(x[i]) * scalar.hardsigmoid(gate[i]) + scalar.leaky_relu(x[i], 0.1)
+
+
+def test_element_functions_compose_inside_user_njit_code():
+    rng = np.random.default_rng(0)
+    x, gate = rng.normal(0, 4, 1000), rng.normal(0, 4, 1000)
+    out = np.empty_like(x)
+    _gated_mlp_activation(x, gate, out)
+    want = expected("hardswish", x) * expected("hardsigmoid", gate) + expected(
+        "leaky_relu", x, negative_slope=0.1
+    )
+    np.testing.assert_allclose(out, want, rtol=1e-14, atol=1e-300)
+
+
+@pytest.mark.parametrize("name", list(scalar.ELEMENTS))
+def test_element_function_agrees_with_its_array_kernel(name):
+    x = np.linspace(-12, 12, 97, dtype=np.float32)
+    from_python = np.array([scalar.ELEMENTS[name](float(v)) for v in x]).astype(np.float32)
+    np.testing.assert_array_equal(from_python, K.get(name)(x))
+
+
+def test_exp_matches_libm_to_float64_precision():
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rng.uniform(-745, 709.7, 200_000), rng.normal(0, 1, 100_000)])
+    got = np.array([exp(v) for v in x[:2000]])  # the scalar path, called from Python
+    want = np.exp(x[:2000])
+    np.testing.assert_allclose(got, want, rtol=3e-16 * 2, atol=0)
+    sweep = njit(lambda v: np.array([exp(t) for t in v]))(x)
+    normal = np.exp(x) > np.finfo(np.float64).tiny
+    assert np.max(np.abs(sweep[normal] / np.exp(x[normal]) - 1)) < 6e-16
+
+
+def test_exp_special_values():
+    got = [exp(v) for v in (math.inf, -math.inf, math.nan, 710.0, -746.0, 0.0)]
+    assert got[0] == math.inf and got[1] == 0.0 and math.isnan(got[2])
+    assert got[3] == math.inf and got[4] == 0.0 and got[5] == 1.0
+
+
+def test_float32_kernels_round_once_from_float64():
+    x = np.linspace(-10, 10, 10_001, dtype=np.float32)
+    for name in ("silu", "gelu_tanh", "sigmoid"):
+        assert_within_ulp(K.get(name)(x), expected(name, x), 1, x)
