@@ -1,0 +1,571 @@
+"""Which activation to use where: a selection guide computed from the catalogue.
+
+A scenario is data: the activations to use and to avoid, and the properties that decide between
+them. Each property is a predicate over a catalogue record plus the sentence that explains it, and
+every number in a sentence is a catalogue field or is measured here from the float64 references and
+derivatives (saturation intervals, dead regions, Gaussian moments, exact-zero fractions...).
+
+``advise`` returns JSON-ready dicts; infinities are encoded as the strings ``"inf"`` and
+``"-inf"``. ``format_advice`` renders them for a terminal.
+"""
+
+import functools
+import math
+import textwrap
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+
+import numpy as np
+
+from edgeact.catalogue import ACTIVATIONS, Activation, get
+
+__all__ = [
+    "PROPERTIES",
+    "SATURATION_THRESHOLD",
+    "SCENARIOS",
+    "Property",
+    "Scenario",
+    "advise",
+    "dead_for_negative",
+    "format_advice",
+    "saturation",
+]
+
+SATURATION_THRESHOLD = 0.01  # |f'(x)| below this counts as a vanishing gradient
+_GRID = np.linspace(-20.0, 20.0, 400_001)  # step 1e-4; boundaries are then refined by bisection
+_NEGATIVE = _GRID[_GRID < 0]
+_VOCABULARY = 32_000  # a typical LLM vocabulary size, for the int8 resolution check
+_INT8_STEP = 1.0 / 256.0  # smallest step of an int8 output over [0, 1]
+_WIDTH = 100
+
+
+# --- quantities computed from the references --------------------------------------------------
+
+
+def _resolve(act: Activation | str) -> Activation:
+    return get(act) if isinstance(act, str) else act
+
+
+def _boundary(inside: Callable[[float], bool], a: float, b: float) -> float:
+    """The point between a (inside) and b (outside) where ``inside`` flips, by bisection."""
+    for _ in range(60):
+        mid = 0.5 * (a + b)
+        if inside(mid):
+            a = mid
+        else:
+            b = mid
+    return 0.5 * (a + b)
+
+
+def _intervals(x: np.ndarray, mask: np.ndarray, inside: Callable[[float], bool], lo_edge, hi_edge):
+    """Maximal runs of ``mask`` on the grid ``x`` as (lo, hi), refined and rounded to 2 decimals.
+
+    A run touching the first (last) grid point gets ``lo_edge`` (``hi_edge``) as its end.
+    """
+    change = np.flatnonzero(np.diff(mask.astype(np.int8)))
+    starts = [0] if mask[0] else []
+    starts += [i + 1 for i in change if mask[i + 1]]
+    ends = [i for i in change if mask[i]] + ([len(x) - 1] if mask[-1] else [])
+    out = []
+    for i, j in zip(starts, ends, strict=True):
+        lo = lo_edge if i == 0 else _boundary(inside, x[i], x[i - 1])
+        hi = hi_edge if j == len(x) - 1 else _boundary(inside, x[j], x[j + 1])
+        out.append((round(lo, 2) + 0.0, round(hi, 2) + 0.0))  # + 0.0 turns -0.0 into 0.0
+    return out
+
+
+def _derivative(act: Activation) -> Callable[[np.ndarray], np.ndarray]:
+    if act.derivative is None:
+        raise ValueError(f"activation {act.name!r} is not element-wise: it has no derivative")
+    return functools.partial(act.derivative, **act.params)
+
+
+@functools.cache
+def _saturation(act: Activation) -> tuple[tuple[float, float], ...]:
+    df = _derivative(act)
+
+    def flat(x):
+        return bool(abs(df(x)) < SATURATION_THRESHOLD)
+
+    mask = np.abs(df(_GRID)) < SATURATION_THRESHOLD
+    return tuple(_intervals(_GRID, mask, flat, -math.inf, math.inf))
+
+
+def saturation(act: Activation | str) -> list[tuple[float, float]]:
+    """Intervals of x in [-20, 20] where |f'(x)| < 0.01, the vanishing-gradient risk.
+
+    Ends are rounded to 2 decimals; an interval reaching ±20 is extended to ±inf. Measured on a
+    1e-4 grid from the derivative, each boundary refined by bisection.
+    """
+    return list(_saturation(_resolve(act)))
+
+
+@functools.cache
+def _dead(act: Activation) -> tuple[float, float] | None:
+    df = _derivative(act)
+
+    def dead(x):
+        return bool(df(x) == 0)
+
+    runs = _intervals(_NEGATIVE, df(_NEGATIVE) == 0, dead, -math.inf, 0.0)
+    return runs[0] if runs else None
+
+
+def dead_for_negative(act: Activation | str) -> tuple[float, float] | None:
+    """Where f'(x) == 0 exactly for x < 0 (units there stop learning), or None if nowhere.
+
+    The leftmost such interval of [-20, 0), rounded to 2 decimals, -inf if it reaches -20.
+    """
+    return _dead(_resolve(act))
+
+
+@functools.cache
+def _gaussian_stats(act: Activation) -> tuple[float, float, float]:
+    """(mean, variance, P(f = 0)) of f(z) for z ~ N(0, 1), by the trapezoid rule on [-12, 12]."""
+    z = np.linspace(-12.0, 12.0, 240_001)
+    pdf = np.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+    y = act.reference(z, **act.params)
+    mean = float(np.trapezoid(y * pdf, z))
+    var = float(np.trapezoid((y - mean) ** 2 * pdf, z))
+    zeros = float(np.trapezoid(np.where(y == 0, pdf, 0.0), z))
+    return mean, var, zeros
+
+
+@functools.cache
+def _minimum(act: Activation) -> float:
+    """min f(x) over the [-20, 20] grid."""
+    return float(np.min(act.reference(_GRID, **act.params)))
+
+
+def _equal_logits_sum(act: Activation, k: int = 10) -> float:
+    return float(np.sum(act.reference(np.zeros(k), **act.params)))
+
+
+# --- properties: a predicate and the sentences that explain it --------------------------------
+
+
+def _num(v: float) -> str:
+    return "inf" if v == math.inf else "-inf" if v == -math.inf else f"{v:g}"
+
+
+def _span(lo: float, hi: float) -> str:
+    return f"{_num(lo)} .. {_num(hi)}"
+
+
+def _spans(intervals) -> str:
+    return ", ".join(_span(lo, hi) for lo, hi in intervals) if intervals else "nowhere"
+
+
+@dataclass(frozen=True)
+class Property:
+    """A reason to pick or avoid an activation.
+
+    ``holds`` returns None where the property does not apply (e.g. gradients of softmax); then
+    neither sentence is used. ``pro`` may return None when holding is unremarkable.
+    """
+
+    key: str
+    holds: Callable[[Activation], bool | None]
+    pro: Callable[[Activation], str | None]
+    con: Callable[[Activation], str]
+
+
+def _elementwise_only(pred):
+    return lambda a: pred(a) if a.elementwise else None
+
+
+def _positive_side(a: Activation):
+    return [(lo, hi) for lo, hi in _saturation(a) if hi > 0]
+
+
+def _swap_text(a: Activation) -> str:
+    err = next((p.max_abs_error for p in a.approximations if p.name == a.edge_replacement), None)
+    how = f"max |error| {err:g}" if err is not None else "a different function: retrain or check"
+    return f"swap to {a.edge_replacement} for mobile/int8 ({how})"
+
+
+def _missing_ops(a: Activation) -> str:
+    missing = [rt for rt, op in (("ONNX", a.onnx_op), ("TFLite", a.tflite_op)) if op is None]
+    return f"no single {' or '.join(missing)} op: exported as several ops"
+
+
+def _moments_text(a: Activation) -> str:
+    mean, var, _ = _gaussian_stats(a)
+    return f"maps N(0, 1) inputs to mean {mean:+.3f}, variance {var:.3f}"
+
+
+def _uniform_probability() -> float:
+    return float(get("softmax").reference(np.zeros(_VOCABULARY))[0])
+
+
+_PROPERTY_LIST = (
+    Property(
+        "alive_positive",
+        _elementwise_only(lambda a: not _positive_side(a)),
+        lambda a: f"|f'(x)| >= {SATURATION_THRESHOLD} for every x > 0: no vanishing gradient",
+        lambda a: (
+            f"|f'(x)| < {SATURATION_THRESHOLD} on {_spans(_positive_side(a))}: "
+            "vanishing gradients there"
+        ),
+    ),
+    Property(
+        "no_dead_units",
+        _elementwise_only(lambda a: _dead(a) is None),
+        lambda a: "f'(x) != 0 for every x < 0: the gradient never dies",
+        lambda a: f"f'(x) = 0 on {_span(*_dead(a))}: inputs there get no gradient (dying units)",
+    ),
+    Property(
+        "smooth",
+        lambda a: a.smoothness in ("C1", "C∞"),
+        lambda a: f"smooth ({a.smoothness}): the gradient changes continuously",
+        lambda a: (
+            f"{a.smoothness}: the output jumps"
+            if a.smoothness == "discontinuous"
+            else f"{a.smoothness}: the derivative jumps at kinks"
+        ),
+    ),
+    Property(
+        "unbounded_above",
+        lambda a: a.output_range[1] == math.inf,
+        lambda a: "unbounded above: large (outlier) activations pass through",
+        lambda a: f"outputs capped at {_num(a.output_range[1])}: large activations are clipped",
+    ),
+    Property(
+        "zero_centred",
+        lambda a: a.zero_centred,
+        lambda a: "f(0) = 0 and outputs of both signs",
+        lambda a: f"outputs in {_span(*a.output_range)}: not zero-centred",
+    ),
+    Property(
+        "edge_native",
+        lambda a: a.edge_replacement is None,
+        lambda a: "edge-friendly as it is: no mobile/int8 replacement needed",
+        _swap_text,
+    ),
+    Property(
+        "single_op",
+        lambda a: a.onnx_op is not None and a.tflite_op is not None,
+        lambda a: f"one op in ONNX ({a.onnx_op}) and TFLite ({a.tflite_op})",
+        _missing_ops,
+    ),
+    Property(
+        "probability",
+        lambda a: a.output_range[0] >= 0.0 and a.output_range[1] <= 1.0,
+        lambda a: f"outputs in {_span(*a.output_range)}: readable as a probability",
+        lambda a: f"outputs in {_span(*a.output_range)}: not a probability",
+    ),
+    Property(
+        "sums_to_one",
+        lambda a: abs(_equal_logits_sum(a) - 1.0) < 1e-12,
+        lambda a: "outputs are positive and sum to 1 over the classes",
+        lambda a: f"10 equal logits give outputs summing to {_equal_logits_sum(a):g}, not 1",
+    ),
+    Property(
+        "independent_outputs",
+        lambda a: a.elementwise,
+        lambda a: "element-wise: one independent probability per output (multi-label too)",
+        lambda a: (
+            "a single logit always gives "
+            f"{float(a.reference(np.array([-3.0]), **a.params)[0]):g}: needs 2 or more classes"
+        ),
+    ),
+    Property(
+        "strictly_positive",
+        _elementwise_only(lambda a: _minimum(a) > 0),
+        lambda a: f"f(x) > 0 for every x (f(-20) = {float(a.reference(-20.0, **a.params)):.1e})",
+        lambda a: f"reaches {_minimum(a):g} on [-20, 20]: a zero or negative value is invalid",
+    ),
+    Property(
+        "self_normalising",
+        _elementwise_only(
+            lambda a: abs(_gaussian_stats(a)[0]) < 0.01 and abs(_gaussian_stats(a)[1] - 1) < 0.01
+        ),
+        lambda a: _moments_text(a) + ": a fixed point, deep stacks stay normalised",
+        lambda a: _moments_text(a) + ": statistics drift from layer to layer",
+    ),
+    Property(
+        "sparse",
+        _elementwise_only(lambda a: _gaussian_stats(a)[2] >= 0.25),
+        lambda a: f"maps {_gaussian_stats(a)[2]:.0%} of N(0, 1) inputs to exactly 0",
+        lambda a: f"maps only {_gaussian_stats(a)[2]:.1%} of N(0, 1) inputs to exactly 0",
+    ),
+    Property(
+        "order_preserving",
+        lambda a: a.monotonic,
+        lambda a: "monotonic: the top output is the top logit, greedy decoding can skip it",
+        lambda a: "not monotonic: the ranking of the outputs differs from the logits'",
+    ),
+    Property(
+        "int8_resolution",
+        lambda a: None if a.elementwise else _uniform_probability() >= _INT8_STEP,
+        lambda a: None,
+        lambda a: (
+            f"over {_VOCABULARY} tokens a uniform probability is "
+            f"{_uniform_probability():.1e} < the int8 step {_INT8_STEP:.1e}: keep it in float"
+        ),
+    ),
+)
+
+PROPERTIES: Mapping[str, Property] = MappingProxyType({p.key: p for p in _PROPERTY_LIST})
+
+
+# --- scenarios --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A use case: what to pick, what to avoid, and the properties that decide."""
+
+    id: str
+    title: str
+    recommended: tuple[str, ...]
+    avoid: tuple[str, ...]
+    properties: tuple[str, ...]
+
+
+_SCENARIO_LIST = (
+    Scenario(
+        "hidden-default",
+        "Hidden layers of MLPs and CNNs (a safe default)",
+        recommended=("relu", "leaky_relu", "silu"),
+        avoid=("sigmoid", "tanh"),
+        properties=("alive_positive", "no_dead_units", "single_op"),
+    ),
+    Scenario(
+        "transformer",
+        "Transformer feed-forward blocks",
+        recommended=("gelu", "gelu_tanh", "silu"),
+        avoid=("relu6", "tanh"),
+        properties=("smooth", "no_dead_units", "unbounded_above", "alive_positive"),
+    ),
+    Scenario(
+        "mobile",
+        "Mobile and int8 edge inference (TFLite, ONNX Runtime mobile)",
+        recommended=("relu6", "hardswish", "hardsigmoid", "gelu_tanh"),
+        avoid=("gelu", "silu", "mish", "sigmoid", "tanh", "elu", "selu"),
+        properties=("edge_native", "single_op"),
+    ),
+    Scenario(
+        "multiclass-output",
+        "Output layer: one class out of K (mutually exclusive)",
+        recommended=("softmax",),
+        avoid=("sigmoid", "tanh"),
+        properties=("sums_to_one", "probability"),
+    ),
+    Scenario(
+        "binary-output",
+        "Output layer: binary or multi-label (independent yes/no)",
+        recommended=("sigmoid",),
+        avoid=("softmax", "hardsigmoid", "tanh"),
+        properties=("independent_outputs", "probability", "no_dead_units"),
+    ),
+    Scenario(
+        "large-vocabulary",
+        "Output over a very large vocabulary (language models)",
+        recommended=("softmax",),
+        avoid=("sigmoid",),
+        properties=("sums_to_one", "order_preserving", "int8_resolution"),
+    ),
+    Scenario(
+        "positive-output",
+        "Positive parameters: variances, rates, scales",
+        recommended=("softplus",),
+        avoid=("relu", "elu"),
+        properties=("strictly_positive", "no_dead_units", "smooth"),
+    ),
+    Scenario(
+        "self-normalising",
+        "Self-normalising deep MLPs (no batch or layer norm)",
+        recommended=("selu",),
+        avoid=("relu", "elu", "tanh"),
+        properties=("self_normalising", "zero_centred"),
+    ),
+    Scenario(
+        "sparse",
+        "Sparse activations: exact zeros for feature selection",
+        recommended=("relu", "softshrink", "hardshrink"),
+        avoid=("leaky_relu", "gelu", "silu", "softplus"),
+        properties=("sparse", "zero_centred"),
+    ),
+)
+
+SCENARIOS: Mapping[str, Scenario] = MappingProxyType({s.id: s for s in _SCENARIO_LIST})
+
+
+# --- advice -----------------------------------------------------------------------------------
+
+
+def _json_num(v: float) -> float | str:
+    return "inf" if v == math.inf else "-inf" if v == -math.inf else v
+
+
+def _json_span(span) -> list | None:
+    return None if span is None else [_json_num(v) for v in span]
+
+
+def _reasons(act: Activation, keys: tuple[str, ...], recommended: bool) -> list[str]:
+    """Recommended: what holds, then failed properties as caveats. Avoided: what fails."""
+    pros, cons = [], []
+    for key in keys:
+        prop = PROPERTIES[key]
+        holds = prop.holds(act)
+        if holds is None:
+            continue
+        if holds:
+            text = prop.pro(act)
+            if text is not None:
+                pros.append(text)
+        else:
+            cons.append(prop.con(act))
+    if recommended:
+        return pros + [f"caveat: {c}" for c in cons]
+    return cons
+
+
+def _entry(name: str, keys: tuple[str, ...], recommended: bool) -> dict:
+    act = get(name)
+    return {
+        "name": act.name,
+        "formula": act.formula,
+        "output_range": _json_span(act.output_range),
+        "smoothness": act.smoothness,
+        "monotonic": act.monotonic,
+        "zero_centred": act.zero_centred,
+        "saturates": [_json_span(s) for s in _saturation(act)] if act.elementwise else None,
+        "dead_for_negative": _json_span(_dead(act)) if act.elementwise else None,
+        "edge_replacement": act.edge_replacement,
+        "approximations": [
+            {"name": p.name, "max_abs_error": p.max_abs_error} for p in act.approximations
+        ],
+        "why": _reasons(act, keys, recommended),
+    }
+
+
+def _edge_table() -> list[dict]:
+    rows = []
+    for act in ACTIVATIONS.values():
+        if act.edge_replacement is None:
+            continue
+        err = next(
+            (p.max_abs_error for p in act.approximations if p.name == act.edge_replacement), None
+        )
+        rows.append({"from": act.name, "to": act.edge_replacement, "max_abs_error": err})
+    return rows
+
+
+def advise(scenario: str | None = None) -> list[dict]:
+    """Advice for one scenario (all when None) as JSON-ready dicts.
+
+    Each dict: id, title, properties, recommended and avoid (lists of activation dicts whose
+    ``why`` holds the reasons), and for ``mobile`` an ``edge_replacements`` table (from, to,
+    max_abs_error or None). Intervals are [lo, hi] lists; infinities are "inf"/"-inf"; ``saturates``
+    and ``dead_for_negative`` are None for activations that are not element-wise.
+    """
+    if scenario is not None and scenario not in SCENARIOS:
+        raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
+    chosen = SCENARIOS.values() if scenario is None else [SCENARIOS[scenario]]
+    out = []
+    for s in chosen:
+        advice = {
+            "id": s.id,
+            "title": s.title,
+            "properties": list(s.properties),
+            "recommended": [_entry(n, s.properties, True) for n in s.recommended],
+            "avoid": [_entry(n, s.properties, False) for n in s.avoid],
+        }
+        if s.id == "mobile":
+            advice["edge_replacements"] = _edge_table()
+        out.append(advice)
+    return out
+
+
+# --- text rendering ---------------------------------------------------------------------------
+
+
+def _text_num(v) -> str:
+    return v if isinstance(v, str) else f"{v:g}"
+
+
+def _text_span(span) -> str:
+    return f"{_text_num(span[0])} .. {_text_num(span[1])}"
+
+
+def _wrap(text: str, indent: str) -> list[str]:
+    return textwrap.wrap(
+        text, _WIDTH, initial_indent=indent, subsequent_indent=indent + "  ", break_on_hyphens=False
+    )
+
+
+def _table(rows: list[list[str]], indent: str) -> list[str]:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [
+        (indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True))).rstrip()
+        for r in rows
+    ]
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def _summary(advice: dict) -> list[str]:
+    """One aligned row per activation: the verdict and the catalogue facts."""
+    rows = [["", "name", "range", "smoothness", "monotonic", "zero-centred", "mobile/int8"]]
+    for verdict, key in (("use", "recommended"), ("avoid", "avoid")):
+        for e in advice[key]:
+            rows.append(
+                [
+                    verdict,
+                    e["name"],
+                    _text_span(e["output_range"]),
+                    e["smoothness"],
+                    _yes(e["monotonic"]),
+                    _yes(e["zero_centred"]),
+                    e["edge_replacement"] or "keep",
+                ]
+            )
+    return _table(rows, "  ")
+
+
+def _details(e: dict, mark: str) -> list[str]:
+    """Formula, measured gradient facts and the reasons for one activation."""
+    lines = _wrap(f"{e['name']} = {e['formula']}", "  ")
+    facts = []
+    if e["saturates"] is not None:
+        spans = ", ".join(_text_span(s) for s in e["saturates"]) or "nowhere"
+        facts.append(f"|f'| < 0.01 on {spans}")
+    if e["dead_for_negative"] is not None:
+        facts.append(f"f' = 0 on {_text_span(e['dead_for_negative'])}")
+    if facts:
+        lines += _wrap("; ".join(facts), "    ")
+    for why in e["why"]:
+        lines += _wrap(f"{'!' if why.startswith('caveat: ') else mark} {why}", "    ")
+    return lines
+
+
+def format_advice(advice: list[dict]) -> str:
+    """Plain-text rendering of ``advise()`` output: no colours, at most 100 columns.
+
+    Per scenario: a summary table, then each activation's formula, measured gradient facts and
+    reasons (+ for, ! caveat, - against), then the mobile edge replacement table if present.
+    """
+    lines: list[str] = []
+    for a in advice:
+        lines += _wrap(f"== {a['id']}: {a['title']}", "")
+        lines += _summary(a)
+        lines.append("")
+        for key, mark in (("recommended", "+"), ("avoid", "-")):
+            for e in a[key]:
+                lines += _details(e, mark)
+        if a.get("edge_replacements"):
+            lines += ["", "  edge replacements (mobile/int8):"]
+            rows = [["from", "to", "max |error|"]]
+            for r in a["edge_replacements"]:
+                err = r["max_abs_error"]
+                rows.append(
+                    [r["from"], r["to"], "n/a: not an approximation" if err is None else f"{err:g}"]
+                )
+            lines += _table(rows, "    ")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
