@@ -189,7 +189,7 @@ def test_element_defaults_agree_with_catalogue():
         signature = inspect.signature(element.py_func)
         defaults = {k: p.default for k, p in list(signature.parameters.items())[1:]}
         assert defaults == dict(ACTIVATIONS[name].params), name
-        assert list(inspect.signature(K.get(name)).parameters)[2:] == list(defaults), name
+        assert list(inspect.signature(K.get(name)).parameters)[5:] == list(defaults), name
 
 
 def test_every_kernel_has_a_catalogue_record_and_docstring():
@@ -204,7 +204,7 @@ def test_every_kernel_has_a_catalogue_record_and_docstring():
 @pytest.mark.parametrize("dtype", [np.int8, np.uint8, np.int32])
 def test_integer_arrays_need_quantization_parameters(dtype):
     with pytest.raises(
-        TypeError, match=rf"hardswish: x is an {np.dtype(dtype)} array.*quantization"
+        TypeError, match=rf"hardswish: x is an {np.dtype(dtype)} array.*(x_q|quantization)"
     ):
         K.hardswish(np.zeros(4, dtype=dtype))
 
@@ -224,7 +224,7 @@ def test_out_mismatches():
     x = np.zeros((2, 3), np.float32)
     with pytest.raises(ValueError, match=r"out has shape \(3, 2\), x has \(2, 3\)"):
         K.silu(x, out=np.zeros((3, 2), np.float32))
-    with pytest.raises(TypeError, match="out has dtype float16, x has float32"):
+    with pytest.raises(TypeError, match="out has dtype float16, the result is float32"):
         K.silu(x, out=np.zeros((2, 3), np.float16))
     with pytest.raises(TypeError, match="out must be a NumPy array"):
         K.silu(x, out=[0.0] * 6)

@@ -1,16 +1,18 @@
 """Array loops around the scalar element functions.
 
 One loop template serves every activation: ``map_loop(element)`` gives it the element function as
-a *global*, so Numba inlines the element function into the loop and vectorises the pair. (Passing
-the element function as an argument or a closure variable would work too, but Numba then cannot
-cache the compiled loop, and every process would pay the JIT again.) Each specialisation gets its
-own qualified name, which is what Numba's on-disk cache is keyed by. Numba only checks the loop's
-own file for changes, so the name also carries a hash of the kernel sources: editing an element
-function can never load a stale loop from the cache.
+a *global* (through ``specialise``, which the integer kernels use too), so Numba inlines the
+element function into the loop and vectorises the pair. (Passing the element function as an
+argument or a closure variable would work too, but Numba then cannot cache the compiled loop, and
+every process would pay the JIT again.) Each specialisation gets its own qualified name, which is
+what Numba's on-disk cache is keyed by. Numba only checks the loop's own file for changes, so the
+name also carries a hash of the kernel sources: editing an element function can never load a
+stale loop from the cache.
 
-Loops take 1-D arrays of any stride; the public wrappers flatten N-d arrays into such views.
+Loops take 1-D arrays of any stride; ``apply_1d`` cuts N-d arrays into such views.
 """
 
+import functools
 import hashlib
 import pathlib
 import types
@@ -19,7 +21,7 @@ import numpy as np
 
 from edgeact._jit import jit
 
-__all__ = ["lut16_loop", "map_loop"]
+__all__ = ["apply_1d", "lut_loop", "map_loop", "specialise", "unaliased"]
 
 
 def _map_template(x, out, params):
@@ -27,10 +29,19 @@ def _map_template(x, out, params):
         out[i] = _element(np.float64(x[i]), *params)  # noqa: F821 - bound by map_loop
 
 
-_map_loops = {}
 _SOURCES_HASH = hashlib.sha1(
     b"".join(p.read_bytes() for p in sorted(pathlib.Path(__file__).parent.glob("*.py")))
 ).hexdigest()[:10]
+
+
+@functools.cache
+def specialise(template, name: str, **bindings):
+    """Compile ``template`` with ``bindings`` as extra globals, cached on disk as ``name``."""
+    namespace = dict(template.__globals__, **bindings)
+    qualname = f"{template.__name__}_{name}_{_SOURCES_HASH}"
+    fn = types.FunctionType(template.__code__, namespace, qualname)
+    fn.__qualname__ = qualname
+    return jit(fn)
 
 
 def map_loop(element):
@@ -38,18 +49,39 @@ def map_loop(element):
 
     ``out`` may be float32 or float64; the float64 result is rounded once, to nearest even.
     """
-    name = element.py_func.__name__
-    if name not in _map_loops:
-        namespace = dict(_map_template.__globals__, _element=element)
-        qualname = f"_map_{name}_{_SOURCES_HASH}"
-        fn = types.FunctionType(_map_template.__code__, namespace, qualname)
-        fn.__qualname__ = qualname
-        _map_loops[name] = jit(fn)
-    return _map_loops[name]
+    return specialise(_map_template, element.py_func.__name__, _element=element)
 
 
 @jit
-def lut16_loop(codes, table, out):
-    """out[i] = table[codes[i]] over 16-bit codes: a float16 kernel as one gather per element."""
+def lut_loop(codes, table, out):
+    """out[i] = table[codes[i]]: the float16 kernels (16-bit codes) and int8/uint8 kernels."""
     for i in range(codes.size):
         out[i] = table[codes[i]]
+
+
+def apply_1d(loop, x, out) -> None:
+    """Call ``loop(x_1d, out_1d)`` on 1-D views that together cover x and out, in memory order."""
+    if x.strides == out.strides and (x.flags.c_contiguous or x.flags.f_contiguous):
+        loop(x.ravel(order="K"), out.ravel(order="K"))
+        return
+    chunks = np.nditer(
+        [x, out],
+        flags=["external_loop", "zerosize_ok"],
+        op_flags=[["readonly"], ["writeonly"]],
+        order="K",
+    )
+    with chunks:
+        for x_chunk, out_chunk in chunks:
+            loop(x_chunk, out_chunk)
+
+
+def unaliased(x, out):
+    """x, or a copy of it where out overlaps x only partly (the loop would overwrite unread x)."""
+    if out is x or not np.may_share_memory(x, out):
+        return x
+    same_view = (
+        x.__array_interface__["data"][0] == out.__array_interface__["data"][0]
+        and x.strides == out.strides
+        and x.dtype.itemsize == out.dtype.itemsize
+    )
+    return x if same_view else x.copy()
