@@ -23,6 +23,7 @@ from edgeact.kernels._checks import (
 )
 from edgeact.kernels._loops import apply_1d, lut_loop, map_loop, unaliased
 from edgeact.kernels._quantized import quantized_table
+from edgeact.kernels._simd import byte_lut_loop
 
 __all__ = ["DEFAULT_COMPAT", "float16_table", "make_kernel", "run_table"]
 
@@ -58,19 +59,21 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
 def run_table(name, x, table, out) -> np.ndarray:
     """out[...] = table[code of x[...]], over 8- or 16-bit codes; returns out."""
     x = unaliased(x, out)
-    codes = np.uint8 if x.dtype.itemsize == 1 else np.uint16
-    apply_1d(lambda a, b: lut_loop(a, table, b), x.view(codes), out.view(codes))
+    if x.dtype.itemsize == 1:
+        apply_1d(lambda a, b: byte_lut_loop(a, table, b), x.view(np.uint8), out.view(np.uint8))
+    else:
+        apply_1d(lambda a, b: lut_loop(a, table, b), x.view(np.uint16), out.view(np.uint16))
     return out
 
 
 @functools.lru_cache(maxsize=128)
 def float16_table(element, values: tuple[float, ...]) -> np.ndarray:
     """The float16 result bits of ``element`` for all 65 536 float16 codes (read-only, cached)."""
-    inputs = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
-    results = np.empty(inputs.size, dtype=np.float64)
-    map_loop(element)(inputs, results, values)
-    with np.errstate(over="ignore"):  # results beyond float16's range round to inf, as they should
-        table = results.astype(np.float16).view(np.uint16)
+    with np.errstate(over="ignore", invalid="ignore"):  # NaN codes and results beyond float16's
+        inputs = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
+        results = np.empty(inputs.size, dtype=np.float64)
+        map_loop(element)(inputs, results, values)
+        table = results.astype(np.float16).view(np.uint16)  # range are what they should be
     table.flags.writeable = False
     return table
 
