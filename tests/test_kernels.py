@@ -69,9 +69,19 @@ def _edge_values(dtype):
     return np.array(special + breakpoints + near, dtype=dtype)
 
 
+# Where the activations change formula: clamps, knees, thresholds (both signs).
+BREAKPOINTS = [0.5, 1.0, 2.5017367, 3.0, 4.0, 4.4, 6.0, 20.0, 88.7, 103.9, 709.8, 750.0]
+
+
 def _float32_sweep():
-    """Every 4099th float32 bit pattern: all exponents and both signs, ~1M values."""
-    return np.arange(0, 1 << 32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    """Every 4099th float32 bit pattern (all exponents, both signs, ~1M values), and the 4001
+    consecutive float32 values around each breakpoint, where cancellation hides."""
+    sweep = np.arange(0, 1 << 32, 4099, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    centres = np.array([s * b for b in BREAKPOINTS for s in (1, -1)], np.float32).view(np.int32)
+    around = (centres[:, None] + np.arange(-2000, 2001, dtype=np.int32)).view(np.float32)
+    tiny = np.arange(2001, dtype=np.uint32)  # the smallest subnormals, and zero, of both signs
+    signed_tiny = np.concatenate([tiny, tiny | np.uint32(1 << 31)]).view(np.float32)
+    return np.concatenate([sweep, around.ravel(), signed_tiny])
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -46,6 +46,6 @@ def gelu_poly(x):
     """I-BERT's polynomial GELU (max error vs GELU ~1.8e-2)."""
     z = abs(x) * _INV_SQRT2
     z = -IBERT_B if z > -IBERT_B else z
-    erf_abs = IBERT_A * (z + IBERT_B) * (z + IBERT_B) + 1.0
-    erf = -erf_abs if x < 0.0 else erf_abs
-    return 0.0 if x < -4.0 else 0.5 * x * (1.0 + erf)
+    tail = -IBERT_A * (z + IBERT_B) * (z + IBERT_B)  # 1 - |erf|, without cancelling near the knee
+    one_plus_erf = tail if x < 0.0 else 2.0 - tail
+    return 0.0 if x < -4.0 else 0.5 * x * one_plus_erf

@@ -30,13 +30,13 @@ def silu(x):
 @jit
 def hardsigmoid(x):
     """relu6(x + 3) / 6: the piecewise-linear sigmoid of MobileNetV3 (ONNX: alpha=1/6, beta=0.5)."""
-    return relu6(x + 3.0) / 6.0
+    return relu6(x + 3.0) * (1.0 / 6.0)  # a float64 division would halve the loop's speed
 
 
 @jit
 def hardswish(x):
     """x · relu6(x + 3) / 6: the piecewise-quadratic SiLU of MobileNetV3."""
-    return 0.0 if x < -3.0 else x * relu6(x + 3.0) / 6.0
+    return 0.0 if x < -3.0 else x * relu6(x + 3.0) * (1.0 / 6.0)
 
 
 @jit
