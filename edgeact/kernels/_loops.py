@@ -6,8 +6,8 @@ element function into the loop and vectorises the pair. (Passing the element fun
 argument or a closure variable would work too, but Numba then cannot cache the compiled loop, and
 every process would pay the JIT again.) Each specialisation gets its own qualified name, which is
 what Numba's on-disk cache is keyed by. Numba only checks the loop's own file for changes, so the
-name also carries a hash of the kernel sources: editing an element function can never load a
-stale loop from the cache.
+name also carries a hash of the kernel sources and the JIT flags: editing an element function can
+never load a stale loop from the cache.
 
 Loops take 1-D arrays of any stride; ``apply_1d`` cuts N-d arrays into such views.
 """
@@ -29,9 +29,10 @@ def _map_template(x, out, params):
         out[i] = _element(np.float64(x[i]), *params)  # noqa: F821 - bound by map_loop
 
 
-_SOURCES_HASH = hashlib.sha1(
-    b"".join(p.read_bytes() for p in sorted(pathlib.Path(__file__).parent.glob("*.py")))
-).hexdigest()[:10]
+_KERNEL_SOURCES = sorted(pathlib.Path(__file__).parent.glob("*.py")) + [
+    pathlib.Path(__file__).parent.parent / "_jit.py"  # the flags change the code too
+]
+_SOURCES_HASH = hashlib.sha1(b"".join(p.read_bytes() for p in _KERNEL_SOURCES)).hexdigest()[:10]
 
 
 @functools.cache
