@@ -1,0 +1,58 @@
+"""The ``edgeact`` command: argument parsing and printing only; the work is in the library."""
+
+import argparse
+import json
+import sys
+
+__all__ = ["main"]
+
+
+def _demo(args) -> int:
+    from edgeact import demo
+
+    report = demo.run(progress=None if args.json else _progress)
+    print(json.dumps(report, indent=2) if args.json else demo.format_report(report))
+    return 0
+
+
+def _guide(args) -> int:
+    from edgeact import guide
+
+    advice = guide.advise(args.scenario)
+    print(json.dumps(advice, indent=2) if args.json else guide.format_advice(advice))
+    return 0
+
+
+def _progress(done: int, total: int, label: str) -> None:
+    end = "\n" if done + 1 == total else ""
+    print(f"\r[{done + 1}/{total}] {label:<40}", end=end, file=sys.stderr, flush=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="edgeact", description="Edge-friendly activations: kernels, converters, benchmarks."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="check and time every kernel on this machine")
+    demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    demo.set_defaults(run=_demo)
+
+    guide = commands.add_parser("guide", help="which activation to use where")
+    guide.add_argument("scenario", nargs="?", help="one scenario (default: all)")
+    guide.add_argument("--json", action="store_true", help="print the advice as JSON")
+    guide.set_defaults(run=_guide)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, OSError) as error:
+        print(f"edgeact {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""The benchmark harness's logic: peers, validation, records, machine info, the table.
+
+No timing assertions (timings depend on the machine); tiny sizes and min_time keep this fast.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+import edgeact.kernels as K
+from edgeact import bench
+from edgeact.catalogue import ACTIVATIONS
+
+NAMES = list(K.KERNELS)
+TINY = {"min_time": 1e-4, "repeats": 2}
+
+
+def _inputs(dtype=np.float32):
+    """N(0, 3²) values plus the breakpoints of the piecewise activations."""
+    x = np.random.default_rng(0).normal(0.0, 3.0, 2000)
+    breakpoints = [-6.0, -4.4, -3.0, -1.0, -0.0, 0.0, 1.0, 3.0, 4.4, 6.0, 12.0, -12.0]
+    return np.concatenate([x, breakpoints]).astype(dtype)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_equivalent_matches_reference_in_float32(name):
+    x = _inputs()
+    act = ACTIVATIONS[name]
+    with np.errstate(all="ignore"):
+        got = bench.numpy_equivalent(name)(x)
+    want = act.reference(x.astype(np.float64), **act.params)
+    assert got.dtype == np.float32, "the NumPy peer must compute in x's dtype"
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_numpy_equivalent_stays_in_float16(name):
+    with np.errstate(all="ignore"):
+        assert bench.numpy_equivalent(name)(_inputs(np.float16)).dtype == np.float16
+
+
+def test_numpy_equivalent_takes_parameters():
+    x = np.array([-2.0, 0.5, 2.0], dtype=np.float32)
+    got = bench.numpy_equivalent("hardtanh", min_val=-1.5, max_val=0.25)(x)
+    np.testing.assert_array_equal(got, np.array([-1.5, 0.25, 0.25], dtype=np.float32))
+
+
+def test_numpy_equivalent_rejects_unknown_name():
+    with pytest.raises(ValueError, match="no_such_act"):
+        bench.numpy_equivalent("no_such_act")
+
+
+def test_bench_kernels_records_are_well_formed():
+    calls = []
+    records = bench.bench_kernels(
+        ["hardswish", "relu"], ["float32", "float16"], [97, 64], **TINY,
+        progress=lambda i, total, label: calls.append((i, total, label)),
+    )  # fmt: skip
+    assert [(r["activation"], r["dtype"], r["elements"]) for r in records] == [
+        (name, dtype, n)
+        for dtype in ("float32", "float16")
+        for n in (97, 64)
+        for name in ("hardswish", "relu")
+    ]
+    assert [c[:2] for c in calls] == [(i, 8) for i in range(8)]
+    assert "hardswish" in calls[0][2]
+    for r in records:
+        itemsize = np.dtype(r["dtype"]).itemsize
+        assert r["bytes"] == 2 * itemsize * r["elements"]
+        assert r["size_label"] is None
+        assert min(r["edgeact_s"], r["numpy_s"], r["copy_s"]) > 0
+        assert math.isclose(r["ratio_vs_numpy"], r["numpy_s"] / r["edgeact_s"])
+        assert math.isclose(r["fraction_of_copy"], r["copy_s"] / r["edgeact_s"])
+        assert math.isclose(r["elements_per_s"], r["elements"] / r["edgeact_s"])
+        assert math.isclose(r["gb_per_s"], r["bytes"] / r["edgeact_s"] / 1e9)
+        assert math.isclose(r["numpy_elements_per_s"], r["elements"] / r["numpy_s"])
+        assert 0 <= r["max_ulps"] <= bench.MAX_ULPS
+
+
+def test_bench_kernels_resolves_size_labels_per_dtype(monkeypatch):
+    monkeypatch.setattr(bench, "default_sizes", lambda itemsize: {"L2": 40 // itemsize, "DRAM": 3})
+    records = bench.bench_kernels("relu", ["float32", "float16"], ["L2"], **TINY)
+    assert [(r["size_label"], r["elements"]) for r in records] == [("L2", 10), ("L2", 20)]
+
+
+def test_validation_rejects_a_wrong_kernel(monkeypatch):
+    def zeros(x, out=None, **params):
+        out = np.empty_like(x) if out is None else out
+        out[...] = 0
+        return out
+
+    timed = []
+    monkeypatch.setitem(K.KERNELS, "hardswish", zeros)
+    monkeypatch.setattr(bench, "time_call", lambda *a, **k: timed.append(a) or 1.0)
+    with pytest.raises(RuntimeError, match="hardswish"):
+        bench.bench_kernels(["hardswish"], ["float32"], [1000], **TINY)
+    assert not timed, "a wrong kernel must never be timed"
+
+
+def test_wrong_kernel_is_recorded_untimed_on_request(monkeypatch):
+    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None: np.multiply(x, 2, out=out))
+    records = bench.bench_kernels(["relu", "relu6"], ["float32"], [100], errors="record", **TINY)
+    wrong, right = records
+    assert "relu" in wrong["error"] and wrong["edgeact_s"] is None and wrong["numpy_s"] is None
+    assert right["error"] is None and right["edgeact_s"] > 0
+    assert set(wrong) == set(right)
+    table = bench.format_table(records).splitlines()
+    assert "not timed" in table[2]
+    assert any(line.startswith("[1] relu float32 100: edgeact kernel 'relu'") for line in table)
+    assert max(map(len, table)) <= 110
+    with pytest.raises(ValueError, match="errors"):
+        bench.bench_kernels(["relu"], ["float32"], [10], errors="ignore")
+
+
+def test_validation_rejects_a_kernel_that_ignores_out(monkeypatch):
+    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None: np.maximum(x, 0))
+    with pytest.raises(RuntimeError, match=r"relu.*out"):
+        bench.bench_kernels(["relu"], ["float32"], [100], **TINY)
+
+
+def test_validation_samples_large_arrays_including_the_tail(monkeypatch):
+    """Above VALIDATE_ALL elements only a sample is checked; the last element is in it."""
+    monkeypatch.setattr(bench, "VALIDATE_ALL", 256)
+    real = K.KERNELS["relu"]
+
+    def wrong_last(x, out=None):
+        real(x, out)
+        out[-1] = 123.0
+        return out
+
+    monkeypatch.setitem(K.KERNELS, "relu", wrong_last)
+    with pytest.raises(RuntimeError, match="relu"):
+        bench.bench_kernels(["relu"], ["float32"], [5000], **TINY)
+
+
+@pytest.mark.parametrize(
+    ("names", "dtypes", "sizes", "message"),
+    [
+        (["no_such_act"], ["float32"], [10], "no_such_act"),
+        (["relu"], ["float64"], [10], "float64"),
+        (["relu"], ["int8"], [10], "int8"),
+        (["relu"], ["not_a_dtype"], [10], "not_a_dtype"),
+        (["relu"], ["float32"], [0], "got 0$"),
+        (["relu"], ["float32"], [-5], "got -5$"),
+        (["relu"], ["float32"], [2.5], "2.5"),
+        (["relu"], ["float32"], ["L3"], "L3"),
+    ],
+    ids=["name", "float64", "int8", "dtype", "zero", "negative", "fraction", "label"],
+)
+def test_bad_cases_raise_value_error(names, dtypes, sizes, message):
+    with pytest.raises(ValueError, match=message):
+        bench.bench_kernels(names, dtypes, sizes, **TINY)
+
+
+def test_kernel_without_numpy_peer_is_rejected_before_any_work(monkeypatch):
+    monkeypatch.setitem(K.KERNELS, "brand_new", K.KERNELS["relu"])
+    with pytest.raises(ValueError, match=r"brand_new.*NumPy"):
+        bench.bench_kernels(["relu", "brand_new"], ["float32"], [10], **TINY)
+
+
+def test_time_call_best_per_call_and_calibrates():
+    calls = []
+    seconds = bench.time_call(lambda: calls.append(1), min_time=1e-3, repeats=3)
+    assert seconds > 0
+    assert len(calls) > 3, "fast calls are batched until a measurement lasts min_time"
+
+
+def test_time_call_caps_slow_calls(monkeypatch):
+    clock = iter(range(100))
+    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))
+    calls = []
+    seconds = bench.time_call(lambda: calls.append(1), min_time=0.5, repeats=5, max_time=0.5)
+    assert calls == [1] and seconds == 1.0
+
+
+def test_time_call_rejects_bad_settings():
+    with pytest.raises(ValueError):
+        bench.time_call(lambda: None, min_time=0)
+    with pytest.raises(ValueError):
+        bench.time_call(lambda: None, repeats=0)
+
+
+MACHINE_KEYS = {
+    "cpu_model", "cpu_vendor", "architecture", "system", "logical_cores", "memory_bytes",
+    "l1d_bytes", "l2_bytes", "l3_bytes", "simd", "versions",
+}  # fmt: skip
+
+
+def test_machine_info_has_the_documented_keys():
+    info = bench.machine_info()
+    assert MACHINE_KEYS <= set(info)
+    assert {"python", "numpy", "numba"} <= set(info["versions"])
+    assert info["versions"]["numpy"] == np.__version__
+    for key in ("l1d_bytes", "l2_bytes", "l3_bytes", "logical_cores"):
+        assert info[key] is None or (isinstance(info[key], int) and info[key] > 0)
+
+
+def test_machine_info_never_raises(monkeypatch, tmp_path):
+    def broken(*args, **kwargs):
+        raise OSError("no such thing here")
+
+    monkeypatch.setattr(bench, "Path", lambda *a: tmp_path / "missing")
+    monkeypatch.setattr(bench.subprocess, "run", broken)
+    monkeypatch.setattr(bench.os, "cpu_count", broken)
+    monkeypatch.setattr(bench.platform, "machine", broken)
+    info = bench.machine_info()
+    assert MACHINE_KEYS <= set(info)
+    assert info["logical_cores"] is None and info["architecture"] is None
+    assert info["l2_bytes"] is None
+
+
+def test_describe_machine_is_one_line_even_when_nothing_is_known():
+    line = bench.describe_machine()
+    assert "\n" not in line and np.__version__ in line
+    assert "unknown" in bench.describe_machine({})
+
+
+def test_parse_cache_sizes():
+    assert bench._parse_size("48K\n") == 48 << 10
+    assert bench._parse_size("300M") == 300 << 20
+    assert bench._parse_size("512") == 512
+
+
+def test_default_sizes_follow_the_caches():
+    info = {"l2_bytes": 2 << 20, "l3_bytes": 300 << 20}
+    assert bench.default_sizes(4, info) == {"L2": 128 << 10, "DRAM": 150 << 20}
+    assert bench.default_sizes(2, info) == {"L2": 256 << 10, "DRAM": 300 << 20}
+    unknown = bench.default_sizes(4, {"l2_bytes": None, "l3_bytes": None})
+    assert unknown["DRAM"] == 64 << 20 and unknown["L2"] > 0
+
+
+def test_format_table_renders_every_record():
+    records = bench.bench_kernels(["relu", "gelu_poly"], ["float32", "float16"], [33], **TINY)
+    table = bench.format_table(records).splitlines()
+    assert len(table) == 2 + len(records)
+    assert max(map(len, table)) <= 110
+    for line, r in zip(table[2:], records, strict=True):
+        assert line.split()[:2] == [r["activation"], r["dtype"]]
+        assert line.rstrip().endswith("%")
+
+
+def test_numpy_gelu_in_blocks_equals_whole_array(monkeypatch):
+    x = _inputs().reshape(2, -1)
+    whole = bench.numpy_equivalent("gelu")(x)
+    monkeypatch.setattr(bench, "ERF_BLOCK", 100)
+    np.testing.assert_array_equal(bench.numpy_equivalent("gelu")(x), whole)
