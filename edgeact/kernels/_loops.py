@@ -29,8 +29,9 @@ def _map_template(x, out, params):
         out[i] = _element(np.float64(x[i]), *params)  # noqa: F821 - bound by map_loop
 
 
-_KERNEL_SOURCES = sorted(pathlib.Path(__file__).parent.glob("*.py")) + [
-    pathlib.Path(__file__).parent.parent / "_jit.py"  # the flags change the code too
+_KERNEL_SOURCES = [
+    *sorted(pathlib.Path(__file__).parent.glob("*.py")),
+    pathlib.Path(__file__).parent.parent / "_jit.py",  # the flags change the code too
 ]
 _SOURCES_HASH = hashlib.sha1(b"".join(p.read_bytes() for p in _KERNEL_SOURCES)).hexdigest()[:10]
 
