@@ -1,0 +1,47 @@
+"""The edgeact command: readable output for people, JSON for programs, one-line errors (exit 2)."""
+
+import json
+
+import pytest
+
+from edgeact import ACTIVATIONS
+from edgeact.cli import main
+from edgeact.kernels import KERNELS
+
+
+def test_guide_json_is_the_advice(capsys):
+    assert main(["guide", "mobile", "--json"]) == 0
+    advice = json.loads(capsys.readouterr().out)
+    assert [a["id"] for a in advice] == ["mobile"]
+    assert all(r["name"] in ACTIVATIONS for r in advice[0]["recommended"])
+
+
+def test_guide_text_lists_every_scenario(capsys):
+    assert main(["guide"]) == 0
+    text = capsys.readouterr().out
+    for scenario in ("hidden-default", "transformer", "mobile", "large-vocabulary", "sparse"):
+        assert scenario in text
+
+
+def test_unknown_scenario_is_a_one_line_error(capsys):
+    assert main(["guide", "spaceship"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "unknown scenario 'spaceship'" in captured.err
+
+
+def test_missing_subcommand_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([])
+    assert exit_info.value.code == 2
+
+
+def test_demo_json_checks_every_kernel(capsys):
+    assert main(["demo", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [row["activation"] for row in report["accuracy"]] == list(KERNELS)
+    for row in report["accuracy"]:
+        assert row["float32_max_ulp"] <= 1 and row["float16_max_ulp"] == 0, row
+    assert len(report["speed"]) == 2 * len(KERNELS)
+    assert all(r["ratio_vs_numpy"] > 0 for r in report["speed"])
+    assert report["machine"]["architecture"]
