@@ -56,7 +56,6 @@ from edgeact.quant import QuantParams
 
 __all__ = [
     "ORT_FLOAT_OPS",
-    "dequantize_linear",
     "mlas_erf",
     "mlas_logistic",
     "mlas_tanh",
@@ -329,12 +328,6 @@ def onnxruntime_float(name: str, x, params: dict[str, float] | None = None) -> n
         return np.asarray(activation.reference(x.astype(np.float64), **values)).astype(_f32)
 
 
-def dequantize_linear(codes, x_q: QuantParams) -> np.ndarray:
-    """ORT DequantizeLinear (``MlasDequantizeLinear``): float32(q - zp) · scale."""
-    codes = np.asarray(codes)
-    return (codes.astype(np.int32) - x_q.zero_point).astype(_f32) * _f32(x_q.scale)
-
-
 def quantize_linear(y, y_q: QuantParams) -> np.ndarray:
     """ORT QuantizeLinear (``MlasQuantizeLinear``): codes of dtype ``y_q.dtype``."""
     lo = _f32(y_q.qmin - y_q.zero_point)
@@ -356,7 +349,7 @@ def onnxruntime_table(
     if name not in ACTIVATIONS:
         raise ValueError(f"onnxruntime: unknown activation {name!r}")
     codes = np.arange(256, dtype=np.uint8).view(x_q.dtype)
-    y = onnxruntime_float(name, dequantize_linear(codes, x_q), params)
+    y = onnxruntime_float(name, x_q.dequantize(codes), params)  # = MlasDequantizeLinear
     return quantize_linear(y, y_q)
 
 
