@@ -1,8 +1,6 @@
 """The SIMD byte-table loop against NumPy indexing, and the portable fallback switch."""
 
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -38,9 +36,8 @@ def test_the_fast_loop_is_used_where_the_cpu_has_it():
     assert expected == _simd.BYTE_LUT_IMPLEMENTATION
 
 
-def test_edgeact_portable_forces_the_fallback():
-    code = "from edgeact.kernels import _simd; print(_simd.BYTE_LUT_IMPLEMENTATION)"
-    env = dict(os.environ, EDGEACT_PORTABLE="1")
-    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "portable"
+def test_edgeact_portable_forces_the_fallback(monkeypatch):
+    monkeypatch.setenv("EDGEACT_PORTABLE", "1")
+    assert _simd._choose() == ("portable", lut_loop)
+    monkeypatch.setenv("EDGEACT_PORTABLE", "0")
+    assert _simd._choose()[0] == ("avx512vbmi" if _simd._has_vbmi() else "portable")
