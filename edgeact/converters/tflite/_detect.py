@@ -1,0 +1,143 @@
+"""Find the activations of one subgraph: builtin ops, fused options and decomposed patterns.
+
+Patterns (each LOGISTIC is reported once; decomposed hard-swish chains: ``_hardswish``):
+    LOGISTIC(x) -> MUL(s, x) or MUL(x, s)      -> "silu", form "pattern: LOGISTIC·x"
+    LOGISTIC(x) -> MUL(s, y), y is not x       -> "sigmoid", form "pattern: sigmoid gate" (SE)
+    LOGISTIC(x) otherwise                      -> "sigmoid", form "op"
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeact.catalogue import ACTIVATIONS
+from edgeact.converters.tflite._graph import SubgraphView, text
+from edgeact.converters.tflite._hardswish import match_hard_activations
+from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS
+
+__all__ = ["BUILTIN_ACTIVATIONS", "FUSED_ACTIVATIONS", "find_activations", "recommendation"]
+
+# builtin op -> catalogue name (names not in the catalogue are reported without a recommendation)
+BUILTIN_ACTIVATIONS = {
+    "RELU": "relu",
+    "RELU6": "relu6",
+    "RELU_N1_TO_1": "hardtanh",
+    "RELU_0_TO_1": "relu_0_to_1",
+    "HARD_SWISH": "hardswish",
+    "LOGISTIC": "sigmoid",
+    "TANH": "tanh",
+    "GELU": "gelu",  # "gelu_tanh" when GeluOptions.approximate
+    "LEAKY_RELU": "leaky_relu",
+    "PRELU": "prelu",
+    "ELU": "elu",
+}
+# ActivationFunctionType name -> catalogue name
+FUSED_ACTIVATIONS = {
+    "RELU": "relu",
+    "RELU6": "relu6",
+    "RELU_N1_TO_1": "hardtanh",
+    "TANH": "tanh",
+    "SIGN_BIT": "sign_bit",
+}
+
+
+def recommendation(name: str) -> dict | None:
+    """The catalogue's edge replacement for ``name`` and its max |error| when it approximates."""
+    act = ACTIVATIONS.get(name)
+    if act is None or act.edge_replacement is None:
+        return None
+    error = next(
+        (a.max_abs_error for a in act.approximations if a.name == act.edge_replacement), None
+    )
+    return {"replacement": act.edge_replacement, "max_abs_error": error}
+
+
+def find_activations(view: SubgraphView) -> list[dict]:
+    """Every activation of the subgraph, ordered by its first operator index."""
+    found, claimed = [], set()
+    for m in match_hard_activations(view):
+        found.append(_finding(view, m.name, m.form, m.operators, m.x, m.y, m.params, m.x))
+        claimed.update(m.operators)
+    for o, op in enumerate(view.ops):
+        if o in claimed:  # its RELU6 (op or fused) belongs to a matched chain
+            continue
+        if op == "LOGISTIC":
+            found.append(_logistic(view, o))
+        elif op in BUILTIN_ACTIVATIONS:
+            found.append(_builtin(view, o, op))
+        fused = getattr(view.operator(o).builtinOptions, "fusedActivationFunction", None)
+        if fused:  # NONE is 0
+            kind = ACTIVATION_FUNCTIONS.get(int(fused), f"ACTIVATION_{int(fused)}")
+            name = FUSED_ACTIVATIONS.get(kind, kind.lower())
+            out = view.outputs(o)[0] if view.outputs(o) else None
+            found.append(
+                _finding(view, name, f"fused into {op}", [o], None, out, {"fused": kind}, out)
+            )
+    return sorted(found, key=lambda f: f["operators"][0])
+
+
+def _builtin(view: SubgraphView, o: int, op: str) -> dict:
+    name = BUILTIN_ACTIVATIONS[op]
+    options = view.operator(o).builtinOptions
+    params: dict = {}
+    if op == "GELU":
+        approximate = bool(getattr(options, "approximate", False))
+        params["approximate"] = approximate
+        name = "gelu_tanh" if approximate else "gelu"
+    elif op == "LEAKY_RELU":
+        params["alpha"] = float(f"{float(getattr(options, 'alpha', 0.0)):.7g}")
+    elif op == "PRELU":
+        ins = view.inputs(o)
+        if len(ins) > 1 and ins[1] >= 0:
+            alpha = ins[1]
+            params["alpha_shape"] = view.shape(alpha)
+            params["alpha_size"] = int(np.prod(view.shape(alpha), dtype=np.int64))
+            params["alpha_constant"] = view.is_constant(alpha)
+    x, y = _first(view.inputs(o)), _first(view.outputs(o))
+    return _finding(view, name, "op", [o], x, y, params, x)
+
+
+def _logistic(view: SubgraphView, o: int) -> dict:
+    x, s = _first(view.inputs(o)), _first(view.outputs(o))
+    gate = None
+    for c in view.consumers.get(s, []) if s is not None else []:
+        if view.ops[c] != "MUL":
+            continue
+        ins = view.inputs(c)
+        others = [t for t in ins if t != s]
+        if len(ins) == 2 and others == [x]:
+            return _finding(
+                view, "silu", "pattern: LOGISTIC·x", [o, c], x, _first(view.outputs(c)), {}, x
+            )
+        if len(others) == 1 and gate is None:
+            gate = (c, others[0])
+    if gate is not None:
+        c, other = gate
+        params = {"gated_tensor": text(view.tensor(other).name)}
+        return _finding(view, "sigmoid", "pattern: sigmoid gate", [o, c], x, s, params, x)
+    return _finding(view, "sigmoid", "op", [o], x, s, {}, x)
+
+
+def _finding(view, name, form, operators, x, y, params, dtype_tensor) -> dict:
+    return {
+        "activation": name,
+        "form": form,
+        "subgraph": view.index,
+        "operators": list(operators),
+        "ops": [view.ops[o] for o in operators],
+        "dtype": view.dtype(dtype_tensor) if dtype_tensor is not None else None,
+        "input": _tensor(view, x),
+        "output": _tensor(view, y),
+        "params": params,
+        "recommendation": recommendation(name),
+    }
+
+
+def _tensor(view: SubgraphView, t: int | None) -> dict | None:
+    if t is None or t < 0:
+        return None
+    return {"index": t, "name": text(view.tensor(t).name), "quantization": view.quant(t)}
+
+
+def _first(indices: list[int]) -> int | None:
+    return indices[0] if indices else None
