@@ -1,0 +1,13 @@
+"""ONNX converter, part 1: ``inspect`` finds every activation in a model, as ops and as the
+decomposed patterns exporters emit, with near misses and the catalogue's edge replacement.
+
+The matcher is a small one over the ONNX protobuf (``_graph.GraphView``), one module per rule
+family: ``_gelu`` (erf/tanh GELU), ``_silu`` (SiLU, QuickGELU, Mish, sigmoid gates),
+``_hard`` (Hardswish, Hardsigmoid, ReLU6), ``_ops`` (single ops).
+"""
+
+from edgeact.converters.onnx._errors import ModelError
+from edgeact.converters.onnx._inspect import inspect
+from edgeact.converters.onnx._report import format_report
+
+__all__ = ["ModelError", "format_report", "inspect"]

@@ -1,0 +1,60 @@
+"""SiLU family decomposed: SiLU, its QuickGELU cousin, Mish, and the sigmoid gate that is neither.
+
+Sigmoid(x) · x                  -> silu        (also inside QDQ: DQ → Sigmoid → Q/DQ → Mul)
+Sigmoid(1.702·x) · x            -> gelu_quick
+x · Tanh(Softplus(x))           -> mish
+Sigmoid(y) · x, y ≠ x           -> "sigmoid gate" (squeeze-and-excitation, GLU): a sigmoid
+                                   finding plus a silu near miss saying why it is not SiLU
+"""
+
+import onnx
+
+from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, close
+
+__all__ = ["match_mish", "match_silu"]
+
+QUICK_GELU_ALPHA = 1.702
+
+
+def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | None:
+    """Anchor: Sigmoid with a Mul reader."""
+    x = sig.input[0]
+    muls = [m for m in g.consumers(sig.output[0]) if m.op_type == "Mul"]
+    if not muls:
+        return None
+    for mul in muls:
+        other = g.other_operand(mul, sig.output[0])
+        if other is not None and g.same(other, x):
+            return [Match("silu", "pattern: Sigmoid(x)·x", [sig, mul], x, mul.output[0])]
+    mul = muls[0]
+    other = g.other_operand(mul, sig.output[0])
+    scale = g.producer(x)
+    if other is not None and scale is not None and scale.op_type == "Mul":
+        c, inner = g.const_operand(scale)
+        if c is not None and inner is not None and g.same(inner, other):
+            form = "pattern: Sigmoid(a·x)·x"
+            if close(c, QUICK_GELU_ALPHA):
+                return [Match("gelu_quick", form, [scale, sig, mul], inner, mul.output[0])]
+            why = f"a = {c:.6g}; silu needs a = 1, gelu_quick a = 1.702"
+            return [NearMiss("silu", form, [scale, sig, mul], why)]
+    gate = Match("sigmoid", "pattern: sigmoid gate σ(y)·x", [sig], x, sig.output[0])
+    why = "the Mul's other operand is not the Sigmoid's input: a gate (e.g. squeeze-excitation)"
+    return [gate, NearMiss("silu", "pattern: Sigmoid(y)·x", [sig, mul], why)]
+
+
+def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
+    """Anchor: Tanh whose input is a Softplus."""
+    sp = g.producer(tanh.input[0])
+    if sp is None or sp.op_type != "Softplus":
+        return None
+    x = sp.input[0]
+    form = "pattern: x·Tanh(Softplus(x))"
+    muls = [m for m in g.consumers(tanh.output[0]) if m.op_type == "Mul"]
+    for mul in muls:
+        other = g.other_operand(mul, tanh.output[0])
+        if other is not None and g.same(other, x):
+            return Match("mish", form, [sp, tanh, mul], x, mul.output[0])
+    if not muls:
+        return NearMiss("mish", form, [sp, tanh], "Tanh(Softplus(x)) is not multiplied by x")
+    why = "Tanh(Softplus(x)) is multiplied by a tensor other than x"
+    return NearMiss("mish", form, [sp, tanh, muls[0]], why)
