@@ -23,6 +23,14 @@ def _guide(args) -> int:
     return 0
 
 
+def _inspect(args) -> int:
+    from edgeact import converters
+
+    report = converters.inspect(args.model)
+    print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
+    return 0
+
+
 def _progress(done: int, total: int, label: str) -> None:
     end = "\n" if done + 1 == total else ""
     print(f"\r[{done + 1}/{total}] {label:<40}", end=end, file=sys.stderr, flush=True)
@@ -37,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="check and time every kernel on this machine")
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
     demo.set_defaults(run=_demo)
+
+    inspect = commands.add_parser("inspect", help="list a model's activations (ONNX or TFLite)")
+    inspect.add_argument("model", help="an .onnx or .tflite file (never modified)")
+    inspect.add_argument("--json", action="store_true", help="print the report as JSON")
+    inspect.set_defaults(run=_inspect)
 
     guide = commands.add_parser("guide", help="which activation to use where")
     guide.add_argument("scenario", nargs="?", help="one scenario (default: all)")

@@ -45,3 +45,39 @@ def test_demo_json_checks_every_kernel(capsys):
     assert len(report["speed"]) == 2 * len(KERNELS)
     assert all(r["ratio_vs_numpy"] > 0 for r in report["speed"])
     assert report["machine"]["architecture"]
+
+
+def test_inspect_onnx_and_tflite_by_content(tmp_path, capsys):
+    import onnx
+
+    from tests import onnx_models, tflite_models
+
+    onnx_path = tmp_path / "exported.onnx"
+    onnx.save(onnx_models.exporter_shaped(13), onnx_path)
+    tflite_path = tmp_path / "model.bin"  # no .tflite suffix: told apart by its identifier
+    tflite_path.write_bytes(tflite_models.float_model())
+    for path, fmt, expected in ((onnx_path, "onnx", "gelu"), (tflite_path, "tflite", "silu")):
+        before = path.read_bytes()
+        assert main(["inspect", str(path), "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["format"] == fmt
+        assert expected in {f["activation"] for f in report["findings"]}
+        assert main(["inspect", str(path)]) == 0
+        assert expected in capsys.readouterr().out
+        assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("content", [b"", b"\x08\x07garbage", b"1234TFL3" + b"\x00" * 4])
+def test_inspect_bad_files_are_one_line_errors(tmp_path, capsys, content):
+    path = tmp_path / "broken.model"
+    path.write_bytes(content)
+    assert main(["inspect", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert str(path) in captured.err
+    assert path.read_bytes() == content
+
+
+def test_inspect_missing_file(tmp_path, capsys):
+    assert main(["inspect", str(tmp_path / "nope.onnx")]) == 2
+    assert "nope.onnx" in capsys.readouterr().err

@@ -41,7 +41,7 @@ def models(tmp_path_factory) -> dict[str, str]:
 def summary(report: dict) -> list[tuple]:
     """(activation, form, subgraph, operators, dtype, replacement, max error) per finding."""
     rows = []
-    for a in report["activations"]:
+    for a in report["findings"]:
         rec = a["recommendation"] or {}
         rows.append(
             (
@@ -111,12 +111,12 @@ def test_float_model(models):
         ("relu", "fused into FULLY_CONNECTED", 0, [3], "FLOAT32", "relu6", None),
         ("gelu", "op", 0, [4], "FLOAT32", "gelu_tanh", 4.8e-4),
     ]
-    silu = report["activations"][1]
+    silu = report["findings"][1]
     assert silu["ops"] == ["LOGISTIC", "MUL"]
     assert (silu["input"]["name"], silu["output"]["name"]) == ("conv", "silu")
     assert silu["input"]["quantization"] is None
-    assert report["activations"][0]["params"] == {"fused": "RELU6"}
-    assert report["activations"][3]["params"] == {"approximate": False}
+    assert report["findings"][0]["params"] == {"fused": "RELU6"}
+    assert report["findings"][3]["params"] == {"approximate": False}
     assert report["operator_counts"] == {
         "CONV_2D": 1,
         "FULLY_CONNECTED": 1,
@@ -155,7 +155,7 @@ def test_se_gate_is_not_silu(models):
         ("relu", "fused into FULLY_CONNECTED", 0, [1], "FLOAT32", "relu6", None),
         ("sigmoid", "pattern: sigmoid gate", 0, [3, 4], "FLOAT32", "hardsigmoid", 7.0e-2),
     ]
-    gate = report["activations"][1]
+    gate = report["findings"][1]
     assert gate["params"] == {"gated_tensor": "x"}
     assert (gate["input"]["name"], gate["output"]["name"]) == ("fc2", "gate")
 
@@ -169,7 +169,7 @@ def test_int8_model(models):
         ("hardswish", "op", 0, [1], "INT8", None, None),
         ("leaky_relu", "op", 0, [2], "INT8", "relu6", None),
     ]
-    fused, hardswish, leaky = report["activations"]
+    fused, hardswish, leaky = report["findings"]
     q = {"scale": f32(tm.FC_Q[0]), "zero_point": tm.FC_Q[1]}
     assert fused["input"] is None and fused["output"]["quantization"] == q
     assert hardswish["input"]["quantization"] == q
@@ -200,9 +200,9 @@ def test_two_subgraphs(models):
         ("relu6", "op", 1, [5], "FLOAT32", None, None),
         ("relu", "op", 1, [6], "FLOAT32", "relu6", None),
     ]
-    prelu = report["activations"][3]
+    prelu = report["findings"][3]
     assert prelu["params"] == {"alpha_shape": [4], "alpha_size": 4, "alpha_constant": True}
-    assert report["activations"][5]["params"] == {"approximate": True}
+    assert report["findings"][5]["params"] == {"approximate": True}
 
 
 def test_decomposed_hard_activations(models):
@@ -213,7 +213,7 @@ def test_decomposed_hard_activations(models):
         ("hardsigmoid", "pattern: hard-sigmoid gate", 0, [7, 8, 9], "FLOAT32", None, None),
         ("relu6", "fused into ADD", 0, [10], "FLOAT32", None, None),
     ]
-    first, second, gate, _ = report["activations"]
+    first, second, gate, _ = report["findings"]
     assert (first["input"]["name"], first["output"]["name"]) == ("x", "h1")
     assert (second["input"]["name"], second["output"]["name"]) == ("h1", "h2")
     assert first["params"] == {"builtin_op": "HARD_SWISH"}
@@ -229,7 +229,7 @@ def test_wrong_constant_is_not_hard_swish(tmp_path):
         model.buffers[six.buffer].data = np.frombuffer(np.float32([5.0]).tobytes(), np.uint8)
 
     report = inspect(_rewritten(tmp_path, tm.hard_swish_model, edit))
-    assert [(a["activation"], a["operators"]) for a in report["activations"]][:2] == [
+    assert [(a["activation"], a["operators"]) for a in report["findings"]][:2] == [
         ("relu6", [0]),
         ("hardswish", [3, 4, 5, 6]),
     ]
@@ -254,7 +254,7 @@ def test_fused_kinds(tmp_path, kind, name):
         conv.builtinOptions.fusedActivationFunction = getattr(schema.ActivationFunctionType, kind)
 
     report = inspect(_rewritten(tmp_path, tm.float_model, edit))
-    first = report["activations"][0]
+    first = report["findings"][0]
     assert (first["activation"], first["form"], first["params"]) == (
         name,
         "fused into CONV_2D",
@@ -272,7 +272,7 @@ def test_unfused_conv_and_lone_logistic(tmp_path):
         sg.outputs = [9, 4]
 
     report = inspect(_rewritten(tmp_path, tm.float_model, edit))
-    assert [(a["activation"], a["form"], a["operators"]) for a in report["activations"]] == [
+    assert [(a["activation"], a["form"], a["operators"]) for a in report["findings"]] == [
         ("sigmoid", "op", [1]),
         ("relu", "fused into FULLY_CONNECTED", [3]),
         ("gelu", "op", [4]),
@@ -312,8 +312,8 @@ def test_json_text_and_file_untouched(models, name):
     text = format_report(report)
     lines = text.splitlines()
     assert max(len(line) for line in lines) <= 100
-    assert f"activations: {len(report['activations'])}" in text
-    for a in report["activations"]:
+    assert f"activations: {len(report['findings'])}" in text
+    for a in report["findings"]:
         assert a["activation"] in text
         if a["recommendation"]:
             assert a["recommendation"]["replacement"] in text

@@ -6,7 +6,7 @@ family: ``_gelu`` (erf/tanh GELU), ``_silu`` (SiLU, QuickGELU, Mish, sigmoid gat
 ``_hard`` (Hardswish, Hardsigmoid, ReLU6), ``_ops`` (single ops).
 """
 
-from edgeact.converters.onnx._errors import ModelError
+from edgeact.converters._errors import ModelError
 from edgeact.converters.onnx._inspect import inspect
 from edgeact.converters.onnx._report import format_report
 

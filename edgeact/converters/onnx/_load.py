@@ -10,7 +10,7 @@ from pathlib import Path
 import onnx
 from google.protobuf.message import DecodeError
 
-from edgeact.converters.onnx._errors import ModelError
+from edgeact.converters._errors import ModelError
 
 __all__ = ["DEFAULT_DOMAINS", "MAX_OPSET", "default_opset", "load_model"]
 

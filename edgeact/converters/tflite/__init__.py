@@ -4,7 +4,7 @@
 people. Unreadable or malformed files raise ``ModelError`` (a ``ValueError``).
 """
 
-from edgeact.converters.tflite._errors import ModelError
+from edgeact.converters._errors import ModelError
 from edgeact.converters.tflite._inspect import inspect
 from edgeact.converters.tflite._report import format_report
 

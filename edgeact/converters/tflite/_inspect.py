@@ -62,7 +62,7 @@ def inspect(path: str | os.PathLike) -> dict:
         "float16_dequantize_ops": f16_dequantize,
         "quantized": "+".join(t.lower() for t in sorted(activation_types)) or None,
         "weight_types": sorted(weight_types),
-        "activations": activations,
+        "findings": activations,
         "activation_counts": dict(sorted(Counter(a["activation"] for a in activations).items())),
     }
 

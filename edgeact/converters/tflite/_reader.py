@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import struct
 
-from edgeact.converters.tflite._errors import ModelError
+from edgeact.converters._errors import ModelError
 from edgeact.converters.tflite._schema import schema
 
 __all__ = ["FILE_IDENTIFIER", "read_model"]

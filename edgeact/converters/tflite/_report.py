@@ -38,7 +38,7 @@ def format_report(report: dict) -> str:
         weights += f" (float16 behind {report['float16_dequantize_ops']} DEQUANTIZE ops)"
     lines.append(f"weights: {weights}; quantized activations: {report['quantized'] or 'no'}")
 
-    found = report["activations"]
+    found = report["findings"]
     lines.append(f"activations: {len(found)}")
     if found:
         rows = [_COLUMNS] + [_row(a) for a in found]
