@@ -204,14 +204,13 @@ def leaky_relu_derivative(x, negative_slope=0.01):
 @_reference
 def prelu(x, weight=0.25):
     """leaky_relu with a learned (here scalar) slope ``weight``."""
-    y = np.where(x >= 0, x, weight * x)
-    return _at_neg_inf(x, y, _linear_limit(weight))
+    return leaky_relu(x, negative_slope=weight)
 
 
 @_reference
 def prelu_derivative(x, weight=0.25):
     """1 for x > 0, weight otherwise (PyTorch: weight at x = 0)."""
-    return np.where(x > 0, 1.0, float(weight))
+    return leaky_relu_derivative(x, negative_slope=weight)
 
 
 # --- exponential family -----------------------------------------------------------------------

@@ -119,6 +119,14 @@ _LOGISTIC_BETA = _coefs(
 )  # beta_10, beta_8, beta_6, beta_4, beta_2, beta_0
 
 
+def _fma_horner(t, coefs):
+    """coefs[0]·t^n + ... + coefs[n] by FMA Horner steps, the order MLAS's kernels use."""
+    acc = _fma(t, coefs[0], coefs[1])
+    for c in coefs[2:]:
+        acc = _fma(t, acc, c)
+    return acc
+
+
 def mlas_logistic(x) -> np.ndarray:
     """``MlasComputeLogistic`` as ``x86_64/LogisticKernelFma3.S`` computes it (float32 in/out).
 
@@ -126,14 +134,8 @@ def mlas_logistic(x) -> np.ndarray:
     """
     x = np.minimum(_LOGISTIC_UPPER, np.maximum(_LOGISTIC_LOWER, np.asarray(x, dtype=_f32)))
     x2 = x * x
-    p = _fma(x2, _LOGISTIC_ALPHA[0], _LOGISTIC_ALPHA[1])
-    for alpha in _LOGISTIC_ALPHA[2:]:
-        p = _fma(x2, p, alpha)
-    q = _fma(x2, _LOGISTIC_BETA[0], _LOGISTIC_BETA[1])
-    for beta in _LOGISTIC_BETA[2:]:
-        q = _fma(x2, q, beta)
-    p = x * p
-    return np.maximum(_f32(0.0), p / q + _f32(0.5))
+    p = x * _fma_horner(x2, _LOGISTIC_ALPHA)
+    return np.maximum(_f32(0.0), p / _fma_horner(x2, _LOGISTIC_BETA) + _f32(0.5))
 
 
 # tanh.cpp, MlasTanhConstants (Eigen's float tanh rational approximation).
@@ -160,13 +162,7 @@ def mlas_tanh(x) -> np.ndarray:
     """``MlasComputeTanh`` as the FMA3 kernel computes it: clamp to [-9, 9], x·P(x²)/Q(x²)."""
     x = np.minimum(_TANH_UPPER, np.maximum(_TANH_LOWER, np.asarray(x, dtype=_f32)))
     x2 = x * x
-    p = _fma(x2, _TANH_ALPHA[0], _TANH_ALPHA[1])
-    for alpha in _TANH_ALPHA[2:]:
-        p = _fma(x2, p, alpha)
-    q = _fma(x2, _TANH_BETA[0], _TANH_BETA[1])
-    for beta in _TANH_BETA[2:]:
-        q = _fma(x2, q, beta)
-    return (x * p) / q
+    return (x * _fma_horner(x2, _TANH_ALPHA)) / _fma_horner(x2, _TANH_BETA)
 
 
 # erf.cpp, MlasErfConstants (ORT 1.32 binary: ErfUpperAbsRange = 3.925).
