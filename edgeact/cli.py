@@ -32,8 +32,12 @@ def _inspect(args) -> int:
 
 
 def _progress(done: int, total: int, label: str) -> None:
-    end = "\n" if done + 1 == total else ""
-    print(f"\r[{done + 1}/{total}] {label:<40}", end=end, file=sys.stderr, flush=True)
+    """One updating line on a terminal; one line per step in a log."""
+    if sys.stderr.isatty():
+        end = "\n" if done + 1 == total else ""
+        print(f"\r[{done + 1}/{total}] {label:<40}", end=end, file=sys.stderr, flush=True)
+    else:
+        print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
 
 
 def _parser() -> argparse.ArgumentParser:
