@@ -127,6 +127,23 @@ class GraphView:
     def raw_consumers(self, value: str) -> list[onnx.NodeProto]:
         return self._consumers.get(value, [])
 
+    def depends_on(self, value: str, target: str, limit: int = 256) -> bool:
+        """``value`` is computed from ``target`` (searching at most ``limit`` values upstream)."""
+        target = self.canon(target)
+        seen: set[str] = set()
+        stack = [value]
+        while stack and len(seen) < limit:
+            v = stack.pop()
+            if v in seen:
+                continue
+            seen.add(v)
+            if v == target:
+                return True
+            node = self._producer.get(v)
+            if node is not None:
+                stack.extend(i for i in node.input if i)
+        return False
+
     def same(self, a: str, b: str) -> bool:
         """Same tensor, up to Q→DQ pairs and duplicated DequantizeLinear nodes."""
         a, b = self.canon(a), self.canon(b)

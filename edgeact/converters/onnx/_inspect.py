@@ -33,6 +33,19 @@ _PATTERN_RULES: tuple[tuple[frozenset[str], Rule], ...] = (
 )
 
 
+def _with_types(model: onnx.ModelProto) -> onnx.ModelProto:
+    """The model with inferred value_info, in memory (the file is untouched).
+
+    PyTorch's TorchScript exporter (``torch.onnx.export(..., dynamo=False)``) writes no
+    value_info for intermediate tensors, so without inference every finding's dtype in its
+    models was "unknown". Inference failing (custom ops, broken shapes) keeps the model as read.
+    """
+    try:
+        return onnx.shape_inference.infer_shapes(model, check_type=False, strict_mode=False)
+    except Exception:
+        return model
+
+
 def _graphs(model: onnx.ModelProto) -> Iterator[GraphView]:
     """The main graph, every If/Loop/Scan body inside it, and model-local function bodies."""
 
@@ -146,7 +159,7 @@ def inspect(path: str | os.PathLike) -> dict:
     replacement, and ``near_misses`` with the reason each one did not match. The file is only
     read. Raises ``ModelError`` for anything that is not a readable, supported ONNX model.
     """
-    model = load_model(path)
+    model = _with_types(load_model(path))
     findings: list[dict] = []
     misses: list[dict] = []
     n_graphs = n_nodes = 0

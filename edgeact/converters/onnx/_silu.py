@@ -5,6 +5,7 @@ Sigmoid(1.702·x) · x            -> gelu_quick
 x · Tanh(Softplus(x))           -> mish
 Sigmoid(y) · x, y ≠ x           -> "sigmoid gate" (squeeze-and-excitation, GLU): a sigmoid
                                    finding plus a silu near miss saying why it is not SiLU
+s = Sigmoid(y); s · f(s)        -> s is the gated tensor, not a gate: a plain sigmoid op
 """
 
 import onnx
@@ -20,12 +21,20 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
     """Anchor: Sigmoid with a Mul reader."""
     x = sig.input[0]
     muls = [m for m in g.consumers(sig.output[0]) if m.op_type == "Mul"]
-    if not muls:
-        return None
     for mul in muls:
         other = g.other_operand(mul, sig.output[0])
         if other is not None and g.same(other, x):
             return [Match("silu", "pattern: Sigmoid(x)·x", [sig, mul], x, mul.output[0])]
+    # A Sigmoid whose output is the gated tensor, not the gate: PyTorch's SE block after a
+    # Sigmoid exports as s = Sigmoid(conv); Mul(s, Sigmoid(Conv(Relu(Conv(GlobalAveragePool(s))))))
+    # and the first Sigmoid is a plain sigmoid (the op rule reports it).
+    muls = [
+        m
+        for m in muls
+        if not (o := g.other_operand(m, sig.output[0])) or not g.depends_on(o, sig.output[0])
+    ]
+    if not muls:
+        return None
     mul = muls[0]
     other = g.other_operand(mul, sig.output[0])
     scale = g.producer(x)
