@@ -2,6 +2,7 @@
 
 Patterns (each LOGISTIC is reported once; decomposed hard-swish chains: ``_hardswish``):
     LOGISTIC(x) -> MUL(s, x) or MUL(x, s)      -> "silu", form "pattern: LOGISTIC·x"
+    MUL(x, 1.702) -> LOGISTIC -> MUL(s, x)     -> "gelu_quick", form "pattern: LOGISTIC(1.702·x)·x"
     LOGISTIC(x) -> MUL(s, y), y is not x       -> "sigmoid", form "pattern: sigmoid gate" (SE)
     LOGISTIC(x) otherwise                      -> "sigmoid", form "op"
 """
@@ -12,10 +13,12 @@ import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters.tflite._graph import SubgraphView, text
-from edgeact.converters.tflite._hardswish import match_hard_activations
+from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_operand
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS
 
 __all__ = ["BUILTIN_ACTIVATIONS", "FUSED_ACTIVATIONS", "find_activations", "recommendation"]
+
+QUICK_GELU_ALPHA = 1.702
 
 # builtin op -> catalogue name (names not in the catalogue are reported without a recommendation)
 BUILTIN_ACTIVATIONS = {
@@ -109,6 +112,11 @@ def _logistic(view: SubgraphView, o: int) -> dict:
             return _finding(
                 view, "silu", "pattern: LOGISTIC·x", [o, c], x, _first(view.outputs(c)), {}, x
             )
+        quick = _quick_gelu(view, x, others)
+        if quick is not None:
+            ops = [quick, o, c]
+            y = _first(view.outputs(c))
+            return _finding(view, "gelu_quick", _FORM_QUICK, ops, others[0], y, {}, others[0])
         if len(others) == 1 and gate is None:
             gate = (c, others[0])
     if gate is not None:
@@ -116,6 +124,25 @@ def _logistic(view: SubgraphView, o: int) -> dict:
         params = {"gated_tensor": text(view.tensor(other).name)}
         return _finding(view, "sigmoid", "pattern: sigmoid gate", [o, c], x, s, params, x)
     return _finding(view, "sigmoid", "op", [o], x, s, {}, x)
+
+
+_FORM_QUICK = "pattern: LOGISTIC(1.702·x)·x"
+
+
+def _quick_gelu(view: SubgraphView, x: int | None, others: list[int]) -> int | None:
+    """The MUL(t, 1.702) producing the LOGISTIC's input ``x`` when the gated tensor is that t.
+
+    TF 2.21's converter writes ``t * tf.sigmoid(1.702 * t)`` as MUL(t, 1.702) -> LOGISTIC ->
+    MUL(t, s); without this rule it looked like a sigmoid gate over t.
+    """
+    if x is None or len(others) != 1 or x not in view.producer:
+        return None
+    m = view.producer[x]
+    if view.ops[m] != "MUL" or getattr(
+        view.operator(m).builtinOptions, "fusedActivationFunction", 0
+    ):
+        return None
+    return m if scalar_operand(view, m, QUICK_GELU_ALPHA, others[0]) is not None else None
 
 
 def _finding(view, name, form, operators, x, y, params, dtype_tensor) -> dict:

@@ -3,6 +3,9 @@
     ADD(x, 3) -> RELU6 (op or fused into the ADD) -> MUL(x) -> MUL(1/6) | DIV(6)  -> hardswish
     ADD(x, 3) -> RELU6 -> MUL(1/6) | DIV(6) -> MUL(x)                              -> hardswish
     ADD(x, 3) -> RELU6 -> MUL(1/6) | DIV(6) [-> MUL(y), y is not x: a gate]        -> hardsigmoid
+    CONV_2D | DEPTHWISE_CONV_2D | FULLY_CONNECTED (bias, fused RELU6) -> MUL(1/6) | DIV(6)
+        [-> MUL(y): a gate]                                                         -> hardsigmoid
+        (the TFLite converter folds the ADD(3) into the bias: keras hard_sigmoid after Dense)
 
 Constants are compared after dequantization (relative tolerance 1e-3), either operand order.
 """
@@ -16,7 +19,7 @@ import numpy as np
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._schema import schema
 
-__all__ = ["HardMatch", "match_hard_activations"]
+__all__ = ["HardMatch", "match_hard_activations", "scalar_operand"]
 
 _RELU6 = schema.ActivationFunctionType.RELU6
 
@@ -39,11 +42,39 @@ def match_hard_activations(view: SubgraphView) -> list[HardMatch]:
             match = _from_add(view, a)
             if match is not None:
                 found.append(match)
+        elif op in _BIASED:
+            match = _from_folded(view, a)
+            if match is not None:
+                found.append(match)
     return found
 
 
+# TF 2.21's converter writes keras hard_sigmoid(Dense(x)) = relu6(Wx + b + 3) / 6 as
+# FULLY_CONNECTED(x, W, b + 3; fused RELU6) -> MUL(1/6): the +3 lives in the bias, so the
+# hard-sigmoid's input is never a tensor and the chain starts at the fused op.
+_BIASED = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+def _from_folded(view: SubgraphView, a: int) -> HardMatch | None:
+    ins = view.inputs(a)
+    fused = getattr(view.operator(a).builtinOptions, "fusedActivationFunction", 0)
+    if fused != _RELU6 or len(ins) < 3 or ins[2] < 0 or not view.outputs(a):
+        return None
+    r = view.outputs(a)[0]
+    nxt = _only_consumer(view, r)
+    if nxt is None or not _is_sixth(view, nxt, r):
+        return None
+    g = view.outputs(nxt)[0]
+    params = {"folded": f"+3 in the {view.ops[a]} bias"}
+    mul = _only_consumer(view, g)
+    if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) is not None:
+        params["gated_tensor"] = text(view.tensor(_other_input(view, mul, g)).name)
+        return HardMatch("hardsigmoid", "pattern: hard-sigmoid gate", (a, nxt, mul), r, g, params)
+    return HardMatch("hardsigmoid", "pattern: relu6(x+3)/6", (a, nxt), r, g, params)
+
+
 def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
-    x = _other_operand(view, a, 3.0)
+    x = scalar_operand(view, a, 3.0)
     if x is None:
         return None
     chain = [a]
@@ -91,14 +122,14 @@ def _is_sixth(view: SubgraphView, o: int, t: int) -> bool:
     if getattr(view.operator(o).builtinOptions, "fusedActivationFunction", 0):
         return False
     if view.ops[o] == "MUL":
-        return _other_operand(view, o, 1 / 6, t) is not None
+        return scalar_operand(view, o, 1 / 6, t) is not None
     if view.ops[o] == "DIV":
         ins = view.inputs(o)
         return len(ins) == 2 and ins[0] == t and _is_scalar(view, ins[1], 6.0)
     return False
 
 
-def _other_operand(view: SubgraphView, o: int, value: float, t: int | None = None) -> int | None:
+def scalar_operand(view: SubgraphView, o: int, value: float, t: int | None = None) -> int | None:
     """The non-constant operand of a binary op whose other operand is the scalar ``value``."""
     ins = view.inputs(o)
     if len(ins) != 2:
