@@ -5,14 +5,13 @@ these tests need only onnx. Each entry pins every finding (activation, form, dty
 and every near miss, so a spurious match or a lost one fails here.
 """
 
-import json
-import os
 from pathlib import Path
 
 import onnx
 import pytest
 
 from edgeact.converters.onnx import format_report, inspect
+from tests._files import inspected_untouched
 
 FIXTURES = Path(__file__).parent / "fixtures" / "onnx"
 
@@ -169,12 +168,7 @@ EXPECTED: dict[str, tuple[int, str, list, list]] = {
 
 
 def _inspect_untouched(path: Path) -> dict:
-    before, mtime = path.read_bytes(), os.stat(path).st_mtime_ns
-    report = inspect(path)
-    assert path.read_bytes() == before
-    assert os.stat(path).st_mtime_ns == mtime
-    assert json.loads(json.dumps(report)) == report
-    return report
+    return inspected_untouched(inspect, path)
 
 
 def test_every_fixture_is_pinned_and_small():
