@@ -2,17 +2,32 @@
 
 ``inspect(path)`` reads an ONNX or TFLite model (told apart by TFLite's file identifier) and
 reports its activations, as single ops and as the decomposed patterns exporters emit, with the
-catalogue's edge replacement for each. Swap, verify and write are the converter issues' next
-steps. Files that cannot be read raise ``ModelError`` (a ``ValueError``) naming the problem.
+catalogue's edge replacement for each. ``convert(source, destination, ...)`` fuses and swaps
+them, verifies the result against the original in the model's runtime, and writes it atomically.
+Files that cannot be read raise ``ModelError`` (a ``ValueError``) naming the problem.
 """
 
 from pathlib import Path
 
+from edgeact.converters._convert_report import format_conversion
 from edgeact.converters._errors import ModelError
+from edgeact.converters._swaps import resolve_swaps
 
-__all__ = ["ModelError", "detect_format", "format_report", "inspect"]
+__all__ = [
+    "ModelError",
+    "convert",
+    "detect_format",
+    "format_conversion",
+    "format_report",
+    "inspect",
+]
 
 _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
+_COMMON = {"verify", "tolerance", "inputs", "progress"}
+_OPTIONS = {
+    "onnx": _COMMON | {"fuse", "input_shapes", "opset"},
+    "tflite": _COMMON | {"calibration"},
+}
 
 
 def detect_format(path) -> str:
@@ -34,8 +49,35 @@ def inspect(path) -> dict:
     return {"format": fmt, **_module(fmt).inspect(path)}
 
 
+def convert(
+    source,
+    destination,
+    swaps=(),
+    preset: str | None = None,
+    **options,
+) -> dict:
+    """Convert the model at ``source`` and write it to ``destination``; the report as a dict.
+
+    ``swaps`` are ``"FROM=TO"`` strings (or a {from: to} dict) over catalogue names; ``preset``
+    ("mobile") adds the selection guide's choices, which explicit swaps override. ``options``
+    are the format's own (ONNX: fuse, verify, tolerance, input_shapes, inputs, opset,
+    progress; TFLite: verify, tolerance, inputs, calibration, progress). The report's fields
+    are documented in ``edgeact.converters._convert_report``. The source is never written.
+    """
+    specs = [f"{a}={b}" for a, b in swaps.items()] if isinstance(swaps, dict) else list(swaps)
+    rules = resolve_swaps(specs, preset)
+    explicit = resolve_swaps(specs)
+    fmt = detect_format(source)
+    options = {k: v for k, v in options.items() if v is not None}
+    for name in options.keys() - _OPTIONS[fmt]:
+        raise ValueError(f"option {name!r} does not apply to {fmt} models")
+    return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)
+
+
 def format_report(report: dict) -> str:
-    """The report of ``inspect`` as text for a terminal."""
+    """The report of ``inspect`` or ``convert`` as text for a terminal."""
+    if "changes" in report:
+        return format_conversion(report)
     return _module(report["format"]).format_report(report)
 
 

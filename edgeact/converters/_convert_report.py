@@ -1,0 +1,101 @@
+"""The conversion report both converters return, and its text form for people.
+
+Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
+
+- ``format``, ``input``, ``output``, ``swaps`` (the rules asked for, {from: to}), ``fuse``.
+- ``changes``: one record per rewritten site: ``kind`` ("swap" or "fuse"), ``rule``
+  ("gelu=gelu_tanh" or "fuse hardswish"), ``activation``, ``target``, ``graph``, ``nodes``,
+  ``ops_before``, ``ops_after``, ``dtype``, ``quantized``, ``notes`` (e.g. new output
+  quantization parameters), ``max_abs_error`` (this change alone, from verification, or None),
+  ``applied`` and ``skipped`` (why not, e.g. over the tolerance).
+- ``ops_before`` / ``ops_after``: op type → count over the whole model.
+- ``verification``: None when not run, else ``runtime``, ``inputs`` (notes on what was fed),
+  ``outputs`` (per output: max_abs, max_rel, cosine, top1), ``max_abs``, ``tolerance``,
+  ``passed``.
+- ``written``: whether ``output`` was written; ``notes``: anything else the user should know.
+"""
+
+import textwrap
+
+__all__ = ["format_conversion", "new_report"]
+
+WIDTH = 100
+
+
+def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
+    """An empty report for a conversion about to run."""
+    return {
+        "format": fmt,
+        "input": str(source),
+        "output": str(destination),
+        "swaps": dict(swaps),
+        "fuse": fuse,
+        "changes": [],
+        "ops_before": {},
+        "ops_after": {},
+        "verification": None,
+        "written": False,
+        "notes": [],
+    }
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.3g}"
+
+
+def _op_delta(before: dict, after: dict) -> str:
+    parts = []
+    for op in sorted(set(before) | set(after)):
+        b, a = before.get(op, 0), after.get(op, 0)
+        if a != b:
+            parts.append(f"{op} {b}→{a}")
+    return ", ".join(parts) or "no op changes"
+
+
+def _change_lines(c: dict) -> list[str]:
+    ops = f"{'·'.join(c['ops_before'])} ⇒ {'·'.join(c['ops_after']) or '–'}"
+    err = f"err {_num(c['max_abs_error'])}"
+    lines = [_cut(f"  {c['rule']:<20} {err:<13} {ops}")]
+    lines.append(_cut(f"      at {c['graph']}: {' → '.join(c['nodes'])}"))
+    if not c["applied"]:
+        lines.append(_cut(f"      SKIPPED: {c['skipped']}"))
+    lines += [_cut(f"      {n}") for n in c["notes"]]
+    return lines
+
+
+def format_conversion(report: dict) -> str:
+    """Render a conversion report as ≤100-column text."""
+    lines = [_cut(f"{report['input']} → {report['output']} ({report['format']})")]
+    rules = ", ".join(f"{a}={b}" for a, b in report["swaps"].items()) or "none"
+    text = f"swaps: {rules} · fuse: {'on' if report['fuse'] else 'off'}"
+    lines += textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
+    applied = [c for c in report["changes"] if c["applied"]]
+    skipped = len(report["changes"]) - len(applied)
+    lines += ["", f"Changes: {len(applied)} applied, {skipped} skipped"]
+    for c in report["changes"]:
+        lines += _change_lines(c)
+    lines.append(_cut(f"  ops: {_op_delta(report['ops_before'], report['ops_after'])}"))
+    v = report["verification"]
+    lines.append("")
+    if v is None:
+        lines.append("Verification: not run")
+    else:
+        verdict = "passed" if v["passed"] else "FAILED"
+        tol = "" if v["tolerance"] is None else f" (tolerance {v['tolerance']:g})"
+        lines.append(f"Verification in {v['runtime']}: {verdict}{tol}")
+        lines += [_cut(f"  {n}") for n in v["inputs"]]
+        for o in v["outputs"]:
+            lines.append(
+                _cut(
+                    f"  {o['output']:<20} max abs {_num(o['max_abs']):<9} max rel "
+                    f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
+                )
+            )
+    lines += [_cut(f"Note: {n}") for n in report["notes"]]
+    lines.append("")
+    lines.append(f"Written: {report['output']}" if report["written"] else "Nothing written.")
+    return "\n".join(lines)

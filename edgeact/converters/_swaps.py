@@ -1,0 +1,59 @@
+"""The swap vocabulary both converters share: ``FROM=TO`` rules named after catalogue entries.
+
+``gelu=gelu_tanh`` means "compute every GELU as the tanh approximation from now on". Names are
+the catalogue's, plus the field's aliases (``swish`` is SiLU). The ``mobile`` preset is the
+selection guide's mobile scenario: every activation it says to avoid goes to the catalogue's
+edge replacement for it.
+"""
+
+from collections.abc import Iterable
+
+from edgeact.catalogue import ACTIVATIONS
+
+__all__ = ["ALIASES", "PRESETS", "canonical_name", "parse_swaps", "preset", "resolve_swaps"]
+
+ALIASES = {"swish": "silu", "logistic": "sigmoid", "hard_swish": "hardswish"}
+PRESETS = ("mobile",)
+
+
+def canonical_name(name: str, role: str = "activation") -> str:
+    """The catalogue name for ``name`` (aliases resolved); ValueError naming it otherwise."""
+    key = name.strip().lower().replace("-", "_")
+    key = ALIASES.get(key, key)
+    if key not in ACTIVATIONS or not ACTIVATIONS[key].elementwise:
+        known = ", ".join(sorted(n for n, a in ACTIVATIONS.items() if a.elementwise))
+        raise ValueError(f"unknown {role} {name!r}; known: {known} (aliases: swish, logistic)")
+    return key
+
+
+def parse_swaps(specs: Iterable[str]) -> dict[str, str]:
+    """``["gelu=gelu_tanh", ...]`` as {from: to}; ValueError naming the first bad spec."""
+    swaps: dict[str, str] = {}
+    for spec in specs:
+        source, sep, target = spec.partition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise ValueError(f"swap {spec!r} is not FROM=TO (e.g. gelu=gelu_tanh)")
+        source = canonical_name(source, "swap source")
+        target = canonical_name(target, "swap target")
+        if source == target:
+            raise ValueError(f"swap {spec!r} maps {source} to itself")
+        if swaps.get(source, target) != target:
+            raise ValueError(f"swap {spec!r} conflicts with {source}={swaps[source]}")
+        swaps[source] = target
+    return swaps
+
+
+def preset(name: str) -> dict[str, str]:
+    """The swaps of a named preset (only ``mobile`` so far) from the selection guide."""
+    from edgeact.guide import SCENARIOS
+
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+    avoided = SCENARIOS["mobile"].avoid
+    return {a: ACTIVATIONS[a].edge_replacement for a in avoided if ACTIVATIONS[a].edge_replacement}
+
+
+def resolve_swaps(specs: Iterable[str] = (), preset_name: str | None = None) -> dict[str, str]:
+    """A preset's swaps overridden by explicit ``FROM=TO`` specs."""
+    swaps = preset(preset_name) if preset_name else {}
+    return swaps | parse_swaps(specs)

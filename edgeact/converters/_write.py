@@ -1,0 +1,41 @@
+"""Write a converted model so that a crash or a full disk can never leave half a file.
+
+The bytes go to a temporary file in the destination's directory, are flushed to disk, and only
+then renamed over the destination (``os.replace`` is atomic on POSIX and Windows). The input
+model is never opened for writing.
+"""
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["atomic_write", "check_destination"]
+
+
+def check_destination(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
+    """The destination path; ValueError if it is the input itself or its folder is missing."""
+    src, dst = Path(source), Path(destination)
+    if dst.exists() and src.exists() and os.path.samefile(src, dst):
+        raise ValueError(f"output {dst} is the input model; choose another path (-o)")
+    if dst.is_dir():
+        raise ValueError(f"output {dst} is a directory; give a file name")
+    if not dst.resolve().parent.is_dir():
+        raise ValueError(f"output folder {dst.resolve().parent} does not exist")
+    return dst
+
+
+def atomic_write(destination: str | os.PathLike, write: Callable[[Path], None]) -> None:
+    """Call ``write(temp_path)`` and move the finished file to ``destination`` in one step."""
+    dst = Path(destination)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.resolve().parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        write(tmp_path)
+        with tmp_path.open("rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_path, dst)
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
