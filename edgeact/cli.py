@@ -31,6 +31,27 @@ def _inspect(args) -> int:
     return 0
 
 
+def _convert(args) -> int:
+    from edgeact import converters
+
+    report = converters.convert(
+        args.model,
+        args.output,
+        swaps=args.swap,
+        preset=args.preset,
+        fuse=None if args.fuse else False,
+        verify=args.verify,
+        tolerance=args.tolerance,
+        input_shapes=args.input_shape or None,
+        inputs=args.inputs,
+        calibration=args.calibration,
+        opset=args.opset,
+        progress=None if args.json else _progress,
+    )
+    print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
+    return 0 if report["written"] else 1
+
+
 def _progress(done: int, total: int, label: str) -> None:
     """One updating line on a terminal; one line per step in a log."""
     if sys.stderr.isatty():
@@ -54,6 +75,45 @@ def _parser() -> argparse.ArgumentParser:
     inspect.add_argument("model", help="an .onnx or .tflite file (never modified)")
     inspect.add_argument("--json", action="store_true", help="print the report as JSON")
     inspect.set_defaults(run=_inspect)
+
+    convert = commands.add_parser(
+        "convert",
+        help="swap a model's activations for edge-friendly ones, verify, write (ONNX or TFLite)",
+        description="Exit status: 0 written, 1 verification over the tolerance (nothing "
+        "written), 2 bad input (nothing written). The input model is never modified.",
+    )
+    convert.add_argument("model", help="an .onnx or .tflite file (never modified)")
+    convert.add_argument("-o", "--output", required=True, help="where to write the result")
+    convert.add_argument(
+        "--swap", action="append", default=[], metavar="FROM=TO", help="e.g. gelu=gelu_tanh"
+    )
+    convert.add_argument("--preset", choices=["mobile"], help="the selection guide's choices")
+    convert.add_argument(
+        "--fuse",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="collapse decomposed patterns into single ops (ONNX; default on)",
+    )
+    convert.add_argument(
+        "--verify",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="compare with the original in the runtime (default on)",
+    )
+    convert.add_argument("--tolerance", type=float, help="max |error| allowed per output")
+    convert.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="NAME=1x3x224x224",
+        help="a dynamic input's shape for verification (ONNX)",
+    )
+    convert.add_argument("--inputs", metavar="FILE.npz", help="real inputs for verification")
+    convert.add_argument(
+        "--calibration", metavar="FILE.npz", help="re-calibrate changed int8 tensors (TFLite)"
+    )
+    convert.add_argument("--opset", type=int, help="upgrade the ONNX opset first")
+    convert.add_argument("--json", action="store_true", help="print the report as JSON")
+    convert.set_defaults(run=_convert)
 
     guide = commands.add_parser("guide", help="which activation to use where")
     guide.add_argument("scenario", nargs="?", help="one scenario (default: all)")

@@ -1,19 +1,28 @@
-"""``edgeact demo``: check every kernel against its reference on this machine, then time it.
+"""``edgeact demo``: check every kernel against its reference on this machine, time it, and
+convert small models the way exporters write them.
 
 The accuracy part is the same check the tests make (float16 over all 65 536 inputs); the speed
-part is a short run of the benchmark harness, against NumPy on the same arrays.
+part is a short run of the benchmark harness, against NumPy on the same arrays; the converter
+part builds models in memory (no downloads), converts them with the mobile preset in a
+temporary folder, verifies them in their runtime and shows the reports.
 """
+
+import importlib
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from edgeact import bench, numerics
 from edgeact.catalogue import ACTIVATIONS
+from edgeact.converters import format_conversion
 from edgeact.kernels import KERNELS
 
 __all__ = ["format_report", "run"]
 
 DEMO_ELEMENTS = 1 << 16
 DTYPES = ("float32", "float16")
+CONVERTER_DEMOS = ("edgeact.converters.onnx._demo",)
 
 
 def _accuracy_inputs(dtype) -> np.ndarray:
@@ -38,13 +47,28 @@ def check_accuracy() -> list[dict]:
     return rows
 
 
+def convert_models() -> list[dict]:
+    """The conversion reports of each format's demo model (written to a temporary folder)."""
+    reports = []
+    with tempfile.TemporaryDirectory(prefix="edgeact-demo-") as workdir:
+        for module in CONVERTER_DEMOS:
+            reports += importlib.import_module(module).demo(Path(workdir))
+    return reports
+
+
 def run(progress=None) -> dict:
     """Everything the demo reports, as plain data (what ``--json`` prints)."""
     accuracy = check_accuracy()
     speed = bench.bench_kernels(
         list(KERNELS), list(DTYPES), [DEMO_ELEMENTS], min_time=0.02, repeats=3, progress=progress
     )
-    return {"machine": bench.machine_info(), "accuracy": accuracy, "speed": speed}
+    conversions = convert_models()
+    return {
+        "machine": bench.machine_info(),
+        "accuracy": accuracy,
+        "speed": speed,
+        "conversions": conversions,
+    }
 
 
 def format_report(report: dict) -> str:
@@ -62,4 +86,7 @@ def format_report(report: dict) -> str:
         )
     lines += ["", f"Speed on {DEMO_ELEMENTS} elements, against NumPy on the same arrays", ""]
     lines.append(bench.format_table(report["speed"]))
+    for conversion in report["conversions"]:
+        lines += ["", "Converting a model as exporters write it, with --preset mobile", ""]
+        lines.append(format_conversion(conversion))
     return "\n".join(lines)

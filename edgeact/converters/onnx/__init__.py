@@ -1,5 +1,6 @@
-"""ONNX converter, part 1: ``inspect`` finds every activation in a model, as ops and as the
-decomposed patterns exporters emit, with near misses and the catalogue's edge replacement.
+"""ONNX converter: ``inspect`` finds every activation in a model, as ops and as the decomposed
+patterns exporters emit, with near misses and the catalogue's edge replacement; ``convert``
+fuses and swaps them (``_rewrite``, ``_emit``), verifies in ONNX Runtime and writes atomically.
 
 The matcher is a small one over the ONNX protobuf (``_graph.GraphView``), one module per rule
 family: ``_gelu`` (erf/tanh GELU), ``_silu`` (SiLU, QuickGELU, Mish, sigmoid gates),
@@ -7,7 +8,8 @@ family: ``_gelu`` (erf/tanh GELU), ``_silu`` (SiLU, QuickGELU, Mish, sigmoid gat
 """
 
 from edgeact.converters._errors import ModelError
+from edgeact.converters.onnx._convert import convert
 from edgeact.converters.onnx._inspect import inspect
 from edgeact.converters.onnx._report import format_report
 
-__all__ = ["ModelError", "format_report", "inspect"]
+__all__ = ["ModelError", "convert", "format_report", "inspect"]

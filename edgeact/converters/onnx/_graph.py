@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-__all__ = ["Fail", "GraphView", "Match", "NearMiss", "close", "node_label"]
+__all__ = ["Fail", "GraphView", "Match", "NearMiss", "close", "dtype_name", "node_label"]
 
 RTOL = 1e-3  # exporters write 1.4142135, 0.70710677, 0.044715 in float32
 
@@ -50,7 +50,7 @@ class NearMiss:
     reason: str
 
 
-def _dtype_name(elem_type: int) -> str:
+def dtype_name(elem_type: int) -> str:
     try:
         return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).name
     except Exception:
@@ -66,6 +66,7 @@ class GraphView:
     initializers: Iterable[onnx.TensorProto] = ()
     value_infos: Iterable[onnx.ValueInfoProto] = ()
     parent: "GraphView | None" = None
+    proto: "onnx.GraphProto | onnx.FunctionProto | None" = None  # where a rewrite edits nodes
     index: dict[int, int] = field(init=False)
     _producer: dict[str, onnx.NodeProto] = field(init=False)
     _consumers: dict[str, list[onnx.NodeProto]] = field(init=False)
@@ -90,7 +91,7 @@ class GraphView:
     @classmethod
     def of_graph(cls, graph: onnx.GraphProto, label: str, parent: "GraphView | None" = None):
         infos = [*graph.input, *graph.value_info, *graph.output]
-        return cls(graph.node, label, graph.initializer, infos, parent)
+        return cls(graph.node, label, graph.initializer, infos, parent, graph)
 
     def label_of(self, node: onnx.NodeProto) -> str:
         return node_label(node, self.index[id(node)])
@@ -226,12 +227,12 @@ class GraphView:
     def dtype(self, value: str) -> str:
         """Element type name of ``value`` ("float32", ...), or "unknown"."""
         if value in self._types:
-            return _dtype_name(self._types[value])
+            return dtype_name(self._types[value])
         node = self._producer.get(value)
         if node is not None and node.op_type == "DequantizeLinear":
             for attr in node.attribute:
                 if attr.name == "output_dtype" and attr.i:
-                    return _dtype_name(attr.i)
+                    return dtype_name(attr.i)
             if len(node.input) > 1:
                 scale = self.const(node.input[1])
                 if scale is not None:

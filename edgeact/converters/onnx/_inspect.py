@@ -18,7 +18,7 @@ from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset, load_m
 from edgeact.converters.onnx._ops import match_op
 from edgeact.converters.onnx._silu import match_mish, match_silu
 
-__all__ = ["inspect"]
+__all__ = ["graphs", "inspect", "scan", "with_types"]
 
 Rule = Callable[[GraphView, onnx.NodeProto], "Match | NearMiss | list | None"]
 
@@ -33,7 +33,7 @@ _PATTERN_RULES: tuple[tuple[frozenset[str], Rule], ...] = (
 )
 
 
-def _with_types(model: onnx.ModelProto) -> onnx.ModelProto:
+def with_types(model: onnx.ModelProto) -> onnx.ModelProto:
     """The model with inferred value_info, in memory (the file is untouched).
 
     PyTorch's TorchScript exporter (``torch.onnx.export(..., dynamo=False)``) writes no
@@ -46,7 +46,7 @@ def _with_types(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
 
 
-def _graphs(model: onnx.ModelProto) -> Iterator[GraphView]:
+def graphs(model: onnx.ModelProto) -> Iterator[GraphView]:
     """The main graph, every If/Loop/Scan body inside it, and model-local function bodies."""
 
     def walk(view: GraphView) -> Iterator[GraphView]:
@@ -61,14 +61,14 @@ def _graphs(model: onnx.ModelProto) -> Iterator[GraphView]:
 
     yield from walk(GraphView.of_graph(model.graph, "main"))
     for fn in model.functions:
-        yield from walk(GraphView(fn.node, f"function {fn.domain}::{fn.name}"))
+        yield from walk(GraphView(fn.node, f"function {fn.domain}::{fn.name}", proto=fn))
 
 
-def _scan(view: GraphView) -> tuple[list[dict], list[dict]]:
-    """Raw (ungrouped) findings and near misses of one graph."""
+def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
+    """The matches (in a fixed order) and the near misses of one graph."""
     claimed: set[int] = set()
     missed: set[int] = set()
-    findings: list[dict] = []
+    matches: list[Match] = []
     misses: list[dict] = []
 
     def names(nodes) -> list[str]:
@@ -80,7 +80,7 @@ def _scan(view: GraphView) -> tuple[list[dict], list[dict]]:
                 if any(id(n) in claimed for n in r.nodes):
                     continue
                 claimed.update(id(n) for n in r.nodes)
-                findings.append(_finding(view, r, names(r.nodes)))
+                matches.append(r)
             elif isinstance(r, NearMiss):
                 missed.update(id(n) for n in r.nodes)
                 misses.append(
@@ -108,10 +108,10 @@ def _scan(view: GraphView) -> tuple[list[dict], list[dict]]:
             record(Match(result, "op", [node], x, node.output[0]))
         elif isinstance(result, NearMiss) and id(node) not in missed:
             record(result)
-    return findings, misses
+    return matches, misses
 
 
-def _finding(view: GraphView, m: Match, node_names: list[str]) -> dict:
+def _finding(view: GraphView, m: Match) -> dict:
     act = ACTIVATIONS[m.activation]
     replacement = act.edge_replacement
     error = next((a.max_abs_error for a in act.approximations if a.name == replacement), None)
@@ -120,7 +120,7 @@ def _finding(view: GraphView, m: Match, node_names: list[str]) -> dict:
         "activation": m.activation,
         "form": m.form,
         "ops": ops,
-        "nodes": node_names,
+        "nodes": [view.label_of(n) for n in m.nodes],
         "dtype": view.dtype(m.x),
         "qdq": view.in_qdq(m.x, m.y),
         "graph": view.label,
@@ -159,15 +159,15 @@ def inspect(path: str | os.PathLike) -> dict:
     replacement, and ``near_misses`` with the reason each one did not match. The file is only
     read. Raises ``ModelError`` for anything that is not a readable, supported ONNX model.
     """
-    model = _with_types(load_model(path))
+    model = with_types(load_model(path))
     findings: list[dict] = []
     misses: list[dict] = []
     n_graphs = n_nodes = 0
-    for view in _graphs(model):
+    for view in graphs(model):
         n_graphs += 1
         n_nodes += len(view.nodes)
-        f, m = _scan(view)
-        findings += f
+        matches, m = scan(view)
+        findings += [_finding(view, match) for match in matches]
         misses += m
     opset = default_opset(model)
     for f in findings:

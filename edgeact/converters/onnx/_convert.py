@@ -1,0 +1,228 @@
+"""ONNX ``convert``: plan the changes, measure each alone, apply the good ones, verify, write.
+
+Order matters for the promise "bad input loses nothing": every check that can fail on the user's
+input (paths, file, swap names, swaps that match nothing, ONNX Runtime refusing the model) runs
+before anything is written, and the output appears only after the converted model passed
+``onnx.checker`` (full check), loaded in ONNX Runtime and, unless told otherwise, agreed with the
+original within the tolerance.
+"""
+
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import onnx
+from onnx import external_data_helper
+
+from edgeact.converters._compare import compare_outputs, worst_abs_error
+from edgeact.converters._convert_report import new_report
+from edgeact.converters._errors import ModelError
+from edgeact.converters._inputs import load_npz, parse_input_shapes, random_inputs
+from edgeact.converters._write import atomic_write, check_destination
+from edgeact.converters.onnx._emit import EMITTABLE
+from edgeact.converters.onnx._graph import dtype_name
+from edgeact.converters.onnx._inspect import graphs, scan, with_types
+from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_model
+from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
+from edgeact.converters.onnx._verify import input_specs, run, session
+
+__all__ = ["convert"]
+
+EXTERNAL_THRESHOLD = 1024  # bytes: tensors at least this big go to the external data file
+
+
+def _external(model: onnx.ModelProto) -> bool:
+    """Any initializer (of the graph or a subgraph) stored in an external data file."""
+    stack = [model.graph]
+    while stack:
+        g = stack.pop()
+        if any(external_data_helper.uses_external_data(t) for t in g.initializer):
+            return True
+        stack += [a.g for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH]
+    return False
+
+
+def _load(source) -> tuple[onnx.ModelProto, bool]:
+    model = load_model(source)
+    external = _external(model)
+    if external:
+        try:
+            external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"{source}: cannot read its external data ({exc})") from None
+    return model, external
+
+
+def _upgrade(model: onnx.ModelProto, opset: int, source) -> onnx.ModelProto:
+    current = default_opset(model) or 1
+    if not current <= opset <= MAX_OPSET:
+        raise ValueError(f"--opset {opset}: must be between the model's {current} and {MAX_OPSET}")
+    if opset == current:
+        return model
+    from onnx import version_converter
+
+    try:
+        return version_converter.convert_version(model, opset)
+    except Exception as exc:  # the converter raises bare RuntimeErrors from C++
+        raise ModelError(f"{source}: onnx cannot convert it to opset {opset} ({exc})") from None
+
+
+def _value_types(model: onnx.ModelProto) -> dict[str, str]:
+    """Element type names of every typed value, from shape inference on an in-memory copy."""
+    types = {}
+    stack = [with_types(model).graph]
+    while stack:
+        g = stack.pop()
+        for vi in [*g.input, *g.value_info, *g.output]:
+            if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
+                types[vi.name] = dtype_name(vi.type.tensor_type.elem_type)
+        for t in g.initializer:
+            types[t.name] = dtype_name(t.data_type)
+        stack += [a.g for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH]
+    return types
+
+
+def _check_explicit(explicit: dict, sites, model, source) -> None:
+    used = {s.rule for s in sites if s.kind == "swap"}
+    for a, b in explicit.items():
+        if f"{a}={b}" not in used:
+            found = Counter(m.activation for v in graphs(model) for m in scan(v)[0])
+            have = ", ".join(f"{k} ×{n}" for k, n in sorted(found.items())) or "none"
+            raise ModelError(f"swap {a}={b} matches nothing in {source}; its activations: {have}")
+
+
+def _checked(path: Path, strict: bool) -> None:
+    try:
+        onnx.checker.check_model(str(path), full_check=strict)
+    except onnx.checker.ValidationError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ModelError(f"the converted model fails onnx.checker: {first}") from None
+    session(str(path), "the converted model")
+
+
+def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool) -> None:
+    """Atomically write ``model`` (with an external data file ``<name>.data`` if ``external``)."""
+    if not external:
+
+        def write(tmp: Path) -> None:
+            onnx.save_model(model, str(tmp))
+            _checked(tmp, strict)
+
+        atomic_write(dst, write)
+        return
+    location = f"{dst.name}.data"
+    with tempfile.TemporaryDirectory(prefix=f".{dst.name}.", dir=dst.resolve().parent) as tmp:
+        tmp_model = Path(tmp) / dst.name
+        onnx.save_model(
+            model,
+            str(tmp_model),
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=location,
+            size_threshold=EXTERNAL_THRESHOLD,
+        )
+        _checked(tmp_model, strict)
+        if (Path(tmp) / location).exists():
+            os.replace(Path(tmp) / location, dst.resolve().parent / location)
+        os.replace(tmp_model, dst)
+
+
+def _passes_full_check(model: onnx.ModelProto) -> bool:
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, ValueError):
+        return False
+    return True
+
+
+def _feeds(sess, input_shapes, inputs) -> tuple[dict, list[str]]:
+    shapes = parse_input_shapes(input_shapes) if isinstance(input_shapes, list | tuple) else None
+    provided = load_npz(inputs) if isinstance(inputs, str | os.PathLike) else inputs
+    return random_inputs(input_specs(sess), shapes or input_shapes, provided)
+
+
+def convert(
+    source,
+    destination,
+    rules: dict,
+    *,
+    explicit: dict | None = None,
+    fuse: bool = True,
+    verify: bool = True,
+    tolerance: float | None = None,
+    input_shapes=None,
+    inputs=None,
+    opset: int | None = None,
+    progress=None,
+) -> dict:
+    """Fuse and swap the activations of the ONNX model ``source``; write ``destination``.
+
+    ``rules`` {from: to} over catalogue names; ``explicit`` the subset the user named, each of
+    which must match something. ``tolerance`` bounds the max |error| of every output: a change
+    whose own error exceeds it is skipped, and a final model that still exceeds it is not
+    written. Returns the report documented in ``edgeact.converters._convert_report``.
+    """
+    if tolerance is not None and not tolerance >= 0:
+        raise ValueError(f"tolerance {tolerance} must be a number >= 0")
+    for target in set(rules.values()) - EMITTABLE:
+        raise ValueError(
+            f"no ONNX form for swap target {target!r}; ONNX targets: {', '.join(sorted(EMITTABLE))}"
+        )
+    dst = check_destination(source, destination)
+    model, external = _load(source)
+    if opset is not None:
+        model = _upgrade(model, opset, source)
+    types = _value_types(model)
+    sites = plan_sites(model, rules, fuse, types)
+    _check_explicit(explicit or {}, sites, model, source)
+    report = new_report("onnx", source, dst, rules, fuse)
+    changes = report["changes"] = [s.record() for s in sites]
+    report["ops_before"] = op_counts(model)
+    strict = _passes_full_check(model)
+    if not strict:
+        report["notes"].append("the input fails onnx.checker's full check; checked without it")
+    pending = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
+    total = len(pending) + 1
+    if verify:
+        original = session(model, f"the input model {source}")
+        feeds, notes = _feeds(original, input_shapes, inputs)
+        reference = run(original, feeds)
+        for i, (site, change) in enumerate(pending):
+            if progress:
+                progress(i, total, f"verify {change['rule']} at {change['nodes'][-1]}")
+            alone = apply_sites(model, rules, fuse, types, [site.number])
+            err = worst_abs_error(
+                compare_outputs(reference, run(session(alone, "a change"), feeds))
+            )
+            change["max_abs_error"] = err
+            if tolerance is not None and err > tolerance:
+                change["applied"] = False
+                change["skipped"] = f"its error {err:.3g} exceeds the tolerance {tolerance:g}"
+    chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
+    converted = apply_sites(model, rules, fuse, types, chosen)
+    report["ops_after"] = op_counts(converted)
+    if progress:
+        progress(total - 1, total, "verify the converted model")
+    final = session(converted, "the converted model")
+    if verify:
+        outputs = compare_outputs(reference, run(final, feeds))
+        worst = worst_abs_error(outputs)
+        import onnxruntime
+
+        report["verification"] = {
+            "runtime": f"ONNX Runtime {onnxruntime.__version__}",
+            "inputs": notes,
+            "outputs": outputs,
+            "max_abs": worst,
+            "tolerance": tolerance,
+            "passed": tolerance is None or worst <= tolerance,
+        }
+        if not report["verification"]["passed"]:
+            report["notes"].append(
+                f"the converted model's error {worst:.3g} exceeds the tolerance; not written"
+            )
+            return report
+    _write(converted, dst, external, strict)
+    report["written"] = True
+    return report

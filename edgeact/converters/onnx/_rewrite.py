@@ -1,0 +1,244 @@
+"""Plan and apply activation changes to an ONNX model: which matches to rewrite, and the edit.
+
+A *site* is one match from the inspect rules plus what to do with it: ``swap`` it to another
+activation (a rule FROM=TO) or ``fuse`` a decomposed pattern into the single op with the same
+maths where the opset has one. Sites are numbered in the rules' fixed scan order, so planning a
+copy of the model numbers the same sites the same way; that is how verification applies one
+change at a time.
+
+The edit keeps the graph's interface: the replacement writes the old output value name, and
+it is inserted where the old output was computed, so every reader (and graph outputs, and QDQ
+quantize nodes after it) stays untouched. Nodes of the old pattern are then removed only when
+nothing reads them any more, together with QuantizeLinear/DequantizeLinear/Constant nodes left
+orphaned between them; a pattern value that something else still reads keeps its nodes.
+"""
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+
+import onnx
+from onnx import TensorProto
+
+from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops
+from edgeact.converters.onnx._graph import GraphView, Match
+from edgeact.converters.onnx._inspect import graphs, scan
+from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset
+
+__all__ = ["Site", "apply_sites", "op_counts", "plan_sites"]
+
+_ORPHANABLE = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant"})
+_FLOAT_TYPES = {
+    "float32": TensorProto.FLOAT,
+    "float16": TensorProto.FLOAT16,
+    "float64": TensorProto.DOUBLE,
+    "bfloat16": TensorProto.BFLOAT16,
+}
+
+
+@dataclass
+class Site:
+    number: int
+    kind: str  # "swap" or "fuse"
+    rule: str
+    target: str
+    view: GraphView
+    match: Match
+    opset: int
+    dtype: str
+    params: dict = field(default_factory=dict)
+    problem: str | None = None  # why this site cannot be changed
+    notes: list[str] = field(default_factory=list)
+
+    def record(self) -> dict:
+        """The site as a change record of the conversion report (see _convert_report)."""
+        labels = [self.view.label_of(n) for n in self.match.nodes]
+        ops = [n.op_type for n in self.match.nodes]
+        return {
+            "kind": self.kind,
+            "rule": self.rule,
+            "activation": self.match.activation,
+            "target": self.target,
+            "graph": self.view.label,
+            "nodes": labels,
+            "ops_before": ops,
+            "ops_after": emitted_ops(self.target, self.opset) if not self.problem else [],
+            "dtype": self.dtype,
+            "quantized": self.view.in_qdq(self.match.x, self.match.y),
+            "notes": list(self.notes),
+            "max_abs_error": None,
+            "applied": self.problem is None,
+            "skipped": self.problem,
+        }
+
+
+def _opset(model: onnx.ModelProto, view: GraphView) -> int:
+    proto = view.proto
+    if isinstance(proto, onnx.FunctionProto):
+        for imp in proto.opset_import:
+            if imp.domain in DEFAULT_DOMAINS:
+                return int(imp.version)
+    return default_opset(model) or 1
+
+
+def _prelu_slope(view: GraphView, m: Match) -> tuple[dict, str | None]:
+    node = m.nodes[0]
+    slope = view.const(node.input[1]) if len(node.input) > 1 else None
+    if slope is None or slope.size != 1 or not len(set(slope.reshape(-1).tolist())) == 1:
+        return {}, "PRelu slope is not one constant: leaky_relu cannot hold a per-channel slope"
+    return {"negative_slope": float(slope.reshape(-1)[0])}, None
+
+
+def _site(number, view, m, rules, fuse, opset, types) -> Site | None:
+    dtype = view.dtype(m.x)
+    if dtype == "unknown":
+        dtype = types.get(m.x, "unknown")
+    if m.activation in rules:
+        target = rules[m.activation]
+        site = Site(number, "swap", f"{m.activation}={target}", target, view, m, opset, dtype)
+        if m.activation == "prelu" and target == "leaky_relu":
+            site.params, site.problem = _prelu_slope(view, m)
+    elif fuse and len(m.nodes) > 1 and m.form.startswith("pattern"):
+        try:
+            if len(emitted_ops(m.activation, opset)) != 1:
+                return None
+        except ValueError:
+            return None
+        site = Site(number, "fuse", f"fuse {m.activation}", m.activation, view, m, opset, dtype)
+    else:
+        return None
+    try:
+        needs_constants = "Constant" in emitted_ops(site.target, opset, constants=True)
+    except ValueError as exc:
+        site.problem = site.problem or str(exc)
+        return site
+    if dtype == "unknown" and needs_constants:
+        site.notes.append("input type unknown (no type information here): constants are float32")
+    elif dtype not in {*_FLOAT_TYPES, "unknown"} and not view.in_qdq(m.x, m.y):
+        site.problem = site.problem or f"input type {dtype}: only float activations are rewritten"
+    return site
+
+
+def plan_sites(model: onnx.ModelProto, rules: dict, fuse: bool, types: dict) -> list[Site]:
+    """Every site of ``model`` that a rule or fusion applies to, numbered in scan order."""
+    sites = []
+    counter = itertools.count()
+    for view in graphs(model):
+        opset = _opset(model, view)
+        for m in scan(view)[0]:
+            site = _site(next(counter), view, m, rules, fuse, opset, types)
+            if site is not None:
+                sites.append(site)
+    return sites
+
+
+def _all_names(model: onnx.ModelProto) -> set[str]:
+    names = {i.name for i in model.graph.initializer}
+    for view in graphs(model):
+        for n in view.nodes:
+            names.update(n.output)
+            names.update(n.input)
+            names.add(n.name)
+    return names
+
+
+def _referenced(nodes) -> set[str]:
+    """Every value name read by ``nodes`` or by nodes of their subgraphs (outer-scope reads)."""
+    used: set[str] = set()
+    stack = list(nodes)
+    while stack:
+        n = stack.pop()
+        used.update(i for i in n.input if i)
+        for attr in n.attribute:
+            for g in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
+                stack.extend(g.node)
+                used.update(o.name for o in g.output)
+    return used
+
+
+def _graph_outputs(view: GraphView) -> set[str]:
+    proto = view.proto
+    if isinstance(proto, onnx.FunctionProto):
+        return set(proto.output)
+    return {o.name for o in proto.output}
+
+
+def _rewrite_view(view: GraphView, sites: list[Site], unique) -> None:
+    replacements: dict[int, list[onnx.NodeProto]] = {}
+    producers = {o: n for n in view.nodes for o in n.output if o}
+    candidates: set[int] = set()
+    for s in sites:
+        elem = _FLOAT_TYPES.get(s.dtype, TensorProto.FLOAT)
+        emitter = Emitter(s.opset, elem, lambda hint, s=s: unique(f"edgeact_{s.number}_{hint}"))
+        new = emit(s.target, s.match.x, s.match.y, emitter, **s.params)
+        replacements[id(producers[s.match.y])] = new
+        candidates.update(id(n) for n in s.match.nodes)
+    nodes = []
+    for n in view.nodes:
+        nodes.extend(replacements.get(id(n), [n]))
+    keep_outputs = _graph_outputs(view)
+    while True:
+        used = _referenced(nodes) | keep_outputs
+        dead = [
+            n
+            for n in nodes
+            if (id(n) in candidates or n.op_type in _ORPHANABLE)
+            and id(n) not in replacements
+            and not any(o in used for o in n.output)
+            and (id(n) in candidates or _upstream_of_removed(n, view, candidates))
+        ]
+        if not dead:
+            break
+        dead_ids = {id(n) for n in dead}
+        nodes = [n for n in nodes if id(n) not in dead_ids]
+    container = view.proto.node
+    del container[:]
+    container.extend(nodes)
+
+
+def _upstream_of_removed(node: onnx.NodeProto, view: GraphView, candidates: set[int]) -> bool:
+    """An orphan Q/DQ/Constant whose outputs fed a node of a rewritten pattern."""
+    return any(id(c) in candidates for o in node.output for c in view.raw_consumers(o)) or any(
+        _upstream_of_removed(c, view, candidates)
+        for o in node.output
+        for c in view.raw_consumers(o)
+        if c.op_type in _ORPHANABLE
+    )
+
+
+def apply_sites(
+    model: onnx.ModelProto, rules: dict, fuse: bool, types: dict, numbers
+) -> onnx.ModelProto:
+    """A copy of ``model`` with the sites numbered ``numbers`` rewritten."""
+    out = onnx.ModelProto()
+    out.CopyFrom(model)
+    wanted = set(numbers)
+    chosen = [s for s in plan_sites(out, rules, fuse, types) if s.number in wanted]
+    names = _all_names(out)
+
+    def unique(hint: str) -> str:
+        name, k = hint, 0
+        while name in names:
+            k += 1
+            name = f"{hint}_{k}"
+        names.add(name)
+        return name
+
+    by_view: dict[int, list[Site]] = {}
+    views = {}
+    for s in chosen:
+        by_view.setdefault(id(s.view), []).append(s)
+        views[id(s.view)] = s.view
+    # Inner graphs first: rewriting an outer graph copies its nodes, subgraphs included.
+    for key, sites in reversed(by_view.items()):
+        _rewrite_view(views[key], sites, unique)
+    return out
+
+
+def op_counts(model: onnx.ModelProto) -> dict[str, int]:
+    """Op type → count over every graph, subgraph and function (custom domains prefixed)."""
+    counts: Counter = Counter()
+    for view in graphs(model):
+        for n in view.nodes:
+            counts[n.op_type if n.domain in DEFAULT_DOMAINS else f"{n.domain}.{n.op_type}"] += 1
+    return dict(sorted(counts.items()))

@@ -1,0 +1,55 @@
+"""Run ONNX models in ONNX Runtime for verification: sessions, input signatures, outputs.
+
+onnxruntime is imported here, where it is used, never by ``import edgeact`` (it crashes at
+start-up under the emulated-aarch64 CI, see issue 6).
+"""
+
+import numpy as np
+import onnx
+
+from edgeact.converters._errors import ModelError
+
+__all__ = ["input_specs", "run", "session"]
+
+_ORT_TYPES = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+    "tensor(double)": np.float64,
+    "tensor(int64)": np.int64,
+    "tensor(int32)": np.int32,
+    "tensor(int16)": np.int16,
+    "tensor(int8)": np.int8,
+    "tensor(uint8)": np.uint8,
+    "tensor(bool)": np.bool_,
+}
+
+
+def session(model: onnx.ModelProto | str, what: str):
+    """An ONNX Runtime CPU session; ModelError naming ``what`` if ONNX Runtime refuses it."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # warnings about unused initializers are not the user's news
+    source = model if isinstance(model, str) else model.SerializeToString()
+    try:
+        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"ONNX Runtime cannot run {what}: {first}") from None
+
+
+def input_specs(sess) -> list[tuple]:
+    """(name, shape with None for dynamic dims, numpy dtype) per model input."""
+    specs = []
+    for i in sess.get_inputs():
+        if i.type not in _ORT_TYPES:
+            raise ModelError(f"input {i.name!r} has type {i.type}, which verification cannot feed")
+        shape = [d if isinstance(d, int) else None for d in (i.shape or [])]
+        specs.append((i.name, shape, np.dtype(_ORT_TYPES[i.type])))
+    return specs
+
+
+def run(sess, inputs: dict) -> dict[str, np.ndarray]:
+    """Every output of ``sess`` by name."""
+    names = [o.name for o in sess.get_outputs()]
+    return dict(zip(names, sess.run(names, inputs), strict=True))
