@@ -4,6 +4,7 @@
 - float16 runs through a 65 536-entry table holding the element function's float64 result for
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
+  relu, relu6 and hardsigmoid compute in float32 instead (``_half``), with the same results.
 - int8/uint8 run through a 256-entry table computed by the arithmetic of the runtime named by
   ``compat`` (see ``edgeact.kernels._quantized``).
 """
@@ -21,6 +22,7 @@ from edgeact.kernels._checks import (
     checked_out,
     param_values,
 )
+from edgeact.kernels._half import HALF_ELEMENTS, half_loop
 from edgeact.kernels._loops import apply_1d, lut_loop, map_loop, unaliased
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import byte_lut_loop
@@ -43,6 +45,11 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
         if x_q is not None:
             pairs = tuple(zip(defaults, values, strict=True))
             return run_table(name, x, quantized_table(name, pairs, x_q, y_q, compat), out)
+        if x.dtype == np.float16 and name in HALF_ELEMENTS:
+            loop16 = half_loop(name)
+            x = unaliased(x, out)
+            apply_1d(lambda a, b: loop16(a, b), x.view(np.uint16), out.view(np.uint16))
+            return out
         if x.dtype == np.float16:
             return run_table(name, x, float16_table(element, values), out)
         x = unaliased(x, out)
