@@ -1,15 +1,18 @@
 """Small multi-op TFLite models built with the official schema object API (no TensorFlow).
 
-``ModelBuilder`` collects operator codes, buffers and subgraphs; ``Graph`` adds tensors and
-operators to one subgraph. The ``*_model`` functions build the models the TFLite inspect tests
-use; each returns the flatbuffer bytes (all but ``custom_op_model`` load in LiteRT).
+``ModelBuilder`` and ``Graph`` (from ``edgeact.converters.tflite._build``) collect operator
+codes, buffers, subgraphs, tensors and operators. The ``*_model`` functions build the models the
+TFLite inspect and convert tests use; each returns the flatbuffer bytes (all but the custom-op
+models load in LiteRT).
 """
 
 from __future__ import annotations
 
-import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
+
+from edgeact.converters.tflite._build import Graph, ModelBuilder
+from edgeact.converters.tflite._writer import serialize
 
 __all__ = [
     "Graph",
@@ -24,122 +27,6 @@ __all__ = [
     "two_subgraph_model",
     "unpack",
 ]
-
-_PLACEHOLDER = schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES  # 127
-_NUMPY_TYPES = {
-    "FLOAT32": np.float32,
-    "FLOAT16": np.float16,
-    "INT32": np.int32,
-    "INT8": np.int8,
-    "UINT8": np.uint8,
-}
-
-
-class ModelBuilder:
-    """Operator codes (deduplicated), buffers (buffer 0 is the empty one) and subgraphs."""
-
-    def __init__(self, description: str = "edgeact test model"):
-        self.model = schema.ModelT()
-        self.model.version = 3
-        self.model.description = description
-        self.model.operatorCodes = []
-        self.model.subgraphs = []
-        self.model.buffers = [schema.BufferT()]
-        self.model.signatureDefs = []
-        self._codes: dict[tuple[str, str | None, int], int] = {}
-
-    def opcode(self, op: str, *, version: int = 1, custom: str | None = None) -> int:
-        key = (op, custom, version)
-        if key not in self._codes:
-            code = schema.OperatorCodeT()
-            builtin = getattr(schema.BuiltinOperator, op)
-            code.builtinCode = builtin
-            code.deprecatedBuiltinCode = min(builtin, _PLACEHOLDER)
-            code.version = version
-            if custom is not None:
-                code.customCode = custom.encode()
-            self._codes[key] = len(self.model.operatorCodes)
-            self.model.operatorCodes.append(code)
-        return self._codes[key]
-
-    def buffer(self, data: np.ndarray | None) -> int:
-        buf = schema.BufferT()
-        if data is not None:
-            buf.data = np.frombuffer(np.ascontiguousarray(data).tobytes(), dtype=np.uint8)
-        self.model.buffers.append(buf)
-        return len(self.model.buffers) - 1
-
-    def subgraph(self, name: str) -> Graph:
-        sg = schema.SubGraphT()
-        sg.name = name
-        sg.tensors, sg.operators, sg.inputs, sg.outputs = [], [], [], []
-        self.model.subgraphs.append(sg)
-        return Graph(self, sg, len(self.model.subgraphs) - 1)
-
-    def signature(self, key: str, graph: Graph) -> None:
-        sig = schema.SignatureDefT()
-        sig.signatureKey = key
-        sig.subgraphIndex = graph.index
-
-        def tmap(i):
-            m = schema.TensorMapT()
-            m.name = graph.sg.tensors[i].name
-            m.tensorIndex = i
-            return m
-
-        sig.inputs = [tmap(i) for i in graph.sg.inputs]
-        sig.outputs = [tmap(i) for i in graph.sg.outputs]
-        self.model.signatureDefs.append(sig)
-
-    def build(self) -> bytes:
-        return pack(self.model)
-
-
-class Graph:
-    """One subgraph under construction."""
-
-    def __init__(self, mb: ModelBuilder, sg, index: int):
-        self.mb, self.sg, self.index = mb, sg, index
-
-    def tensor(self, name, shape, dtype="FLOAT32", *, data=None, quant=None) -> int:
-        """A tensor; ``data`` makes it a constant, ``quant`` is (scale, zero_point) or lists."""
-        t = schema.TensorT()
-        t.name = name
-        t.shape = [int(d) for d in shape]
-        t.type = getattr(schema.TensorType, dtype)
-        t.buffer = 0
-        if data is not None:
-            t.buffer = self.mb.buffer(np.asarray(data, dtype=_NUMPY_TYPES[dtype]).reshape(shape))
-        if quant is not None:
-            scale, zero_point = quant
-            q = schema.QuantizationParametersT()
-            q.scale = [float(s) for s in np.atleast_1d(scale)]
-            q.zeroPoint = [int(z) for z in np.atleast_1d(zero_point)]
-            t.quantization = q
-        self.sg.tensors.append(t)
-        return len(self.sg.tensors) - 1
-
-    def op(self, op, inputs, outputs, *, options=None, version=1, custom=None, **fields) -> int:
-        """An operator; ``options`` names the schema's ...Options table, ``fields`` set it."""
-        o = schema.OperatorT()
-        o.opcodeIndex = self.mb.opcode(op, version=version, custom=custom)
-        o.inputs = list(inputs)
-        o.outputs = list(outputs)
-        if options is not None:
-            opts = getattr(schema, options + "T")()
-            for field, value in fields.items():
-                setattr(opts, field, value)
-            o.builtinOptionsType = getattr(schema.BuiltinOptions, options)
-            o.builtinOptions = opts
-        elif custom is not None:
-            o.customOptions = []
-        self.sg.operators.append(o)
-        return len(self.sg.operators) - 1
-
-    def io(self, inputs, outputs) -> None:
-        self.sg.inputs = list(inputs)
-        self.sg.outputs = list(outputs)
-
 
 _ACT = schema.ActivationFunctionType
 _RNG = np.random.default_rng(0)
@@ -295,9 +182,7 @@ def unpack(data: bytes):
 
 def pack(model) -> bytes:
     """Serialise a ``ModelT`` with the TFLite file identifier."""
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    return serialize(model)
 
 
 def hard_swish_model() -> bytes:
@@ -325,3 +210,146 @@ def hard_swish_model() -> bytes:
     g.op("ADD", [y, three], [a4], options="AddOptions", **relu6)  # 10: relu6(y+3), no /6
     g.io([x], [a4])
     return mb.build()
+
+
+# ---- one activation after a FULLY_CONNECTED, in three flavours (the converter's swap tests) ----
+
+FLAVOURS = ("float32", "float16", "int8")
+ACT_WIDTH = 32
+ACT_X_Q = (0.05, 0)  # int8 input
+ACT_H_Q = (0.05, 0)  # int8 FULLY_CONNECTED output: ±6.4
+# int8 output parameters per activation (LOGISTIC and TANH: the ranges LiteRT requires)
+ACT_Y_Q = {
+    "silu": (0.03, -118),
+    "gelu": (0.03, -122),
+    "relu": (0.03, -128),
+    "relu_fused": (0.03, -128),
+    "tanh": (1 / 128, 0),
+    "sigmoid": (1 / 256, -128),
+    "leaky_relu": (0.03, -20),
+    "elu": (0.03, -90),
+    "prelu": (0.03, -20),
+    "prelu_channels": (0.03, -20),
+}
+ACTIVATIONS = tuple(ACT_Y_Q)
+
+
+def activation_model(activation: str, flavour: str) -> bytes:
+    """x -> FULLY_CONNECTED -> ``activation`` -> y, with a "serving_default" signature.
+
+    ``flavour``: "float32", "float16" (weights stored as FLOAT16 behind DEQUANTIZE ops) or
+    "int8" (everything int8 per tensor, bias int32). ``activation`` is a key of ``ACT_Y_Q``:
+    "silu" is LOGISTIC·x, "relu_fused" the FULLY_CONNECTED's fused RELU, "prelu" a scalar slope,
+    "prelu_channels" one slope per channel.
+    """
+    mb = ModelBuilder(f"{flavour} fc-{activation}")
+    g = mb.subgraph("main")
+    int8 = flavour == "int8"
+    n = ACT_WIDTH
+    rng = np.random.default_rng(7)
+    w, b = rng.normal(0, 0.12, (n, n)), rng.normal(0, 0.5, n)
+
+    def act(name, q):
+        return g.tensor(name, [1, n], "INT8", quant=q) if int8 else g.tensor(name, [1, n])
+
+    x = act("x", ACT_X_Q)
+    if int8:
+        w_scale = 0.004
+        wt = g.tensor("fc/w", [n, n], "INT8", data=np.rint(w / w_scale), quant=(w_scale, 0))
+        bias_scale = ACT_X_Q[0] * w_scale
+        bt = g.tensor("fc/b", [n], "INT32", data=np.rint(b / bias_scale), quant=(bias_scale, 0))
+    elif flavour == "float16":
+        w16, b16 = (
+            g.tensor("fc/w_f16", [n, n], "FLOAT16", data=w),
+            g.tensor("fc/b_f16", [n], "FLOAT16", data=b),
+        )
+        wt, bt = g.tensor("fc/w", [n, n]), g.tensor("fc/b", [n])
+        g.op("DEQUANTIZE", [w16], [wt], version=3)
+        g.op("DEQUANTIZE", [b16], [bt], version=3)
+    else:
+        wt, bt = g.tensor("fc/w", [n, n], data=w), g.tensor("fc/b", [n], data=b)
+    y_q = ACT_Y_Q[activation]
+    fused = _ACT.RELU if activation == "relu_fused" else _ACT.NONE
+    h = act("y" if activation == "relu_fused" else "fc", y_q if fused else ACT_H_Q)
+    g.op("FULLY_CONNECTED", [x, wt, bt], [h], options="FullyConnectedOptions",
+         version=4 if int8 else 1, fusedActivationFunction=fused)  # fmt: skip
+    v2 = 2 if int8 else 1
+    y = h
+    if activation != "relu_fused":
+        y = act("y", y_q)
+    if activation == "silu":
+        s = act("sigmoid", (1 / 256, -128))
+        g.op("LOGISTIC", [h], [s], version=v2)
+        g.op("MUL", [s, h], [y], options="MulOptions", version=v2)
+    elif activation == "gelu":
+        g.op("GELU", [h], [y], options="GeluOptions", version=v2, approximate=False)
+    elif activation == "relu":
+        g.op("RELU", [h], [y], version=v2)
+    elif activation in ("tanh", "sigmoid"):
+        g.op({"tanh": "TANH", "sigmoid": "LOGISTIC"}[activation], [h], [y], version=v2)
+    elif activation == "leaky_relu":
+        g.op("LEAKY_RELU", [h], [y], options="LeakyReluOptions", alpha=0.1)
+    elif activation == "elu":
+        g.op("ELU", [h], [y])
+    elif activation.startswith("prelu"):
+        k = 1 if activation == "prelu" else n
+        slope = np.linspace(0.1, 0.3, k)
+        if int8:
+            alpha = g.tensor(
+                "prelu/alpha", [k], "INT8", data=np.rint(slope / 0.0025), quant=(0.0025, 0)
+            )
+        else:
+            alpha = g.tensor("prelu/alpha", [k], data=slope)
+        g.op("PRELU", [h, alpha], [y])
+    g.io([x], [y])
+    mb.signature("serving_default", g)
+    return mb.build()
+
+
+def two_silu_model() -> bytes:
+    """x -> FC -> h; y = silu(h) + silu(h) through two separate LOGISTIC·x chains (errors add)."""
+    mb = ModelBuilder("two silu")
+    g = mb.subgraph("main")
+    n = ACT_WIDTH
+    rng = np.random.default_rng(3)
+    x = g.tensor("x", [1, n])
+    w = g.tensor("fc/w", [n, n], data=rng.normal(0, 0.3, (n, n)))
+    h = g.tensor("fc", [1, n])
+    g.op("FULLY_CONNECTED", [x, w, -1], [h], options="FullyConnectedOptions")
+    outs = []
+    for k in (1, 2):
+        s, m = g.tensor(f"sigmoid{k}", [1, n]), g.tensor(f"silu{k}", [1, n])
+        g.op("LOGISTIC", [h], [s])
+        g.op("MUL", [h, s], [m], options="MulOptions")
+        outs.append(m)
+    y = g.tensor("y", [1, n])
+    g.op("ADD", outs, [y], options="AddOptions")
+    g.io([x], [y])
+    return mb.build()
+
+
+def custom_activation_model() -> bytes:
+    """x -> custom op "Swish" -> y: a SiLU edgeact cannot rewrite (unknown semantics)."""
+    mb = ModelBuilder("custom swish")
+    g = mb.subgraph("main")
+    x, y = g.tensor("x", [1, 8]), g.tensor("y", [1, 8])
+    g.op("CUSTOM", [x], [y], custom="Swish")
+    g.io([x], [y])
+    return mb.build()
+
+
+def external_buffers(data: bytes) -> bytes:
+    """The same model with every constant stored after the flatbuffer (Buffer.offset/size), as
+    the TFLite converter writes models over 2 GB."""
+    model = unpack(data)
+    blobs = {i: bytes(b.data) for i, b in enumerate(model.buffers) if b.data is not None}
+    for i in blobs:  # placeholder values of the final width, so the flatbuffer keeps its size
+        model.buffers[i].data, model.buffers[i].offset, model.buffers[i].size = None, 2**40, 1
+    head = len(pack(model))
+    tail, offset = b"", head + (-head % 16)
+    for i, blob in blobs.items():
+        model.buffers[i].offset, model.buffers[i].size = offset + len(tail), len(blob)
+        tail += blob + b"\0" * (-len(blob) % 16)
+    flat = pack(model)
+    assert len(flat) == head
+    return flat + b"\0" * (-head % 16) + tail

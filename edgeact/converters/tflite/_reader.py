@@ -14,22 +14,26 @@ import struct
 from edgeact.converters._errors import ModelError
 from edgeact.converters.tflite._schema import schema
 
-__all__ = ["FILE_IDENTIFIER", "read_model"]
+__all__ = ["FILE_IDENTIFIER", "parse_model", "read_bytes", "read_model"]
 
 FILE_IDENTIFIER = b"TFL3"
 
 
 def read_model(path: str | os.PathLike) -> tuple[schema.ModelT, int]:
     """The validated ``ModelT`` of the file at ``path`` and the file's size in bytes."""
+    data = read_bytes(path)
+    return parse_model(data, os.fspath(path)), len(data)
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of the file at ``path``; ModelError for a directory or a missing file."""
     name = os.fspath(path)
     if os.path.isdir(name):
         raise ModelError(f"{name}: is a directory, not a .tflite file")
     if not os.path.isfile(name):
         raise ModelError(f"{name}: no such file")
     with open(name, "rb") as f:
-        data = f.read()
-    model = parse_model(data, name)
-    return model, len(data)
+        return f.read()
 
 
 def parse_model(data: bytes, name: str = "<bytes>") -> schema.ModelT:

@@ -1,0 +1,97 @@
+"""Output quantization parameters for swapped int8 ops, measured on real inputs.
+
+A swapped op inherits the output range of what it replaced, which fits the new activation only
+as well as the two agree (hardswish dips to -0.375 where SiLU stops at -0.278). With a
+calibration file, the original model runs in LiteRT with every intermediate tensor kept; each
+affected site's input codes are dequantized, passed through the target activation's float64
+reference, and the observed range (widened to include 0) becomes the output's (scale, zero
+point). Only these outputs change; every other tensor keeps its parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from edgeact.catalogue import ACTIVATIONS
+from edgeact.converters._inputs import load_npz
+from edgeact.converters.tflite._edit import FIXED_OUTPUT
+from edgeact.converters.tflite._reader import parse_model
+from edgeact.converters.tflite._rules import TARGET_OPS, Site
+from edgeact.converters.tflite._verify import entries, load, make_inputs, run
+
+__all__ = ["calibrate"]
+
+_RANGES = {"INT8": (-128, 127), "UINT8": (0, 255)}
+
+
+def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
+    """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it."""
+    affected = [
+        s for s in sites
+        if s.quantized and not s.fused and (TARGET_OPS[s.target][-1], s.dtype) not in FIXED_OUTPUT
+    ]  # fmt: skip
+    if not affected:
+        return {}, [f"calibration {path}: no swapped int8 output to recalibrate"]
+    try:
+        interp = load(model, preserve=True)
+    except RuntimeError as error:
+        raise ValueError(
+            f"calibration needs LiteRT to run the model, which fails: {error}"
+        ) from None
+    tensors = [sg.tensors for sg in parse_model(model).subgraphs]
+    samples = _samples(load_npz(path), entries(interp))
+    lows, highs = {}, {}
+    for sample in samples:
+        feeds, _ = make_inputs(interp, sample)
+        run(interp, feeds)
+        for site in affected:
+            scale, zero = _input_params(tensors, site)
+            codes = interp.get_tensor(site.x, site.subgraph).astype(np.float64)
+            y = _reference(site)((codes - zero) * scale)
+            key = (site.subgraph, site.y)
+            lows[key] = min(lows.get(key, 0.0), float(y.min()))
+            highs[key] = max(highs.get(key, 0.0), float(y.max()))
+    params = {}
+    for site in affected:
+        key = (site.subgraph, site.y)
+        qmin, qmax = _RANGES[site.dtype]
+        low, high = lows[key], highs[key]
+        scale = (high - low) / (qmax - qmin) if high > low else 1.0
+        params[key] = (scale, int(np.clip(round(qmin - low / scale), qmin, qmax)))
+    notes = [f"calibration {path}: {len(samples)} sample(s), {len(params)} output(s) recalibrated"]
+    return params, notes
+
+
+def _input_params(tensors, site: Site) -> tuple[float, int]:
+    q = tensors[site.subgraph][site.x].quantization
+    return float(np.float32(q.scale[0])), int(q.zeroPoint[0])
+
+
+def _reference(site: Site):
+    act = ACTIVATIONS[site.target]
+    if site.target == "leaky_relu":
+        return lambda x: act.reference(x, negative_slope=site.params["alpha"])
+    return act.reference
+
+
+def _samples(arrays: dict, model_entries) -> list[dict]:
+    """The calibration file as a list of feeds: arrays with one more axis than the input (or a
+    batch larger than the model's fixed batch of 1) hold one sample per row."""
+    shapes = {}
+    for entry in model_entries:
+        for name, d in entry.inputs.items():
+            shapes[name] = shapes[f"{entry.key}/{name}"] = list(d["shape_signature"])
+    counts, split = set(), {}
+    for name, array in arrays.items():
+        shape = shapes.get(name)
+        if shape is not None and array.ndim == len(shape) + 1:
+            split[name] = list(array)
+        elif shape is not None and shape and shape[0] == 1 and array.ndim == len(shape):
+            split[name] = [row[None] for row in array]
+        else:
+            split[name] = [array]
+        counts.add(len(split[name]))
+    if len(counts) > 1:
+        raise ValueError(f"calibration arrays hold different numbers of samples: {sorted(counts)}")
+    n = counts.pop() if counts else 0
+    return [{name: rows[i] for name, rows in split.items()} for i in range(n)]

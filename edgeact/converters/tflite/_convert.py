@@ -1,0 +1,217 @@
+"""``convert``: swap a .tflite model's activations, verify in LiteRT, write atomically.
+
+Steps: read and validate (``_reader``) -> find the sites each rule rewrites (``_rules``) ->
+optionally measure new int8 output ranges (``_calibrate``) -> for each site, build the model
+with that change alone and measure its error (``_verify``); over ``tolerance``: skipped ->
+build the model with the kept changes (``_edit``, ``_writer``) -> verify it -> write it only if
+it passed and LiteRT loads it. Every build starts again from the input's bytes, so a change is
+measured exactly as it will be applied.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+from edgeact.converters._compare import compare_outputs, worst_abs_error
+from edgeact.converters._convert_report import new_report
+from edgeact.converters._errors import ModelError
+from edgeact.converters._inputs import load_npz
+from edgeact.converters._write import atomic_write, check_destination
+from edgeact.converters.tflite._calibrate import calibrate
+from edgeact.converters.tflite._edit import apply_sites, prune, unused
+from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
+from edgeact.converters.tflite._reader import parse_model, read_bytes
+from edgeact.converters.tflite._rules import Site, check_targets, find_sites
+from edgeact.converters.tflite._verify import load, make_inputs, run, runtime_name
+from edgeact.converters.tflite._writer import inline_external, serialize
+
+__all__ = ["convert"]
+
+
+def convert(
+    source,
+    destination,
+    rules: dict[str, str],
+    *,
+    explicit: dict[str, str] | None = None,
+    verify: bool = True,
+    tolerance: float | None = None,
+    inputs=None,
+    calibration=None,
+    progress=None,
+) -> dict:
+    """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
+
+    ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
+    ModelError; preset rules may match nothing). ``inputs``: a .npz path or {name: array} for
+    verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
+    swapped int8 outputs' parameters; ``progress(done, total, label)`` during per-change
+    verification. The model is written only if verification passes (or is off or impossible).
+    """
+    explicit = dict(explicit or {})
+    name = os.fspath(source)
+    report = new_report("tflite", source, destination, rules, False)
+    dst = check_destination(source, destination)
+    data = read_bytes(source)
+    model = parse_model(data, name)
+    codes = opcode_names(model)
+    _check_known_ops(model, codes, name)
+    usable, notes = check_targets(rules, explicit)
+    report["notes"] += notes
+    views = [SubgraphView.build(model, s, codes) for s in range(len(model.subgraphs))]
+    sites, site_notes, seen = find_sites(views, codes, usable, explicit, name)
+    report["notes"] += site_notes
+    _check_explicit_matched(explicit, usable, sites, site_notes, seen, name)
+    report["ops_before"] = _op_counts(views)
+
+    y_params = {}
+    if calibration is not None:
+        y_params, cal_notes = calibrate(data, sites, calibration)
+        report["notes"] += cal_notes
+    keep = unused(model)
+
+    def build(selected: list[int]) -> tuple[bytes, list[list[str]]]:
+        m = parse_model(data, name)
+        inline_external(m, data)
+        site_notes = apply_sites(m, [sites[i] for i in selected], y_params)
+        prune(m, keep)
+        return serialize(m), site_notes
+
+    _, all_notes = build(list(range(len(sites))))
+    report["changes"] = [_change(s, views, n) for s, n in zip(sites, all_notes, strict=True)]
+
+    reference = feeds = None
+    if verify:
+        try:
+            interp = load(data)
+        except RuntimeError as error:
+            report["notes"].append(f"verification skipped: LiteRT cannot run {name}: {error}")
+        else:
+            provided = load_npz(inputs) if isinstance(inputs, str | os.PathLike) else inputs
+            feeds, input_notes = make_inputs(interp, provided)
+            reference = run(interp, feeds)
+            report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
+            _measure_each(report, build, feeds, reference, tolerance, progress)
+    elif tolerance is not None:
+        report["notes"].append("tolerance ignored: verification is off")
+
+    applied = [i for i, c in enumerate(report["changes"]) if c["applied"]]
+    final, _ = build(applied)
+    report["ops_after"] = _op_counts_of(final, name)
+    if reference is not None:
+        if progress is not None:
+            progress(len(sites), len(sites) + 1, "verify the converted model")
+        passed = _verify_final(report, final, feeds, reference, tolerance)
+    else:
+        passed = _loads_if_runnable(report, final, data)
+    if passed:
+        atomic_write(dst, lambda tmp: tmp.write_bytes(final))
+        report["written"] = True
+    return report
+
+
+def _check_known_ops(model, codes, name: str) -> None:
+    for s, sg in enumerate(model.subgraphs):
+        for o, op in enumerate(sg.operators or []):
+            op_name = codes[op.opcodeIndex][0]
+            if op_name.startswith("UNKNOWN_"):
+                raise ModelError(
+                    f"{name}: subgraph {s} operator {o} uses builtin op code "
+                    f"{op_name.removeprefix('UNKNOWN_')}, which LiteRT does not know"
+                )
+
+
+def _check_explicit_matched(explicit, usable, sites, site_notes, seen, name) -> None:
+    matched = {s.source for s in sites}
+    for source, target in explicit.items():
+        if source not in usable or source in matched:
+            continue
+        why = [n.split(": ", 1)[1] for n in site_notes if n.startswith(f"swap {source}=")]
+        reason = f" ({why[0]})" if why else ""
+        found = ", ".join(f"{a} ×{len(forms)}" for a, forms in sorted(seen.items())) or "none"
+        raise ModelError(
+            f"swap {source}={target} matches nothing in {name}{reason}; its activations: {found}"
+        )
+
+
+def _change(site: Site, views, notes: list[str]) -> dict:
+    sg = views[site.subgraph].subgraph
+    graph = text(sg.name) or f"subgraph {site.subgraph}"
+    return {
+        "kind": "swap",
+        "rule": site.rule,
+        "activation": site.source,
+        "target": site.target,
+        "graph": graph,
+        "nodes": site.nodes,
+        "ops_before": site.ops_before,
+        "ops_after": site.ops_after,
+        "dtype": site.dtype,
+        "quantized": site.quantized,
+        "notes": notes,
+        "max_abs_error": None,
+        "applied": True,
+        "skipped": None,
+    }
+
+
+def _measure_each(report, build, feeds, reference, tolerance, progress) -> None:
+    changes = report["changes"]
+    for i, change in enumerate(changes):
+        if progress is not None:
+            progress(i, len(changes) + 1, f"verify {change['rule']} at {change['nodes'][-1]}")
+        single, _ = build([i])
+        try:
+            error = worst_abs_error(compare_outputs(reference, run(load(single), feeds)))
+        except RuntimeError as failure:
+            change["applied"] = False
+            change["skipped"] = f"LiteRT cannot run the model with this change: {failure}"
+            continue
+        change["max_abs_error"] = error
+        if tolerance is not None and error > tolerance:
+            change["applied"] = False
+            change["skipped"] = f"its error {error:.3g} exceeds the tolerance {tolerance:g}"
+
+
+def _verify_final(report, final: bytes, feeds, reference, tolerance) -> bool:
+    verification = report["verification"]
+    try:
+        records = compare_outputs(reference, run(load(final), feeds))
+    except RuntimeError as error:
+        report["notes"].append(f"the converted model does not run in LiteRT: {error}")
+        verification.update(outputs=[], max_abs=None, tolerance=tolerance, passed=False)
+        return False
+    worst = worst_abs_error(records)
+    passed = tolerance is None or worst <= tolerance
+    verification.update(outputs=records, max_abs=worst, tolerance=tolerance, passed=passed)
+    if not passed:
+        report["notes"].append(
+            f"not written: the converted model's error {worst:.3g} exceeds the tolerance "
+            f"{tolerance:g}"
+        )
+    return passed
+
+
+def _loads_if_runnable(report, final: bytes, data: bytes) -> bool:
+    """Without verification: the result must load in LiteRT whenever the input does."""
+    try:
+        load(data)
+    except RuntimeError:
+        return True  # e.g. custom ops: LiteRT cannot load the input either
+    try:
+        load(final)
+    except RuntimeError as error:
+        report["notes"].append(f"not written: the converted model does not load in LiteRT: {error}")
+        return False
+    return True
+
+
+def _op_counts(views) -> dict[str, int]:
+    return dict(sorted(Counter(op for v in views for op in v.ops).items()))
+
+
+def _op_counts_of(model_bytes: bytes, name: str) -> dict[str, int]:
+    model = parse_model(model_bytes, name)
+    codes = opcode_names(model)
+    return _op_counts([SubgraphView.build(model, s, codes) for s in range(len(model.subgraphs))])

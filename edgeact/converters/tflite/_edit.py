@@ -1,0 +1,321 @@
+"""Edits of a ``ModelT`` (plain functions, in place): swap activation sites, then drop the dead.
+
+``apply_sites`` replaces each ``Site`` (indices of the unedited model) with its target ops, and
+``prune`` removes the tensors, buffers and operator codes the edits left unused, remapping every
+index that points at them (operators, subgraph inputs/outputs, signatures, metadata). Elements
+that were already unused in the input are kept: a conversion changes only what it rewrote.
+
+Op versions follow ``tensorflow/lite/tools/versioning/op_version.cc`` (``op_version``); new
+operator codes set ``deprecated_builtin_code`` to min(code, 127), 127 being
+PLACEHOLDER_FOR_GREATER_OP_CODES for codes that do not fit the old int8 field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from edgeact.converters.tflite._graph import text
+from edgeact.converters.tflite._rules import FUSABLE, TARGET_OPS, Site
+from edgeact.converters.tflite._schema import TENSOR_TYPES, schema
+
+__all__ = ["FIXED_OUTPUT", "Unused", "apply_sites", "op_version", "prune", "unused"]
+
+_PLACEHOLDER = schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES  # 127
+_CUSTOM = schema.BuiltinOperator.CUSTOM
+
+# (op, dtype) -> (scale, zero_point) LiteRT requires of the output (kernels/activations.cc)
+FIXED_OUTPUT = {
+    ("LOGISTIC", "INT8"): (1 / 256, -128),
+    ("LOGISTIC", "UINT8"): (1 / 256, 0),
+    ("TANH", "INT8"): (1 / 128, 0),
+    ("TANH", "UINT8"): (1 / 128, 128),
+}
+_QUANTIZED = ("INT8", "UINT8")
+_OPTIONS = {
+    "GELU": "GeluOptions",
+    "LEAKY_RELU": "LeakyReluOptions",
+    "HARD_SWISH": "HardSwishOptions",
+    "ADD": "AddOptions",
+    "MUL": "MulOptions",
+}
+
+
+def op_version(op: str, dtype: str, mul_scale_ratio: float = 0.0) -> int:
+    """The version op_version.cc gives the ops edgeact writes, for input type ``dtype``.
+
+    ``mul_scale_ratio`` is MUL's input1_scale·input2_scale/output_scale (≥ 1 needs version 3).
+    """
+    if op == "MUL" and mul_scale_ratio >= 1.0:
+        return 3
+    if op in ("RELU", "GELU") and dtype in _QUANTIZED:
+        return 2
+    if op in ("RELU6", "LOGISTIC", "TANH", "ADD", "MUL") and dtype == "INT8":
+        return 2
+    return 1  # HARD_SWISH, RELU_N1_TO_1, LEAKY_RELU, ELU and every float op
+
+
+def apply_sites(model, sites: list[Site], y_params: dict | None = None) -> list[list[str]]:
+    """Rewrite ``sites`` in ``model``; the notes of each site (e.g. new output parameters).
+
+    ``y_params`` maps (subgraph, tensor) to (scale, zero_point) measured by calibration; they
+    replace the output parameters a site's new op would otherwise inherit.
+    """
+    y_params = y_params or {}
+    notes: list[list[str]] = []
+    inserts: dict[int, dict[int, list]] = {}
+    removed: dict[int, set[int]] = {}
+    for site in sites:
+        sg = model.subgraphs[site.subgraph]
+        site_notes: list[str] = []
+        notes.append(site_notes)
+        if site.fused:
+            options = sg.operators[site.operators[0]].builtinOptions
+            options.fusedActivationFunction = getattr(
+                schema.ActivationFunctionType, FUSABLE[site.target]
+            )
+            continue
+        _set_output_params(sg, site, y_params.get((site.subgraph, site.y)), site_notes)
+        new_ops = _emit(model, sg, site, site_notes)
+        producer = next(o for o in site.operators if site.y in _ints(sg.operators[o].outputs))
+        inserts.setdefault(site.subgraph, {})[producer] = new_ops
+        removed.setdefault(site.subgraph, set()).update(site.operators)
+    for s, at in inserts.items():
+        sg = model.subgraphs[s]
+        ops = []
+        for o, op in enumerate(sg.operators):
+            ops.extend(at.get(o, []))
+            if o not in removed[s]:
+                ops.append(op)
+        sg.operators = ops
+    return notes
+
+
+def _set_output_params(sg, site: Site, measured, notes: list[str]) -> None:
+    y = sg.tensors[site.y]
+    op = TARGET_OPS[site.target][-1]
+    fixed = FIXED_OUTPUT.get((op, site.dtype))
+    if not site.quantized or y.quantization is None or y.quantization.scale is None:
+        return
+    old = (float(y.quantization.scale[0]), int(y.quantization.zeroPoint[0]))
+    if fixed is not None:
+        new, why = fixed, f"{op} requires this {site.dtype.lower()} output range"
+    elif measured is not None:
+        new, why = measured, "measured on the calibration inputs"
+    else:
+        return
+    scale = float(np.float32(new[0]))
+    y.quantization.scale = [scale]
+    y.quantization.zeroPoint = [int(new[1])]
+    if (scale, int(new[1])) != (float(np.float32(old[0])), old[1]):
+        notes.append(
+            f"output {text(y.name)!r}: scale {scale:.6g}, zero point {int(new[1])} "
+            f"(was {old[0]:.6g}, {old[1]}): {why}"
+        )
+
+
+def _emit(model, sg, site: Site, notes: list[str]) -> list:
+    if site.target == "hardsigmoid":
+        return _hardsigmoid(model, sg, site, notes)
+    op = TARGET_OPS[site.target][0]
+    options = {}
+    if op == "GELU":
+        options["approximate"] = site.target == "gelu_tanh"
+    elif op == "LEAKY_RELU":
+        options["alpha"] = float(site.params["alpha"])
+        notes.append(f"LEAKY_RELU alpha {options['alpha']:g}")
+    return [_operator(model, op, site.dtype, [site.x], [site.y], **options)]
+
+
+def _hardsigmoid(model, sg, site: Site, notes: list[str]) -> list:
+    """hardsigmoid(x) = relu6(x + 3) · 1/6 as ADD(x, 3; fused RELU6) -> MUL(1/6)."""
+    x, y = sg.tensors[site.x], sg.tensors[site.y]
+    base = text(y.name)
+    if site.quantized:
+        top = 127 if site.dtype == "INT8" else 255
+        low = -128 if site.dtype == "INT8" else 0
+        three = _constant(model, sg, f"{base}/three", x.type, np.array([top]), (3 / top, 0))
+        sixth = _constant(model, sg, f"{base}/sixth", x.type, np.array([top]), (1 / 6 / top, 0))
+        a_q = (6 / 255, low)
+        notes.append(
+            f"ADD output {base + '/relu6'!r}: scale 6/255, zero point {low} (range [0, 6])"
+        )
+        ratio = a_q[0] * (1 / 6 / top) / float(y.quantization.scale[0])
+    else:
+        three = _constant(model, sg, f"{base}/three", x.type, np.array([3.0]), None)
+        sixth = _constant(model, sg, f"{base}/sixth", x.type, np.array([1 / 6]), None)
+        a_q, ratio = None, 0.0
+    a = _tensor(sg, f"{base}/relu6", x.type, x.shape, x.shapeSignature, a_q)
+    relu6 = schema.ActivationFunctionType.RELU6
+    add = _operator(model, "ADD", site.dtype, [site.x, three], [a], fusedActivationFunction=relu6)
+    mul = _operator(model, "MUL", site.dtype, [a, sixth], [site.y], mul_scale_ratio=ratio)
+    return [add, mul]
+
+
+_NUMPY = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT8": np.int8, "UINT8": np.uint8}
+
+
+def _constant(model, sg, name, tensor_type, value: np.ndarray, quant) -> int:
+    dtype = _NUMPY.get(TENSOR_TYPES[int(tensor_type)])
+    if dtype is None:
+        raise ValueError(
+            f"hardsigmoid for {TENSOR_TYPES[int(tensor_type)]} tensors is not supported"
+        )
+    buf = schema.BufferT()
+    buf.data = np.frombuffer(value.astype(dtype).tobytes(), dtype=np.uint8)
+    model.buffers.append(buf)
+    t = _tensor(sg, name, tensor_type, [1], None, quant)
+    sg.tensors[t].buffer = len(model.buffers) - 1
+    return t
+
+
+def _tensor(sg, name, tensor_type, shape, signature, quant) -> int:
+    t = schema.TensorT()
+    t.name = name
+    t.type = tensor_type
+    t.shape = [int(d) for d in shape] if shape is not None else None
+    t.shapeSignature = [int(d) for d in signature] if signature is not None else None
+    t.buffer = 0
+    if quant is not None:
+        q = schema.QuantizationParametersT()
+        q.scale = [float(np.float32(quant[0]))]
+        q.zeroPoint = [int(quant[1])]
+        t.quantization = q
+    sg.tensors.append(t)
+    return len(sg.tensors) - 1
+
+
+def _operator(model, op: str, dtype: str, inputs, outputs, mul_scale_ratio=0.0, **options):
+    o = schema.OperatorT()
+    o.opcodeIndex = _opcode(model, op, op_version(op, dtype, mul_scale_ratio))
+    o.inputs = [int(i) for i in inputs]
+    o.outputs = [int(i) for i in outputs]
+    if op in _OPTIONS:
+        opts = getattr(schema, _OPTIONS[op] + "T")()
+        for key, value in options.items():
+            setattr(opts, key, value)
+        o.builtinOptionsType = getattr(schema.BuiltinOptions, _OPTIONS[op])
+        o.builtinOptions = opts
+    return o
+
+
+def _opcode(model, op: str, version: int) -> int:
+    """The index of ``op``'s operator code (added if missing, its version raised if lower).
+
+    One code per builtin op at the highest version any of its operators needs is what the TFLite
+    converter writes (op_version.cc's UpdateOpVersion only ever raises versions).
+    """
+    code = getattr(schema.BuiltinOperator, op)
+    for i, c in enumerate(model.operatorCodes):
+        effective = max(int(c.builtinCode or 0), int(c.deprecatedBuiltinCode or 0))
+        if effective == code and code != _CUSTOM:
+            c.version = max(int(c.version or 1), version)
+            return i
+    c = schema.OperatorCodeT()
+    c.builtinCode = code
+    c.deprecatedBuiltinCode = min(code, _PLACEHOLDER)
+    c.version = version
+    model.operatorCodes.append(c)
+    return len(model.operatorCodes) - 1
+
+
+@dataclass
+class Unused:
+    """Tensors ((subgraph, index)), buffers and operator codes nothing refers to."""
+
+    tensors: set = field(default_factory=set)
+    buffers: set = field(default_factory=set)
+    codes: set = field(default_factory=set)
+
+
+def unused(model) -> Unused:
+    """What nothing in ``model`` refers to (buffer 0, the empty sentinel, always counts as used)."""
+    result = Unused()
+    used_buffers = {0} | _metadata_buffers(model)
+    used_codes = set()
+    for s, sg in enumerate(model.subgraphs):
+        used = _used_tensors(model, s)
+        result.tensors |= {(s, t) for t in range(len(sg.tensors or [])) if t not in used}
+        used_buffers |= {int(sg.tensors[t].buffer) for t in used}
+        used_codes |= {int(op.opcodeIndex) for op in sg.operators or []}
+    result.buffers = set(range(len(model.buffers or []))) - used_buffers
+    result.codes = set(range(len(model.operatorCodes or []))) - used_codes
+    return result
+
+
+def prune(model, keep: Unused) -> dict[str, int]:
+    """Remove what is unused now but not in ``keep``; counts removed per kind."""
+    dead = unused(model)
+    counts = {"tensors": 0, "buffers": 0, "operator_codes": 0}
+    for s in range(len(model.subgraphs)):
+        drop = {t for (ss, t) in dead.tensors - keep.tensors if ss == s}
+        if drop:
+            counts["tensors"] += len(drop)
+            _remap_tensors(model, s, drop)
+    drop = dead.buffers - keep.buffers
+    if drop:
+        counts["buffers"] = len(drop)
+        remap = _remap(len(model.buffers), drop)
+        model.buffers = [b for i, b in enumerate(model.buffers) if i not in drop]
+        for sg in model.subgraphs:
+            for t in sg.tensors or []:
+                t.buffer = remap[int(t.buffer)]
+        for m in model.metadata or []:
+            m.buffer = remap[int(m.buffer)]
+        if model.metadataBuffer is not None:
+            model.metadataBuffer = [remap[int(b)] for b in model.metadataBuffer]
+    drop = dead.codes - keep.codes
+    if drop:
+        counts["operator_codes"] = len(drop)
+        remap = _remap(len(model.operatorCodes), drop)
+        model.operatorCodes = [c for i, c in enumerate(model.operatorCodes) if i not in drop]
+        for sg in model.subgraphs:
+            for op in sg.operators or []:
+                op.opcodeIndex = remap[int(op.opcodeIndex)]
+    return counts
+
+
+def _remap_tensors(model, s: int, drop: set[int]) -> None:
+    sg = model.subgraphs[s]
+    remap = _remap(len(sg.tensors), drop)
+    remap[-1] = -1  # an omitted optional input
+
+    def mapped(values):
+        return None if values is None else [remap[int(v)] for v in values]
+
+    sg.tensors = [t for i, t in enumerate(sg.tensors) if i not in drop]
+    sg.inputs, sg.outputs = mapped(sg.inputs), mapped(sg.outputs)
+    for op in sg.operators or []:
+        op.inputs, op.outputs = mapped(op.inputs), mapped(op.outputs)
+        op.intermediates = mapped(op.intermediates)
+    for sig in model.signatureDefs or []:
+        if int(sig.subgraphIndex) == s:
+            for m in [*(sig.inputs or []), *(sig.outputs or [])]:
+                m.tensorIndex = remap[int(m.tensorIndex)]
+
+
+def _remap(n: int, drop: set[int]) -> dict[int, int]:
+    kept = [i for i in range(n) if i not in drop]
+    return {old: new for new, old in enumerate(kept)}
+
+
+def _used_tensors(model, s: int) -> set[int]:
+    sg = model.subgraphs[s]
+    used = set(_ints(sg.inputs)) | set(_ints(sg.outputs))
+    for op in sg.operators or []:
+        used |= set(_ints(op.inputs)) | set(_ints(op.outputs)) | set(_ints(op.intermediates))
+    for sig in model.signatureDefs or []:
+        if int(sig.subgraphIndex) == s:
+            used |= {int(m.tensorIndex) for m in [*(sig.inputs or []), *(sig.outputs or [])]}
+    used.discard(-1)
+    return used
+
+
+def _metadata_buffers(model) -> set[int]:
+    found = {int(m.buffer) for m in model.metadata or []}
+    return found | set(_ints(model.metadataBuffer))
+
+
+def _ints(values) -> list[int]:
+    return [int(v) for v in values] if values is not None else []

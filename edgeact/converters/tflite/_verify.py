@@ -1,0 +1,168 @@
+"""Run TFLite models in LiteRT on given inputs and return their outputs as float64 arrays.
+
+Models run on LiteRT's builtin kernels (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``): the kernels the
+int8 tests are bit-exact with, and the resolver that also works under emulated aarch64. A model
+with signatures runs every signature (outputs named ``key/output`` when there are several);
+one without runs its first subgraph. Quantized outputs are dequantized, so an int8 model's error
+is measured in real units, like a float model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeact.converters._inputs import random_inputs
+
+__all__ = ["Entry", "entries", "load", "make_inputs", "run", "runtime_name"]
+
+
+def runtime_name() -> str:
+    """The verification runtime as the report names it, with LiteRT's version."""
+    from importlib.metadata import version
+
+    return f"LiteRT {version('ai-edge-litert')} (builtin kernels)"
+
+
+def load(model: bytes, *, preserve: bool = False):
+    """A LiteRT interpreter with tensors allocated; RuntimeError naming what LiteRT rejected.
+
+    ``preserve`` keeps every intermediate tensor readable after ``invoke`` (calibration, tests).
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    try:
+        interp = Interpreter(
+            model_content=model,
+            num_threads=1,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            experimental_preserve_all_tensors=preserve,
+        )
+        interp.allocate_tensors()
+    except (RuntimeError, ValueError) as error:
+        raise RuntimeError(" ".join(str(error).split())) from None
+    return interp
+
+
+@dataclass
+class Entry:
+    """One way into the model: a signature (``key``) or, without signatures, subgraph 0."""
+
+    key: str | None
+    subgraph: int
+    inputs: dict  # name -> LiteRT tensor details
+    outputs: dict
+
+
+def entries(interp) -> list[Entry]:
+    """The model's signatures, or its first subgraph when it has none."""
+    signatures = interp.get_signature_list()
+    if not signatures:
+        ins = {d["name"]: d for d in interp.get_input_details()}
+        outs = {d["name"]: d for d in interp.get_output_details()}
+        return [Entry(None, 0, ins, outs)]
+    found = []
+    for key in signatures:
+        runner = interp.get_signature_runner(key)
+        ins, outs = runner.get_input_details(), runner.get_output_details()
+        found.append(Entry(key, runner._subgraph_index, ins, outs))
+    return found
+
+
+def make_inputs(interp, provided: dict | None = None) -> tuple[dict, list[str]]:
+    """Inputs per entry ({key: {name: array}}) and notes on where they came from.
+
+    ``provided`` arrays are matched by input name (or ``key/name``); quantized inputs given as
+    floats are quantized with the input's parameters, integer arrays are taken as codes.
+    """
+    provided = dict(provided or {})
+    feeds, notes, used = {}, [], set()
+    for entry in entries(interp):
+        mine = {}
+        for name in entry.inputs:
+            for label in (f"{entry.key}/{name}", name):
+                if label in provided:
+                    mine[name] = provided[label]
+                    used.add(label)
+                    break
+        specs = []
+        for name, d in entry.inputs.items():
+            quantized = _quant(d) is not None
+            dtype = np.dtype(np.float32) if quantized else np.dtype(d["dtype"])
+            shape = [None if int(s) < 0 else int(s) for s in d["shape_signature"]]
+            specs.append((name, shape, dtype))
+        codes = {n: a for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
+        values = {n: a for n, a in mine.items() if n not in codes}
+        arrays, entry_notes = random_inputs(specs, None, values)
+        notes += [n for n in entry_notes if n not in notes]
+        feed = {}
+        for name, d in entry.inputs.items():
+            q = _quant(d)
+            if name in codes:
+                feed[name] = np.asarray(codes[name]).astype(d["dtype"])
+            elif q is not None:
+                feed[name] = _quantize(arrays[name], q, np.dtype(d["dtype"]))
+            else:
+                feed[name] = arrays[name]
+        feeds[entry.key] = feed
+    quantized = [n for n, d in entry.inputs.items() if _quant(d) and n not in codes]
+    if quantized and _QUANTIZED_NOTE not in notes:
+        notes.append(_QUANTIZED_NOTE)
+    unknown = sorted(set(provided) - used)
+    if unknown:
+        raise ValueError(f"the model has no input {unknown[0]!r}")
+    return feeds, notes
+
+
+_QUANTIZED_NOTE = "quantized inputs: the float inputs quantized with each input's parameters"
+
+
+def run(interp, feeds: dict) -> dict[str, np.ndarray]:
+    """Every output (dequantized, float64) of every entry for ``feeds`` from ``make_inputs``."""
+    outputs = {}
+    all_entries = entries(interp)
+    for entry in all_entries:
+        feed = feeds[entry.key]
+        if entry.key is None:
+            for name, d in entry.inputs.items():
+                if tuple(d["shape"]) != feed[name].shape:
+                    interp.resize_tensor_input(d["index"], feed[name].shape)
+            interp.allocate_tensors()
+            for name, d in entry.inputs.items():
+                interp.set_tensor(d["index"], feed[name])
+            interp.invoke()
+            raw = {name: interp.get_tensor(d["index"]) for name, d in entry.outputs.items()}
+        else:
+            raw = interp.get_signature_runner(entry.key)(**feed)
+        for name, value in raw.items():
+            label = name if len(all_entries) == 1 else f"{entry.key}/{name}"
+            outputs[label] = _dequantize(np.array(value), _quant(entry.outputs[name]))
+    return outputs
+
+
+def _quant(details: dict) -> tuple[float, int] | None:
+    """(scale, zero_point) of a per-tensor quantized 8-bit tensor, else None."""
+    if np.dtype(details["dtype"]) not in (np.dtype(np.int8), np.dtype(np.uint8)):
+        return None
+    q = details.get("quantization_parameters") or {}
+    scales = q.get("scales")
+    if scales is None or len(scales) != 1:
+        return None
+    return float(scales[0]), int(q["zero_points"][0])
+
+
+def _is_int(array) -> bool:
+    return np.issubdtype(np.asarray(array).dtype, np.integer)
+
+
+def _quantize(x: np.ndarray, q: tuple[float, int], dtype: np.dtype) -> np.ndarray:
+    info = np.iinfo(dtype)
+    codes = np.rint(np.asarray(x, dtype=np.float64) / q[0]) + q[1]
+    return np.clip(codes, info.min, info.max).astype(dtype)
+
+
+def _dequantize(value: np.ndarray, q: tuple[float, int] | None) -> np.ndarray:
+    if q is None:
+        return value.astype(np.float64)
+    return (value.astype(np.float64) - q[1]) * np.float32(q[0])
