@@ -22,7 +22,7 @@ __all__ = ["format_report", "run"]
 
 DEMO_ELEMENTS = 1 << 16
 DTYPES = ("float32", "float16")
-CONVERTER_DEMOS = ("edgeact.converters.onnx._demo",)
+CONVERTER_DEMOS = ("edgeact.converters.onnx._demo", "edgeact.converters.tflite._demo")
 
 
 def _accuracy_inputs(dtype) -> np.ndarray:
@@ -87,6 +87,8 @@ def format_report(report: dict) -> str:
     lines += ["", f"Speed on {DEMO_ELEMENTS} elements, against NumPy on the same arrays", ""]
     lines.append(bench.format_table(report["speed"]))
     for conversion in report["conversions"]:
-        lines += ["", "Converting a model as exporters write it, with --preset mobile", ""]
+        kind = conversion["format"].upper() if conversion["format"] == "onnx" else "TFLite"
+        lines += ["", f"Converting a small {kind} model (built in memory, written to a temporary"]
+        lines += ["folder) with the mobile preset: swap, verify, write", ""]
         lines.append(format_conversion(conversion))
     return "\n".join(lines)

@@ -71,7 +71,9 @@ def format_conversion(report: dict) -> str:
     """Render a conversion report as ≤100-column text."""
     lines = [_cut(f"{report['input']} → {report['output']} ({report['format']})")]
     rules = ", ".join(f"{a}={b}" for a, b in report["swaps"].items()) or "none"
-    text = f"swaps: {rules} · fuse: {'on' if report['fuse'] else 'off'}"
+    text = f"swaps: {rules}"
+    if report["format"] == "onnx":  # TFLite converters fuse already; edgeact has nothing to add
+        text += f" · fuse: {'on' if report['fuse'] else 'off'}"
     lines += textwrap.wrap(text, WIDTH, initial_indent="  ", subsequent_indent="    ")
     applied = [c for c in report["changes"] if c["applied"]]
     skipped = len(report["changes"]) - len(applied)
@@ -95,7 +97,8 @@ def format_conversion(report: dict) -> str:
                     f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
                 )
             )
-    lines += [_cut(f"Note: {n}") for n in report["notes"]]
+    for note in report["notes"]:
+        lines += textwrap.wrap(note, WIDTH, initial_indent="Note: ", subsequent_indent="  ")
     lines.append("")
     lines.append(f"Written: {report['output']}" if report["written"] else "Nothing written.")
     return "\n".join(lines)

@@ -104,9 +104,14 @@ def random_inputs(
                 f"input {name!r} has type {dtype}, which verification cannot fake; "
                 "give real inputs with --inputs FILE.npz"
             )
-    if not provided:
+    kinds = [f"floats ~ N(0, {FLOAT_STD:g}²)", f"integers in [0, {MAX_INT})"]
+    used = [
+        any(np.issubdtype(inputs[s[0]].dtype, t) for s in specs if s[0] not in provided)
+        for t in (np.floating, np.integer)
+    ]
+    if any(used):
         notes.append(
-            f"random inputs (seed {seed}): floats ~ N(0, {FLOAT_STD:g}²), "
-            f"integers in [0, {MAX_INT})"
+            f"random inputs (seed {seed}): "
+            + ", ".join(k for k, u in zip(kinds, used, strict=True) if u)
         )
     return inputs, notes
