@@ -21,17 +21,16 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # benchmark the checkout this script belongs to
 
+from bench._interleave import best_interleaved  # noqa: E402
 from edgeact.converters import convert  # noqa: E402
 from edgeact.converters.tflite._verify import load, make_inputs  # noqa: E402
 
 FIXTURES = HERE.parent / "tests" / "fixtures" / "tflite"
-MIN_BATCH_S = 0.01
 
 
 def main(argv=None) -> int:
@@ -86,32 +85,14 @@ def _time_pair(original: bytes, converted: bytes, resolver: str, repeats: int):
     for interp in interps:
         for d in interp.get_input_details():
             interp.set_tensor(d["index"], feeds[next(iter(feeds))][_input_name(feeds, d)])
-    loops = max(_loops(i) for i in interps)
-    times = ([], [])
-    for _ in range(repeats):
-        for k, interp in enumerate(interps):
-            start = time.perf_counter()
-            for _ in range(loops):
-                interp.invoke()
-            times[k].append((time.perf_counter() - start) / loops * 1e6)
-    return min(times[0]), min(times[1])
+    before, after = best_interleaved([i.invoke for i in interps], repeats)
+    return before * 1e6, after * 1e6
 
 
 def _input_name(feeds: dict, details: dict) -> str:
     """The feed for a plain-interpreter input: by name, or the only one."""
     feed = feeds[next(iter(feeds))]
     return details["name"] if details["name"] in feed else next(iter(feed))
-
-
-def _loops(interp) -> int:
-    loops = 1
-    while True:
-        start = time.perf_counter()
-        for _ in range(loops):
-            interp.invoke()
-        if time.perf_counter() - start >= MIN_BATCH_S:
-            return loops
-        loops *= 2
 
 
 def _line(row: dict, resolvers) -> str:
