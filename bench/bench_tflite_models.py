@@ -9,7 +9,7 @@ per invoke (as in edgeact's kernel benchmark: on a shared machine, other work on
 time, so the minimum is the stable estimate of what the model costs). Both LiteRT resolvers are
 timed: the builtin kernels and the default one with the XNNPACK delegate (``--no-xnnpack`` skips
 it, e.g. under emulation). The models are tiny, so the latencies include LiteRT's fixed
-per-invoke cost; the ratios are what to read.
+per-invoke cost; the speed-ups (before / after: above 1 is faster) are what to read.
 
     PYTHONPATH=. python bench/bench_tflite_models.py              # ~10 s
     PYTHONPATH=. python bench/bench_tflite_models.py --repeats 51 --json out.json
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
             for resolver in resolvers:
                 before, after = _time_pair(source.read_bytes(), converted.read_bytes(),
                                            resolver, args.repeats)  # fmt: skip
-                row[resolver] = {"before_us": before, "after_us": after, "ratio": after / before}
+                row[resolver] = {"before_us": before, "after_us": after, "speedup": before / after}
             rows.append(row)
             print(_line(row, resolvers), flush=True)
     if args.json:
@@ -99,7 +99,8 @@ def _line(row: dict, resolvers) -> str:
     cells = [f"{row['model']:<16}"]
     for r in resolvers:
         t = row[r]
-        cells.append(f"{r} {t['before_us']:7.1f} → {t['after_us']:7.1f} µs ×{t['ratio']:.2f}")
+        times = f"{t['before_us']:7.1f} → {t['after_us']:7.1f} µs"
+        cells.append(f"{r} {times} speed-up ×{t['speedup']:.2f}")
     cells.append(", ".join(row["changes"]) or "no change")
     return "  ".join(cells)
 
