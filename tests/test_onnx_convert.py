@@ -302,6 +302,41 @@ def test_qdq_swaps_stay_inside_their_quantize_pairs(conv):
     assert 0 < gate["max_abs"] <= bound("sigmoid", "hardsigmoid") + 1 / 256
 
 
+@pytest.mark.parametrize("fixture", ["mobile_block_opset17", "gelu_erf_opset13"])
+def test_models_quantized_by_onnxruntime_quantizer_convert_inside_their_qdq_pairs(
+    tmp_path, fixture
+):
+    """Real QDQ output: onnxruntime.quantization.quantize_static on a PyTorch export."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    src = Path(__file__).parent / "fixtures" / "onnx" / f"{fixture}.onnx"
+    graph_input = onnx.load(src).graph.input[0]
+    shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
+
+    class Calibration(CalibrationDataReader):
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            data = [rng.normal(0, 2, shape).astype(np.float32) for _ in range(4)]
+            self.batches = iter({graph_input.name: x} for x in data)
+
+        def get_next(self):
+            return next(self.batches, None)
+
+    qdq = tmp_path / "qdq.onnx"
+    quantize_static(src, qdq, Calibration(), quant_format=QuantFormat.QDQ)
+    before = op_list(onnx.load(qdq))
+    dst = tmp_path / "out.onnx"
+    with Unchanged(qdq):
+        report = convert(qdq, dst, [], preset="mobile")
+    after = op_list(onnx.load(dst))
+    rules = sorted(c["rule"] for c in report["changes"])
+    assert "gelu=gelu_tanh" in rules and all(c["quantized"] for c in report["changes"])
+    assert "Erf" in before and "Erf" not in after
+    assert after.count("QuantizeLinear") <= before.count("QuantizeLinear")
+    assert report["verification"]["passed"]
+    assert all(o["cosine"] > 0.99 for o in report["verification"]["outputs"])
+
+
 # --- verification, tolerance, per-swap errors ---------------------------------------------------
 def two_silus() -> onnx.ModelProto:
     """y = silu(x) + silu(x) as two separate patterns: each swap's error adds up at y."""

@@ -183,7 +183,12 @@ class GraphView:
 
     # --- constants and types -----------------------------------------------------------------
     def const(self, value: str) -> np.ndarray | None:
-        """The constant array behind ``value`` (initializer, Constant node, through Q→DQ)."""
+        """The constant array behind ``value`` (initializer, Constant node, through Q→DQ).
+
+        A constant that ONNX Runtime's quantizer routed through Quantize→Dequantize reads as the
+        float constant before the pair (its quantization error is far below ``RTOL``).
+        """
+        value = self.canon(value)
         if value in self._inits:
             try:
                 return numpy_helper.to_array(self._inits[value])
