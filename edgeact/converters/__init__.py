@@ -69,6 +69,9 @@ def convert(
     explicit = resolve_swaps(specs)
     fmt = detect_format(source)
     options = {k: v for k, v in options.items() if v is not None}
+    tolerance = options.get("tolerance")
+    if tolerance is not None and not tolerance >= 0:  # NaN included
+        raise ValueError(f"tolerance {tolerance} must be a number >= 0")
     for name in options.keys() - _OPTIONS[fmt]:
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
     return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)

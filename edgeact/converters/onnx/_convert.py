@@ -163,8 +163,6 @@ def convert(
     whose own error exceeds it is skipped, and a final model that still exceeds it is not
     written. Returns the report documented in ``edgeact.converters._convert_report``.
     """
-    if tolerance is not None and not tolerance >= 0:
-        raise ValueError(f"tolerance {tolerance} must be a number >= 0")
     for target in set(rules.values()) - EMITTABLE:
         raise ValueError(
             f"no ONNX form for swap target {target!r}; ONNX targets: {', '.join(sorted(EMITTABLE))}"
