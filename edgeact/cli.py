@@ -4,6 +4,8 @@ import argparse
 import json
 import sys
 
+from edgeact import bench_cli
+
 __all__ = ["main"]
 
 
@@ -119,6 +121,8 @@ def _parser() -> argparse.ArgumentParser:
     guide.add_argument("scenario", nargs="?", help="one scenario (default: all)")
     guide.add_argument("--json", action="store_true", help="print the advice as JSON")
     guide.set_defaults(run=_guide)
+
+    bench_cli.add_subcommand(commands)
     return parser
 
 

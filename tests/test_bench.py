@@ -10,6 +10,8 @@ import pytest
 
 import edgeact.kernels as K
 from edgeact import bench
+from edgeact.bench import kernels as harness
+from edgeact.bench import machine, numpy_peers, timing
 from edgeact.catalogue import ACTIVATIONS
 
 NAMES = list(K.KERNELS)
@@ -79,7 +81,9 @@ def test_bench_kernels_records_are_well_formed():
 
 
 def test_bench_kernels_resolves_size_labels_per_dtype(monkeypatch):
-    monkeypatch.setattr(bench, "default_sizes", lambda itemsize: {"L2": 40 // itemsize, "DRAM": 3})
+    monkeypatch.setattr(
+        machine, "default_sizes", lambda itemsize: {"L2": 40 // itemsize, "DRAM": 3}
+    )
     records = bench.bench_kernels("relu", ["float32", "float16"], ["L2"], **TINY)
     assert [(r["size_label"], r["elements"]) for r in records] == [("L2", 10), ("L2", 20)]
 
@@ -92,7 +96,7 @@ def test_validation_rejects_a_wrong_kernel(monkeypatch):
 
     timed = []
     monkeypatch.setitem(K.KERNELS, "hardswish", zeros)
-    monkeypatch.setattr(bench, "time_call", lambda *a, **k: timed.append(a) or 1.0)
+    monkeypatch.setattr(harness, "time_call", lambda *a, **k: timed.append(a) or 1.0)
     with pytest.raises(RuntimeError, match="hardswish"):
         bench.bench_kernels(["hardswish"], ["float32"], [1000], **TINY)
     assert not timed, "a wrong kernel must never be timed"
@@ -121,7 +125,7 @@ def test_validation_rejects_a_kernel_that_ignores_out(monkeypatch):
 
 def test_validation_samples_large_arrays_including_the_tail(monkeypatch):
     """Above VALIDATE_ALL elements only a sample is checked; the last element is in it."""
-    monkeypatch.setattr(bench, "VALIDATE_ALL", 256)
+    monkeypatch.setattr(harness, "VALIDATE_ALL", 256)
     real = K.KERNELS["relu"]
 
     def wrong_last(x, out=None):
@@ -139,14 +143,14 @@ def test_validation_samples_large_arrays_including_the_tail(monkeypatch):
     [
         (["no_such_act"], ["float32"], [10], "no_such_act"),
         (["relu"], ["float64"], [10], "float64"),
-        (["relu"], ["int8"], [10], "int8"),
+        (["relu"], ["int16"], [10], "int16"),
         (["relu"], ["not_a_dtype"], [10], "not_a_dtype"),
         (["relu"], ["float32"], [0], "got 0$"),
         (["relu"], ["float32"], [-5], "got -5$"),
         (["relu"], ["float32"], [2.5], "2.5"),
         (["relu"], ["float32"], ["L3"], "L3"),
     ],
-    ids=["name", "float64", "int8", "dtype", "zero", "negative", "fraction", "label"],
+    ids=["name", "float64", "int16", "dtype", "zero", "negative", "fraction", "label"],
 )
 def test_bad_cases_raise_value_error(names, dtypes, sizes, message):
     with pytest.raises(ValueError, match=message):
@@ -168,7 +172,7 @@ def test_time_call_best_per_call_and_calibrates():
 
 def test_time_call_caps_slow_calls(monkeypatch):
     clock = iter(range(100))
-    monkeypatch.setattr(bench.time, "perf_counter", lambda: float(next(clock)))
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: float(next(clock)))
     calls = []
     seconds = bench.time_call(lambda: calls.append(1), min_time=0.5, repeats=5, max_time=0.5)
     assert calls == [1] and seconds == 1.0
@@ -181,35 +185,6 @@ def test_time_call_rejects_bad_settings():
         bench.time_call(lambda: None, repeats=0)
 
 
-MACHINE_KEYS = {
-    "cpu_model", "cpu_vendor", "architecture", "system", "logical_cores", "memory_bytes",
-    "l1d_bytes", "l2_bytes", "l3_bytes", "simd", "versions",
-}  # fmt: skip
-
-
-def test_machine_info_has_the_documented_keys():
-    info = bench.machine_info()
-    assert MACHINE_KEYS <= set(info)
-    assert {"python", "numpy", "numba"} <= set(info["versions"])
-    assert info["versions"]["numpy"] == np.__version__
-    for key in ("l1d_bytes", "l2_bytes", "l3_bytes", "logical_cores"):
-        assert info[key] is None or (isinstance(info[key], int) and info[key] > 0)
-
-
-def test_machine_info_never_raises(monkeypatch, tmp_path):
-    def broken(*args, **kwargs):
-        raise OSError("no such thing here")
-
-    monkeypatch.setattr(bench, "Path", lambda *a: tmp_path / "missing")
-    monkeypatch.setattr(bench.subprocess, "run", broken)
-    monkeypatch.setattr(bench.os, "cpu_count", broken)
-    monkeypatch.setattr(bench.platform, "machine", broken)
-    info = bench.machine_info()
-    assert MACHINE_KEYS <= set(info)
-    assert info["logical_cores"] is None and info["architecture"] is None
-    assert info["l2_bytes"] is None
-
-
 def test_describe_machine_is_one_line_even_when_nothing_is_known():
     line = bench.describe_machine()
     assert "\n" not in line and np.__version__ in line
@@ -217,15 +192,16 @@ def test_describe_machine_is_one_line_even_when_nothing_is_known():
 
 
 def test_parse_cache_sizes():
-    assert bench._parse_size("48K\n") == 48 << 10
-    assert bench._parse_size("300M") == 300 << 20
-    assert bench._parse_size("512") == 512
+    assert bench.parse_size("48K\n") == 48 << 10
+    assert bench.parse_size("300M") == 300 << 20
+    assert bench.parse_size("512") == 512
 
 
 def test_default_sizes_follow_the_caches():
     info = {"l2_bytes": 2 << 20, "l3_bytes": 300 << 20}
-    assert bench.default_sizes(4, info) == {"L2": 128 << 10, "DRAM": 150 << 20}
-    assert bench.default_sizes(2, info) == {"L2": 256 << 10, "DRAM": 300 << 20}
+    info["l1d_bytes"] = 48 << 10
+    assert bench.default_sizes(4, info) == {"L1": 3 << 10, "L2": 128 << 10, "DRAM": 75 << 20}
+    assert bench.default_sizes(2, info) == {"L1": 6 << 10, "L2": 256 << 10, "DRAM": 150 << 20}
     unknown = bench.default_sizes(4, {"l2_bytes": None, "l3_bytes": None})
     assert unknown["DRAM"] == 64 << 20 and unknown["L2"] > 0
 
@@ -237,11 +213,48 @@ def test_format_table_renders_every_record():
     assert max(map(len, table)) <= 110
     for line, r in zip(table[2:], records, strict=True):
         assert line.split()[:2] == [r["activation"], r["dtype"]]
-        assert line.rstrip().endswith("%")
+        assert line.rstrip().endswith("×")
 
 
 def test_numpy_gelu_in_blocks_equals_whole_array(monkeypatch):
     x = _inputs().reshape(2, -1)
     whole = bench.numpy_equivalent("gelu")(x)
-    monkeypatch.setattr(bench, "ERF_BLOCK", 100)
+    monkeypatch.setattr(numpy_peers, "ERF_BLOCK", 100)
     np.testing.assert_array_equal(bench.numpy_equivalent("gelu")(x), whole)
+
+
+def test_wrong_numpy_peer_is_recorded_untimed_while_edgeact_is_timed(monkeypatch):
+    monkeypatch.setitem(numpy_peers.EXPRESSIONS, "relu", lambda x, c: 2 * x)
+    records = bench.measure_kernels(["relu"], ["float32"], [100], errors="record", **TINY)
+    edgeact, numpy, copy = records
+    assert edgeact["status"] == copy["status"] == "ok" and edgeact["seconds"] > 0
+    assert (
+        numpy["status"] == "wrong" and numpy["seconds"] is None and "numpy relu" in numpy["error"]
+    )
+    table = bench.format_table(bench.rows(records)).splitlines()
+    assert table[2].split()[:2] == ["relu", "float32"] and "not timed" not in table[2]
+    assert "\n[1] relu float32 100: numpy relu (float32) is wrong" in "\n".join(table)
+
+
+@pytest.mark.parametrize(("offset", "status"), [(1, "ok"), (2, "wrong")])
+def test_int8_runtime_peer_may_differ_by_one_step_only(monkeypatch, offset, status):
+    """A runtime's int8 codes are checked against edgeact's (with the runtime's compat): a tie
+    rounded the other way (one step) is counted, two steps are wrong and never timed."""
+    from edgeact.bench import runtimes
+
+    def fake_peer(peer, name, x, x_q, y_q, threads):
+        want = K.get(name)(x, x_q=x_q, y_q=y_q, compat=runtimes.COMPAT[peer])
+        got = want.copy()
+        got[3] = want[3] - offset if want[3] > -100 else want[3] + offset
+        return runtimes.Peer(lambda: None, lambda: got, "fake")
+
+    monkeypatch.setattr(runtimes, "runtime_peer", fake_peer)
+    records = bench.measure_kernels(
+        ["sigmoid"], ["int8"], [300], peers=["xnnpack"], errors="record", **TINY
+    )
+    peer = records[1]
+    assert peer["status"] == status and peer["compat"] == "xnnpack"
+    if status == "ok":
+        assert peer["validation"] == {"codes_differing": 1, "max_steps": 1}
+    else:
+        assert peer["seconds"] is None and "by 2 steps" in peer["error"]

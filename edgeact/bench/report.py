@@ -1,0 +1,212 @@
+"""Reports: the plain-text tables, the JSON document (schema in ``edgeact.bench``), ``compare``."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import textwrap
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+__all__ = [
+    "SCHEMA",
+    "compare",
+    "document",
+    "format_compare",
+    "format_models",
+    "format_table",
+    "read_document",
+    "write_document",
+]
+
+SCHEMA = 1
+TABLE_WIDTH = 110
+_PEER_TITLES = {"onnxruntime": "× ORT", "litert": "× LiteRT", "xnnpack": "× XNNPACK"}
+
+
+# ---------------------------------------------------------------------------------- documents
+
+
+def document(kind: str, machine: Mapping, settings: Mapping, records: list) -> dict:
+    """The JSON document: schema, kind ("kernels" | "models"), date, machine, settings, records."""
+    now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return {
+        "schema": SCHEMA,
+        "kind": kind,
+        "date": now,
+        "machine": dict(machine),
+        "settings": dict(settings),
+        "records": list(records),
+    }
+
+
+def write_document(path: str | os.PathLike, doc: Mapping) -> None:
+    """Write atomically: a crash never leaves a half-written results file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(doc, indent=1) + "\n")
+    os.replace(partial, path)
+
+
+def read_document(path: str | os.PathLike) -> dict:
+    """A bench JSON document; ValueError (naming the file) if it is not one this version reads."""
+    try:
+        doc = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not JSON ({error})") from error
+    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA or "records" not in doc:
+        raise ValueError(f"{path}: not an edgeact bench document of schema {SCHEMA}")
+    return doc
+
+
+# ---------------------------------------------------------------------------------- kernels
+
+# edgeact's rate (G elements/s, GB/s read + written, % of the copy's), then edgeact's speedups.
+_BASE_COLUMNS = (
+    ("activation", 12, "<"),
+    ("dtype", 8, "<"),
+    ("size", 11, "<"),
+    ("Gelem/s", 8, ">"),
+    ("GB/s", 6, ">"),
+    ("% copy", 6, ">"),
+    ("× numpy", 8, ">"),
+)
+
+
+def format_table(rows: Iterable[Mapping]) -> str:
+    """An aligned plain-text table of case rows (``edgeact.bench.rows``), ≤ 110 characters wide.
+
+    Gelem/s, GB/s and % copy are edgeact's: 10⁹ elements per second, bytes read + written per
+    second, and the copy's time over edgeact's. "× numpy" and one "× peer" column per runtime
+    peer measured: how many times faster edgeact is. A case whose edgeact result was wrong gets a
+    "not timed" row; every validation error and every measurement above the copy roof is listed
+    below the table.
+    """
+    rows = list(rows)
+    peers = list(dict.fromkeys(p for r in rows for p in r.get("speedups") or {}))
+    columns = [*_BASE_COLUMNS, *((_PEER_TITLES.get(p, f"× {p}"), 9, ">") for p in peers)]
+    lines = [_row([title for title, _, _ in columns], columns)]
+    lines.append(_row(["-" * width for _, width, _ in columns], columns))
+    notes = []
+    for r in rows:
+        case = [r["activation"], r["dtype"], _size(r)]
+        if r.get("error"):  # edgeact's, or a peer's (that peer's column then shows "-")
+            notes.append(f"[{len(notes) + 1}] {' '.join(case)}: {r['error']}")
+            if r.get("edgeact_s") is None:
+                lines.append(_row([*case, f"not timed: wrong result [{len(notes)}]"], columns))
+                continue
+        if r.get("above_copy_roof"):
+            notes.append(
+                f"! {' '.join(case)}: above the copy roof: {', '.join(r['above_copy_roof'])}"
+            )
+        speedups = r.get("speedups") or {}
+        cells = [
+            *case,
+            _rate(r["elements_per_s"]),
+            f"{r['gb_per_s']:.1f}",
+            "-" if r.get("fraction_of_copy") is None else f"{100 * r['fraction_of_copy']:.0f}%",
+            _ratio(r.get("ratio_vs_numpy")),
+            *(_ratio(speedups.get(p)) for p in peers),
+        ]
+        lines.append(_row(cells, columns))
+    wrapped = [textwrap.fill(note, TABLE_WIDTH, subsequent_indent="    ") for note in notes]
+    return "\n".join(lines + ([""] if notes else []) + wrapped)
+
+
+def _row(cells, columns) -> str:
+    parts = [
+        f"{cell:{align}{width}}"
+        for cell, (_, width, align) in zip(cells, columns[: len(cells)], strict=True)
+    ]
+    return "  ".join(parts).rstrip()
+
+
+def _size(record: Mapping) -> str:
+    n, count = record["elements"], str(record["elements"])
+    for shift, unit in ((10, "Ki"), (20, "Mi")):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            count = f"{n >> shift}{unit}"
+    return f"{record.get('size_label') or ''} {count}".strip()
+
+
+def _rate(per_s: float | None) -> str:
+    return "-" if per_s is None else f"{per_s / 1e9:.3f}"
+
+
+def _ratio(ratio: float | None) -> str:
+    if ratio is None:
+        return "-"
+    return f"{ratio:.0f}×" if ratio >= 100 else f"{ratio:.1f}×" if ratio >= 10 else f"{ratio:.2f}×"
+
+
+# ---------------------------------------------------------------------------------- models
+
+
+def format_models(records: list[Mapping]) -> str:
+    """Latency and memory per model, and the second model's ratio to the first."""
+    lines = [f"{'model':<40} {'runtime':<12} {'median ms':>10} {'p90 ms':>9} {'min ms':>9} "
+             f"{'peak RSS MiB':>13}"]  # fmt: skip
+    for r in records:
+        lat, peak = r["latency_ms"], r["peak_rss_bytes"]
+        memory = "unknown" if peak is None else f"{peak / (1 << 20):.1f}"
+        lines.append(
+            f"{Path(r['model']).name[-40:]:<40} {r['runtime']:<12} {lat['median']:>10.3f} "
+            f"{lat['p90']:>9.3f} {lat['min']:>9.3f} {memory:>13}"
+        )
+    if len(records) == 2 and records[1].get("median_ratio") is not None:
+        lines.append(f"second / first median latency: {records[1]['median_ratio']:.3f}")
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------- compare
+
+
+def _key(record: Mapping) -> tuple:
+    """What a record measures, independent of the machine: kernel case and peer, or model."""
+    if "peer" in record:
+        label = record.get("size_label") or str(record["elements"])
+        return (record["activation"], record["dtype"], label, record["peer"])
+    return (Path(record["model"]).name, record["runtime"], f"#{record.get('index', 0)}")
+
+
+def _value(record: Mapping) -> float | None:
+    """Kernels: elements/s (higher is better); models: median latency in ms (lower is better)."""
+    if "peer" in record:
+        return record.get("elements_per_s")
+    return (record.get("latency_ms") or {}).get("median")
+
+
+def compare(a: Mapping, b: Mapping) -> list[dict]:
+    """Records of two documents matched by activation/dtype/size label/peer (or model), B/A."""
+    if a.get("kind") != b.get("kind"):
+        raise ValueError(f"cannot compare a {a.get('kind')} report with a {b.get('kind')} report")
+    theirs = {_key(r): r for r in b["records"]}
+    matched = []
+    for r in a["records"]:
+        other = theirs.get(_key(r))
+        va, vb = _value(r), other and _value(other)
+        if other is None or va is None or vb is None:
+            continue
+        matched.append({"key": list(_key(r)), "a": va, "b": vb, "b_over_a": vb / va})
+    return matched
+
+
+def format_compare(a: Mapping, b: Mapping, matched: list[Mapping], names=("A", "B")) -> str:
+    """Side by side: the two machines, then one line per matched record with B/A."""
+    from edgeact.bench.machine import describe_machine
+
+    unit = "Gelem/s" if a.get("kind") == "kernels" else "median ms"
+    scale = 1e9 if unit == "Gelem/s" else 1.0
+    lines = [f"{names[0]}: {describe_machine(a['machine'])}", f"{names[1]}: "
+             f"{describe_machine(b['machine'])}", ""]  # fmt: skip
+    lines.append(f"{'case':<52} {'A ' + unit:>14} {'B ' + unit:>14} {'B/A':>8}")
+    for m in matched:
+        lines.append(
+            f"{' '.join(m['key']):<52} {m['a'] / scale:>14.4g} {m['b'] / scale:>14.4g} "
+            f"{m['b_over_a']:>8.3f}"
+        )
+    if not matched:
+        lines.append("(no records in common)")
+    return "\n".join(lines)
