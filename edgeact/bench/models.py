@@ -27,11 +27,6 @@ import numpy as np
 __all__ = ["RUNTIMES", "bench_models", "detect_runtime"]
 
 RUNTIMES = ("onnxruntime", "litert")
-_ORT_TYPES = {
-    "tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(double)": np.float64,
-    "tensor(int8)": np.int8, "tensor(uint8)": np.uint8, "tensor(int16)": np.int16,
-    "tensor(int32)": np.int32, "tensor(int64)": np.int64, "tensor(bool)": np.bool_,
-}  # fmt: skip
 
 
 def detect_runtime(path: str | Path) -> str:
@@ -129,14 +124,13 @@ def _load(path: Path, runtime: str, threads: int, rng) -> tuple[Callable[[], obj
 
 def _load_onnxruntime(path: Path, threads: int, rng):
     from edgeact.bench.runtimes import ort_session
+    from edgeact.converters.onnx._verify import input_specs
 
     session = ort_session(str(path), threads)
-    feeds = {}
-    for spec in session.get_inputs():
-        shape = [d if isinstance(d, int) and d > 0 else 1 for d in spec.shape]
-        if spec.type not in _ORT_TYPES:
-            raise ValueError(f"input {spec.name!r} has type {spec.type}, which bench cannot fill")
-        feeds[spec.name] = _random(rng, shape, _ORT_TYPES[spec.type])
+    feeds = {
+        name: _random(rng, [d if d is not None and d > 0 else 1 for d in shape], dtype)
+        for name, shape, dtype in input_specs(session)
+    }
     return (lambda: session.run(None, feeds)), _describe(feeds)
 
 
