@@ -3,7 +3,7 @@
 One builder per target activation. Where the model's opset has the op (HardSwish from 14, Gelu
 from 20, Mish from 18) a single node is written; below it, the same maths in older ops
 (Hardswish as HardSigmoid(1/6)·x, GELU as erf or sigmoid form). tanh-GELU below opset 20 is
-written as x·σ(2u), u = √(2/π)(x + 0.044715x³): algebraically the tanh form, in five ops instead
+written as x·σ(2u), u = √(2/π)(x + 0.044715x³): algebraically the tanh form, in six ops instead
 of nine and without the cancellation of 1 + tanh(u) for negative x. Constants are Constant nodes
 of the input's element type, so the same code works in graphs, subgraphs and functions.
 """
