@@ -36,7 +36,9 @@ def test_missing_subcommand_is_a_usage_error(capsys):
     assert exit_info.value.code == 2
 
 
-def test_demo_json_checks_every_kernel(capsys):
+@pytest.mark.onnxruntime  # the demo converts an ONNX model ...
+@pytest.mark.litert_gemm  # ... and TFLite models with a FULLY_CONNECTED
+def test_demo_json_checks_every_kernel_and_converts_models(capsys):
     assert main(["demo", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert [row["activation"] for row in report["accuracy"]] == list(KERNELS)
@@ -45,6 +47,11 @@ def test_demo_json_checks_every_kernel(capsys):
     assert len(report["speed"]) == 2 * len(KERNELS)
     assert all(r["ratio_vs_numpy"] > 0 for r in report["speed"])
     assert report["machine"]["architecture"]
+    conversions = report["conversions"]
+    assert [c["format"] for c in conversions] == ["onnx", "tflite", "tflite"]
+    for c in conversions:
+        assert c["written"] and c["verification"]["passed"]
+        assert any(ch["rule"] == "silu=hardswish" and ch["applied"] for ch in c["changes"])
 
 
 def test_inspect_onnx_and_tflite_by_content(tmp_path, capsys):

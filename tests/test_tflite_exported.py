@@ -195,6 +195,7 @@ def test_float_models_are_float(reports):
         assert "FLOAT32" in report["weight_types"]
 
 
+@pytest.mark.litert_gemm  # every fixture has FULLY_CONNECTED or CONV_2D
 @pytest.mark.parametrize("name", NAMES)
 def test_runs_in_litert_and_file_unchanged(name):
     from ai_edge_litert.interpreter import Interpreter, OpResolverType

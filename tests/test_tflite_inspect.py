@@ -71,6 +71,7 @@ def _interpreter(data: bytes):
 # --- the test models are real: LiteRT loads and runs them ---------------------------------------
 
 
+@pytest.mark.litert_gemm  # the models have FULLY_CONNECTED or CONV_2D
 @pytest.mark.parametrize("name", sorted(LOADABLE))
 def test_models_run_in_litert(name):
     interp = _interpreter(LOADABLE[name]())
