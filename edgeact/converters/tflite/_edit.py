@@ -254,26 +254,27 @@ def prune(model, keep: Unused) -> dict[str, int]:
             counts["tensors"] += len(drop)
             _remap_tensors(model, s, drop)
     drop = dead.buffers - keep.buffers
-    if drop:
-        counts["buffers"] = len(drop)
-        remap = _remap(len(model.buffers), drop)
-        model.buffers = [b for i, b in enumerate(model.buffers) if i not in drop]
-        for sg in model.subgraphs:
-            for t in sg.tensors or []:
-                t.buffer = remap[int(t.buffer)]
-        for m in model.metadata or []:
-            m.buffer = remap[int(m.buffer)]
-        if model.metadataBuffer is not None:
-            model.metadataBuffer = [remap[int(b)] for b in model.metadataBuffer]
+    counts["buffers"] = len(drop)
+    model.buffers, remap = _without(model.buffers, drop)
+    for sg in model.subgraphs:
+        for t in sg.tensors or []:
+            t.buffer = remap[int(t.buffer)]
+    for m in model.metadata or []:
+        m.buffer = remap[int(m.buffer)]
+    if model.metadataBuffer is not None:
+        model.metadataBuffer = [remap[int(b)] for b in model.metadataBuffer]
     drop = dead.codes - keep.codes
-    if drop:
-        counts["operator_codes"] = len(drop)
-        remap = _remap(len(model.operatorCodes), drop)
-        model.operatorCodes = [c for i, c in enumerate(model.operatorCodes) if i not in drop]
-        for sg in model.subgraphs:
-            for op in sg.operators or []:
-                op.opcodeIndex = remap[int(op.opcodeIndex)]
+    counts["operator_codes"] = len(drop)
+    model.operatorCodes, remap = _without(model.operatorCodes, drop)
+    for sg in model.subgraphs:
+        for op in sg.operators or []:
+            op.opcodeIndex = remap[int(op.opcodeIndex)]
     return counts
+
+
+def _without(items: list, drop: set[int]) -> tuple[list, dict[int, int]]:
+    """``items`` without the indices in ``drop``, and old index -> new index of the rest."""
+    return [x for i, x in enumerate(items) if i not in drop], _remap(len(items), drop)
 
 
 def _remap_tensors(model, s: int, drop: set[int]) -> None:
