@@ -113,7 +113,7 @@ def _line(row: dict) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--repeats", type=int, default=31, help="interleaved batches per model")
+    p.add_argument("--repeats", type=int, default=61, help="interleaved batches per model")
     p.add_argument("--json", help="also write the rows as JSON to this file")
     return p
 
