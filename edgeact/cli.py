@@ -107,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
         "--input-shape",
         action="append",
         metavar="NAME=1x3x224x224",
-        help="a dynamic input's shape for verification (ONNX)",
+        help="a dynamic input's shape for verification",
     )
     convert.add_argument("--inputs", metavar="FILE.npz", help="real inputs for verification")
     convert.add_argument(

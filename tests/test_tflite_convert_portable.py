@@ -30,14 +30,16 @@ def _q(p: QuantParams) -> tuple[float, int]:
     return (p.scale, p.zero_point)
 
 
-def silu_model(int8: bool) -> bytes:
-    """x -> LOGISTIC -> MUL(x, ·) -> y, float32 or int8."""
+def silu_model(int8: bool, dynamic_batch: bool = False) -> bytes:
+    """x -> LOGISTIC -> MUL(x, ·) -> y, float32 or int8; [-1, 256] with ``dynamic_batch``."""
     mb = ModelBuilder("silu")
     g = mb.subgraph("main")
     dtype = "INT8" if int8 else "FLOAT32"
     x = g.tensor("x", [1, 256], dtype, quant=_q(X_Q) if int8 else None)
     s = g.tensor("s", [1, 256], dtype, quant=_q(SIGMOID_Q) if int8 else None)
     y = g.tensor("y", [1, 256], dtype, quant=_q(Y_Q) if int8 else None)
+    for t in (x, s, y) if dynamic_batch else ():
+        g.sg.tensors[t].shapeSignature = [-1, 256]
     g.op("LOGISTIC", [x], [s], version=2 if int8 else 1)
     g.op("MUL", [x, s], [y], options="MulOptions", version=2 if int8 else 1)
     g.io([x], [y])
@@ -59,11 +61,11 @@ def _ops(data: bytes) -> list[str]:
     return [codes[op.opcodeIndex][0] for op in model.subgraphs[0].operators]
 
 
-def _convert(tmp_path, data: bytes, swap: str) -> tuple[dict, bytes]:
+def _convert(tmp_path, data: bytes, swap: str, **options) -> tuple[dict, bytes]:
     src, dst = tmp_path / "in.tflite", tmp_path / "out.tflite"
     src.write_bytes(data)
     with Unchanged(src):
-        report = convert(src, dst, [swap])
+        report = convert(src, dst, [swap], **options)
     assert report["written"] and report["verification"]["passed"]
     return report, dst.read_bytes()
 
@@ -107,3 +109,14 @@ def test_float_single_op_swaps(tmp_path, op, options, swap, after):
     target = swap.split("=")[1]
     np.testing.assert_allclose(_run(out, x), ACTIVATIONS[target].reference(x), atol=2e-6)
     assert report["changes"][0]["max_abs_error"] > 0
+
+
+def test_dynamic_inputs_are_verified_at_the_given_shape(tmp_path):
+    data = silu_model(int8=False, dynamic_batch=True)
+    report, _ = _convert(tmp_path, data, "silu=hardswish")
+    assert report["verification"]["outputs"][0]["shape"] == [1, 256]
+    assert any("dynamic dimensions taken as 1" in n for n in report["verification"]["inputs"])
+    report, _ = _convert(tmp_path, data, "silu=hardswish", input_shapes=["x=3x256"])
+    assert report["verification"]["outputs"][0]["shape"] == [3, 256]
+    with pytest.raises(ValueError, match="does not fit the model's shape"):
+        _convert(tmp_path, data, "silu=hardswish", input_shapes=["x=3x255"])

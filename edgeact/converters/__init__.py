@@ -7,10 +7,12 @@ them, verifies the result against the original in the model's runtime, and write
 Files that cannot be read raise ``ModelError`` (a ``ValueError``) naming the problem.
 """
 
+import os
 from pathlib import Path
 
 from edgeact.converters._convert_report import format_conversion
 from edgeact.converters._errors import ModelError
+from edgeact.converters._inputs import load_npz, parse_input_shapes
 from edgeact.converters._swaps import resolve_swaps
 
 __all__ = [
@@ -26,7 +28,7 @@ _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 _COMMON = {"verify", "tolerance", "inputs", "progress"}
 _OPTIONS = {
     "onnx": _COMMON | {"fuse", "input_shapes", "opset"},
-    "tflite": _COMMON | {"calibration"},
+    "tflite": _COMMON | {"calibration", "input_shapes"},
 }
 
 
@@ -60,8 +62,9 @@ def convert(
 
     ``swaps`` are ``"FROM=TO"`` strings (or a {from: to} dict) over catalogue names; ``preset``
     ("mobile") adds the selection guide's choices, which explicit swaps override. ``options``
-    are the format's own (ONNX: fuse, verify, tolerance, input_shapes, inputs, opset,
-    progress; TFLite: verify, tolerance, inputs, calibration, progress). The report's fields
+    are the format's own (both: verify, tolerance, inputs (.npz path or {name: array}),
+    input_shapes (["x=1x3x224x224"] or {name: shape}), progress; ONNX: fuse, opset; TFLite:
+    calibration). The report's fields
     are documented in ``edgeact.converters._convert_report``. The source is never written.
     """
     specs = [f"{a}={b}" for a, b in swaps.items()] if isinstance(swaps, dict) else list(swaps)
@@ -72,6 +75,10 @@ def convert(
     tolerance = options.get("tolerance")
     if tolerance is not None and not tolerance >= 0:  # NaN included
         raise ValueError(f"tolerance {tolerance} must be a number >= 0")
+    if isinstance(options.get("input_shapes"), list | tuple):  # ["x=1x3x224x224", ...]
+        options["input_shapes"] = parse_input_shapes(options["input_shapes"])
+    if isinstance(options.get("inputs"), str | os.PathLike):  # a .npz file
+        options["inputs"] = load_npz(options["inputs"])
     for name in options.keys() - _OPTIONS[fmt]:
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
     return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)

@@ -18,7 +18,7 @@ from onnx import external_data_helper
 from edgeact.converters._compare import compare_outputs, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
-from edgeact.converters._inputs import load_npz, parse_input_shapes, random_inputs
+from edgeact.converters._inputs import random_inputs
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name
@@ -136,12 +136,6 @@ def _passes_full_check(model: onnx.ModelProto) -> bool:
     return True
 
 
-def _feeds(sess, input_shapes, inputs) -> tuple[dict, list[str]]:
-    shapes = parse_input_shapes(input_shapes) if isinstance(input_shapes, list | tuple) else None
-    provided = load_npz(inputs) if isinstance(inputs, str | os.PathLike) else inputs
-    return random_inputs(input_specs(sess), shapes or input_shapes, provided)
-
-
 def convert(
     source,
     destination,
@@ -184,7 +178,7 @@ def convert(
     total = len(pending) + 1
     if verify:
         original = session(model, f"the input model {source}")
-        feeds, notes = _feeds(original, input_shapes, inputs)
+        feeds, notes = random_inputs(input_specs(original), input_shapes, inputs)
         reference = run(original, feeds)
         for i, (site, change) in enumerate(pending):
             if progress:

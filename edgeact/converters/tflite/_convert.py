@@ -16,7 +16,6 @@ from collections import Counter
 from edgeact.converters._compare import compare_outputs, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
-from edgeact.converters._inputs import load_npz
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -38,6 +37,7 @@ def convert(
     verify: bool = True,
     tolerance: float | None = None,
     inputs=None,
+    input_shapes=None,
     calibration=None,
     progress=None,
 ) -> dict:
@@ -88,8 +88,7 @@ def convert(
         except RuntimeError as error:
             report["notes"].append(f"verification skipped: LiteRT cannot run {name}: {error}")
         else:
-            provided = load_npz(inputs) if isinstance(inputs, str | os.PathLike) else inputs
-            feeds, input_notes = make_inputs(interp, provided)
+            feeds, input_notes = make_inputs(interp, inputs, input_shapes)
             reference = run(interp, feeds)
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, tolerance, progress)

@@ -70,22 +70,26 @@ def entries(interp) -> list[Entry]:
     return found
 
 
-def make_inputs(interp, provided: dict | None = None) -> tuple[dict, list[str]]:
+def make_inputs(
+    interp, provided: dict | None = None, shapes: dict | None = None
+) -> tuple[dict, list[str]]:
     """Inputs per entry ({key: {name: array}}) and notes on where they came from.
 
-    ``provided`` arrays are matched by input name (or ``key/name``); quantized inputs given as
-    floats are quantized with the input's parameters, integer arrays are taken as codes.
+    ``provided`` arrays and ``shapes`` of dynamic inputs are matched by input name (or
+    ``key/name``); quantized inputs given as floats are quantized with the input's parameters,
+    integer arrays are taken as codes.
     """
-    provided = dict(provided or {})
+    provided, shapes = dict(provided or {}), dict(shapes or {})
     feeds, notes, used = {}, [], set()
     for entry in entries(interp):
-        mine = {}
+        mine, my_shapes = {}, {}
         for name in entry.inputs:
-            for label in (f"{entry.key}/{name}", name):
-                if label in provided:
-                    mine[name] = provided[label]
-                    used.add(label)
-                    break
+            for given, chosen in ((provided, mine), (shapes, my_shapes)):
+                for label in (f"{entry.key}/{name}", name):
+                    if label in given:
+                        chosen[name] = given[label]
+                        used.add(label)
+                        break
         specs = []
         for name, d in entry.inputs.items():
             quantized = _quant(d) is not None
@@ -94,7 +98,7 @@ def make_inputs(interp, provided: dict | None = None) -> tuple[dict, list[str]]:
             specs.append((name, shape, dtype))
         codes = {n: a for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
         values = {n: a for n, a in mine.items() if n not in codes}
-        arrays, entry_notes = random_inputs(specs, None, values)
+        arrays, entry_notes = random_inputs(specs, my_shapes, values)
         notes += [n for n in entry_notes if n not in notes]
         feed = {}
         for name, d in entry.inputs.items():
@@ -109,7 +113,7 @@ def make_inputs(interp, provided: dict | None = None) -> tuple[dict, list[str]]:
     quantized = [n for n, d in entry.inputs.items() if _quant(d) and n not in codes]
     if quantized and _QUANTIZED_NOTE not in notes:
         notes.append(_QUANTIZED_NOTE)
-    unknown = sorted(set(provided) - used)
+    unknown = sorted((set(provided) | set(shapes)) - used)
     if unknown:
         raise ValueError(f"the model has no input {unknown[0]!r}")
     return feeds, notes
