@@ -54,6 +54,20 @@ def _convert(args) -> int:
     return 0 if report["written"] else 1
 
 
+def _verify(args) -> int:
+    from edgeact import converters
+
+    report = converters.verify(
+        args.original,
+        args.converted,
+        tolerance=args.tolerance,
+        input_shapes=args.input_shape or None,
+        inputs=args.inputs,
+    )
+    print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
+    return 0 if report["verification"]["passed"] else 1
+
+
 def _progress(done: int, total: int, label: str) -> None:
     """One updating line on a terminal; one line per step in a log."""
     if sys.stderr.isatty():
@@ -61,6 +75,17 @@ def _progress(done: int, total: int, label: str) -> None:
         print(f"\r[{done + 1}/{total}] {label:<40}", end=end, file=sys.stderr, flush=True)
     else:
         print(f"[{done + 1}/{total}] {label}", file=sys.stderr, flush=True)
+
+
+def _verification_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tolerance", type=float, help="max |error| allowed per output")
+    parser.add_argument(
+        "--input-shape",
+        action="append",
+        metavar="NAME=1x3x224x224",
+        help="a dynamic input's shape for verification",
+    )
+    parser.add_argument("--inputs", metavar="FILE.npz", help="real inputs for verification")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -102,20 +127,24 @@ def _parser() -> argparse.ArgumentParser:
         default=True,
         help="compare with the original in the runtime (default on)",
     )
-    convert.add_argument("--tolerance", type=float, help="max |error| allowed per output")
-    convert.add_argument(
-        "--input-shape",
-        action="append",
-        metavar="NAME=1x3x224x224",
-        help="a dynamic input's shape for verification",
-    )
-    convert.add_argument("--inputs", metavar="FILE.npz", help="real inputs for verification")
+    _verification_options(convert)
     convert.add_argument(
         "--calibration", metavar="FILE.npz", help="re-calibrate changed int8 tensors (TFLite)"
     )
     convert.add_argument("--opset", type=int, help="upgrade the ONNX opset first")
     convert.add_argument("--json", action="store_true", help="print the report as JSON")
     convert.set_defaults(run=_convert)
+
+    verify = commands.add_parser(
+        "verify",
+        help="compare two models (e.g. before and after convert) on the same inputs",
+        description="Exit status: 0 within the tolerance (or none given), 1 over it, 2 bad input.",
+    )
+    verify.add_argument("original", help="the reference model (.onnx or .tflite)")
+    verify.add_argument("converted", help="the model to check, same format")
+    _verification_options(verify)
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    verify.set_defaults(run=_verify)
 
     guide = commands.add_parser("guide", help="which activation to use where")
     guide.add_argument("scenario", nargs="?", help="one scenario (default: all)")

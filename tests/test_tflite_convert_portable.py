@@ -11,48 +11,16 @@ import numpy as np
 import pytest
 
 import edgeact.kernels as K
+import tests.tflite_models as tm
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters import convert
-from edgeact.converters.tflite._build import ModelBuilder
 from edgeact.converters.tflite._graph import opcode_names
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._verify import load
-from edgeact.quant import QuantParams
 from tests._files import Unchanged
 
 CODES = np.arange(-128, 128, dtype=np.int8)[None]  # every int8 input code, one run
-X_Q = QuantParams(0.05, 0, "int8")
-SIGMOID_Q = QuantParams(1 / 256, -128, "int8")  # LOGISTIC's required int8 output
-Y_Q = QuantParams(0.04, -100, "int8")  # silu(x) for x in [-6.4, 6.35] fits [-1.12, 9.08]
-
-
-def _q(p: QuantParams) -> tuple[float, int]:
-    return (p.scale, p.zero_point)
-
-
-def silu_model(int8: bool, dynamic_batch: bool = False) -> bytes:
-    """x -> LOGISTIC -> MUL(x, ·) -> y, float32 or int8; [-1, 256] with ``dynamic_batch``."""
-    mb = ModelBuilder("silu")
-    g = mb.subgraph("main")
-    dtype = "INT8" if int8 else "FLOAT32"
-    x = g.tensor("x", [1, 256], dtype, quant=_q(X_Q) if int8 else None)
-    s = g.tensor("s", [1, 256], dtype, quant=_q(SIGMOID_Q) if int8 else None)
-    y = g.tensor("y", [1, 256], dtype, quant=_q(Y_Q) if int8 else None)
-    for t in (x, s, y) if dynamic_batch else ():
-        g.sg.tensors[t].shapeSignature = [-1, 256]
-    g.op("LOGISTIC", [x], [s], version=2 if int8 else 1)
-    g.op("MUL", [x, s], [y], options="MulOptions", version=2 if int8 else 1)
-    g.io([x], [y])
-    return mb.build()
-
-
-def single_op_model(op: str, **options) -> bytes:
-    mb = ModelBuilder(op)
-    g = mb.subgraph("main")
-    x, y = g.tensor("x", [1, 256]), g.tensor("y", [1, 256])
-    g.op(op, [x], [y], **options)
-    g.io([x], [y])
-    return mb.build()
+X_Q, Y_Q = tm.SILU_X_Q, tm.SILU_Y_Q
 
 
 def _ops(data: bytes) -> list[str]:
@@ -78,7 +46,7 @@ def _run(data: bytes, x: np.ndarray) -> np.ndarray:
 
 
 def test_float_silu_becomes_hardswish(tmp_path):
-    report, out = _convert(tmp_path, silu_model(int8=False), "silu=hardswish")
+    report, out = _convert(tmp_path, tm.silu_only_model(int8=False), "silu=hardswish")
     assert _ops(out) == ["HARD_SWISH"]
     bound = next(
         a.max_abs_error for a in ACTIVATIONS["silu"].approximations if a.name == "hardswish"
@@ -87,7 +55,7 @@ def test_float_silu_becomes_hardswish(tmp_path):
 
 
 def test_int8_silu_becomes_hardswish_bit_exact_with_edgeact_on_this_platform(tmp_path):
-    report, out = _convert(tmp_path, silu_model(int8=True), "silu=hardswish")
+    report, out = _convert(tmp_path, tm.silu_only_model(int8=True), "silu=hardswish")
     assert _ops(out) == ["HARD_SWISH"] and report["changes"][0]["quantized"]
     got = _run(out, CODES)
     want = K.hardswish(CODES, x_q=X_Q, y_q=Y_Q, compat="tflite")
@@ -103,7 +71,7 @@ def test_int8_silu_becomes_hardswish_bit_exact_with_edgeact_on_this_platform(tmp
     ],
 )
 def test_float_single_op_swaps(tmp_path, op, options, swap, after):
-    report, out = _convert(tmp_path, single_op_model(op, **options), swap)
+    report, out = _convert(tmp_path, tm.single_op_model(op, **options), swap)
     assert _ops(out) == [after]
     x = np.linspace(-8, 8, 256, dtype=np.float32)[None]
     target = swap.split("=")[1]
@@ -112,7 +80,7 @@ def test_float_single_op_swaps(tmp_path, op, options, swap, after):
 
 
 def test_dynamic_inputs_are_verified_at_the_given_shape(tmp_path):
-    data = silu_model(int8=False, dynamic_batch=True)
+    data = tm.silu_only_model(int8=False, dynamic_batch=True)
     report, _ = _convert(tmp_path, data, "silu=hardswish")
     assert report["verification"]["outputs"][0]["shape"] == [1, 256]
     assert any("dynamic dimensions taken as 1" in n for n in report["verification"]["inputs"])

@@ -13,6 +13,7 @@ from ai_edge_litert import schema_py_generated as schema
 
 from edgeact.converters.tflite._build import Graph, ModelBuilder
 from edgeact.converters.tflite._writer import serialize
+from edgeact.quant import QuantParams
 
 __all__ = [
     "Graph",
@@ -353,3 +354,41 @@ def external_buffers(data: bytes) -> bytes:
     flat = pack(model)
     assert len(flat) == head
     return flat + b"\0" * (-head % 16) + tail
+
+
+# --- activation-only models (they also run under the emulated-arm64 CI) -----------------------
+SILU_X_Q = QuantParams(0.05, 0, "int8")
+SIGMOID_Q = QuantParams(1 / 256, -128, "int8")  # LOGISTIC's required int8 output
+SILU_Y_Q = QuantParams(0.04, -100, "int8")  # silu(x) for x in [-6.4, 6.35] fits [-1.12, 9.08]
+
+
+def _qp(p: QuantParams) -> tuple[float, int]:
+    return (p.scale, p.zero_point)
+
+
+def silu_only_model(int8: bool, dynamic_batch: bool = False) -> bytes:
+    """x -> LOGISTIC -> MUL(x, ·) -> y, float32 or int8; [-1, 256] with ``dynamic_batch``.
+
+    Activation ops only: LiteRT's FULLY_CONNECTED/CONV_2D crash under the arm64 emulation."""
+    mb = ModelBuilder("silu")
+    g = mb.subgraph("main")
+    dtype = "INT8" if int8 else "FLOAT32"
+    x = g.tensor("x", [1, 256], dtype, quant=_qp(SILU_X_Q) if int8 else None)
+    s = g.tensor("s", [1, 256], dtype, quant=_qp(SIGMOID_Q) if int8 else None)
+    y = g.tensor("y", [1, 256], dtype, quant=_qp(SILU_Y_Q) if int8 else None)
+    for t in (x, s, y) if dynamic_batch else ():
+        g.sg.tensors[t].shapeSignature = [-1, 256]
+    g.op("LOGISTIC", [x], [s], version=2 if int8 else 1)
+    g.op("MUL", [x, s], [y], options="MulOptions", version=2 if int8 else 1)
+    g.io([x], [y])
+    return mb.build()
+
+
+def single_op_model(op: str, **options) -> bytes:
+    """x[1, 256] -> one ``op`` -> y, float32."""
+    mb = ModelBuilder(op)
+    g = mb.subgraph("main")
+    x, y = g.tensor("x", [1, 256]), g.tensor("y", [1, 256])
+    g.op(op, [x], [y], **options)
+    g.io([x], [y])
+    return mb.build()

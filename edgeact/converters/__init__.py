@@ -3,14 +3,15 @@
 ``inspect(path)`` reads an ONNX or TFLite model (told apart by TFLite's file identifier) and
 reports its activations, as single ops and as the decomposed patterns exporters emit, with the
 catalogue's edge replacement for each. ``convert(source, destination, ...)`` fuses and swaps
-them, verifies the result against the original in the model's runtime, and writes it atomically.
-Files that cannot be read raise ``ModelError`` (a ``ValueError``) naming the problem.
+them, verifies the result against the original in the model's runtime, and writes it atomically;
+``verify(original, converted)`` compares two models on the same inputs. Files that cannot be
+read raise ``ModelError`` (a ``ValueError``) naming the problem.
 """
 
 import os
 from pathlib import Path
 
-from edgeact.converters._convert_report import format_conversion
+from edgeact.converters._convert_report import format_conversion, format_verification
 from edgeact.converters._errors import ModelError
 from edgeact.converters._inputs import load_npz, parse_input_shapes
 from edgeact.converters._swaps import resolve_swaps
@@ -22,13 +23,15 @@ __all__ = [
     "format_conversion",
     "format_report",
     "inspect",
+    "verify",
 ]
 
 _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
-_COMMON = {"verify", "tolerance", "inputs", "progress"}
+_VERIFY = {"tolerance", "inputs", "input_shapes"}
+_COMMON = _VERIFY | {"verify", "progress"}
 _OPTIONS = {
-    "onnx": _COMMON | {"fuse", "input_shapes", "opset"},
-    "tflite": _COMMON | {"calibration", "input_shapes"},
+    "onnx": _COMMON | {"fuse", "opset"},
+    "tflite": _COMMON | {"calibration"},
 }
 
 
@@ -71,7 +74,44 @@ def convert(
     rules = resolve_swaps(specs, preset)
     explicit = resolve_swaps(specs)
     fmt = detect_format(source)
+    options = _checked_options(fmt, options)
+    return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)
+
+
+def verify(original, converted, **options) -> dict:
+    """Run ``original`` and ``converted`` on the same inputs in their runtime; compare outputs.
+
+    ``options``: tolerance (max |error| for ``passed``), inputs (.npz path or {name: array}),
+    input_shapes (["x=1x3x224x224"] or {name: shape}). Both models must be of one format. The
+    result holds the ``verification`` block the conversion report has (see _convert_report).
+    """
+    fmt = detect_format(original)
+    if detect_format(converted) != fmt:
+        raise ValueError(f"{original} is {fmt}, {converted} is not: compare models of one format")
+    options = _checked_options(fmt, options, allowed=_VERIFY)
+    module = _module(fmt)
+    shapes, provided = options.get("input_shapes"), options.get("inputs")
+    outputs, notes = module.compare_models(original, converted, shapes, provided)
+    worst = max((o["max_abs"] for o in outputs), default=0.0)
+    tolerance = options.get("tolerance")
+    verification = {
+        "runtime": module.runtime_name(),
+        "inputs": notes,
+        "outputs": outputs,
+        "max_abs": worst,
+        "tolerance": tolerance,
+        "passed": tolerance is None or worst <= tolerance,
+    }
+    return {"format": fmt, "original": str(original), "converted": str(converted)} | {
+        "verification": verification
+    }
+
+
+def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dict:
+    """``options`` without the unset ones, checked, with shapes parsed and .npz inputs loaded."""
     options = {k: v for k, v in options.items() if v is not None}
+    for name in options.keys() - (allowed or _OPTIONS[fmt]):
+        raise ValueError(f"option {name!r} does not apply to {fmt} models")
     tolerance = options.get("tolerance")
     if tolerance is not None and not tolerance >= 0:  # NaN included
         raise ValueError(f"tolerance {tolerance} must be a number >= 0")
@@ -79,15 +119,16 @@ def convert(
         options["input_shapes"] = parse_input_shapes(options["input_shapes"])
     if isinstance(options.get("inputs"), str | os.PathLike):  # a .npz file
         options["inputs"] = load_npz(options["inputs"])
-    for name in options.keys() - _OPTIONS[fmt]:
-        raise ValueError(f"option {name!r} does not apply to {fmt} models")
-    return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)
+    return options
 
 
 def format_report(report: dict) -> str:
-    """The report of ``inspect`` or ``convert`` as text for a terminal."""
+    """The report of ``inspect``, ``convert`` or ``verify`` as text for a terminal."""
     if "changes" in report:
         return format_conversion(report)
+    if "converted" in report:
+        head = f"{report['original']} vs {report['converted']} ({report['format']})"
+        return "\n".join([head, "", *format_verification(report["verification"])])
     return _module(report["format"]).format_report(report)
 
 

@@ -17,7 +17,7 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
 
 import textwrap
 
-__all__ = ["format_conversion", "new_report"]
+__all__ = ["format_conversion", "format_verification", "new_report"]
 
 WIDTH = 100
 
@@ -67,6 +67,24 @@ def _change_lines(c: dict) -> list[str]:
     return lines
 
 
+def format_verification(v: dict | None) -> list[str]:
+    """The lines for a ``verification`` block (of ``convert`` or ``verify``)."""
+    if v is None:
+        return ["Verification: not run"]
+    verdict = "passed" if v["passed"] else "FAILED"
+    tol = "" if v["tolerance"] is None else f" (tolerance {v['tolerance']:g})"
+    lines = [f"Verification in {v['runtime']}: {verdict}{tol}"]
+    lines += [_cut(f"  {n}") for n in v["inputs"]]
+    for o in v["outputs"]:
+        lines.append(
+            _cut(
+                f"  {o['output']:<20} max abs {_num(o['max_abs']):<9} max rel "
+                f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
+            )
+        )
+    return lines
+
+
 def format_conversion(report: dict) -> str:
     """Render a conversion report as ≤100-column text."""
     lines = [_cut(f"{report['input']} → {report['output']} ({report['format']})")]
@@ -81,22 +99,8 @@ def format_conversion(report: dict) -> str:
     for c in report["changes"]:
         lines += _change_lines(c)
     lines.append(_cut(f"  ops: {_op_delta(report['ops_before'], report['ops_after'])}"))
-    v = report["verification"]
     lines.append("")
-    if v is None:
-        lines.append("Verification: not run")
-    else:
-        verdict = "passed" if v["passed"] else "FAILED"
-        tol = "" if v["tolerance"] is None else f" (tolerance {v['tolerance']:g})"
-        lines.append(f"Verification in {v['runtime']}: {verdict}{tol}")
-        lines += [_cut(f"  {n}") for n in v["inputs"]]
-        for o in v["outputs"]:
-            lines.append(
-                _cut(
-                    f"  {o['output']:<20} max abs {_num(o['max_abs']):<9} max rel "
-                    f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
-                )
-            )
+    lines += format_verification(report["verification"])
     for note in report["notes"]:
         lines += textwrap.wrap(note, WIDTH, initial_indent="Note: ", subsequent_indent="  ")
     lines.append("")

@@ -11,5 +11,6 @@ from edgeact.converters._errors import ModelError
 from edgeact.converters.onnx._convert import convert
 from edgeact.converters.onnx._inspect import inspect
 from edgeact.converters.onnx._report import format_report
+from edgeact.converters.onnx._verify import compare_models, runtime_name
 
-__all__ = ["ModelError", "convert", "format_report", "inspect"]
+__all__ = ["ModelError", "compare_models", "convert", "format_report", "inspect", "runtime_name"]

@@ -25,7 +25,7 @@ from edgeact.converters.onnx._graph import dtype_name
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_model
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
-from edgeact.converters.onnx._verify import input_specs, run, session
+from edgeact.converters.onnx._verify import input_specs, run, runtime_name, session
 
 __all__ = ["convert"]
 
@@ -200,10 +200,8 @@ def convert(
     if verify:
         outputs = compare_outputs(reference, run(final, feeds))
         worst = worst_abs_error(outputs)
-        import onnxruntime
-
         report["verification"] = {
-            "runtime": f"ONNX Runtime {onnxruntime.__version__}",
+            "runtime": runtime_name(),
             "inputs": notes,
             "outputs": outputs,
             "max_abs": worst,

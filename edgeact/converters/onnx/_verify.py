@@ -4,12 +4,17 @@ onnxruntime is imported here, where it is used, never by ``import edgeact`` (it 
 start-up under the emulated-aarch64 CI, see issue 6).
 """
 
+import os
+
 import numpy as np
 import onnx
 
+from edgeact.converters._compare import compare_outputs
 from edgeact.converters._errors import ModelError
+from edgeact.converters._inputs import random_inputs
+from edgeact.converters.onnx._load import load_model
 
-__all__ = ["input_specs", "run", "session"]
+__all__ = ["compare_models", "input_specs", "run", "runtime_name", "session"]
 
 _ORT_TYPES = {
     "tensor(float)": np.float32,
@@ -53,3 +58,24 @@ def run(sess, inputs: dict) -> dict[str, np.ndarray]:
     """Every output of ``sess`` by name."""
     names = [o.name for o in sess.get_outputs()]
     return dict(zip(names, sess.run(names, inputs), strict=True))
+
+
+def runtime_name() -> str:
+    import onnxruntime
+
+    return f"ONNX Runtime {onnxruntime.__version__}"
+
+
+def compare_models(original, converted, shapes=None, provided=None) -> tuple[list, list[str]]:
+    """(per-output comparison, notes on the inputs) of two ONNX files run on the same inputs."""
+    for path in (original, converted):
+        load_model(path)  # a one-line ModelError for an unreadable file, before ORT's long ones
+    reference = session(os.fspath(original), f"the model {original}")
+    candidate = session(os.fspath(converted), f"the model {converted}")
+    feeds, notes = random_inputs(input_specs(reference), shapes, provided)
+    try:
+        outputs = run(candidate, feeds)
+    except Exception as exc:  # ORT's own exception types: wrong input names, types, shapes
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"{converted} does not run on {original}'s inputs: {first}") from None
+    return compare_outputs(run(reference, feeds), outputs), notes

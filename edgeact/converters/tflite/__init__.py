@@ -10,5 +10,6 @@ from edgeact.converters._errors import ModelError
 from edgeact.converters.tflite._convert import convert
 from edgeact.converters.tflite._inspect import inspect
 from edgeact.converters.tflite._report import format_report
+from edgeact.converters.tflite._verify import compare_models, runtime_name
 
-__all__ = ["ModelError", "convert", "format_report", "inspect"]
+__all__ = ["ModelError", "compare_models", "convert", "format_report", "inspect", "runtime_name"]

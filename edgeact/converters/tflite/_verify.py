@@ -9,13 +9,17 @@ is measured in real units, like a float model's.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import numpy as np
 
+from edgeact.converters._compare import compare_outputs
+from edgeact.converters._errors import ModelError
 from edgeact.converters._inputs import random_inputs
+from edgeact.converters.tflite._reader import parse_model, read_bytes
 
-__all__ = ["Entry", "entries", "load", "make_inputs", "run", "runtime_name"]
+__all__ = ["Entry", "compare_models", "entries", "load", "make_inputs", "run", "runtime_name"]
 
 
 def runtime_name() -> str:
@@ -170,3 +174,21 @@ def _dequantize(value: np.ndarray, q: tuple[float, int] | None) -> np.ndarray:
     if q is None:
         return value.astype(np.float64)
     return (value.astype(np.float64) - q[1]) * np.float32(q[0])
+
+
+def compare_models(original, converted, shapes=None, provided=None) -> tuple[list, list[str]]:
+    """(per-output comparison, notes on the inputs) of two .tflite files on the same inputs."""
+    interps = []
+    for path in (original, converted):
+        data = read_bytes(path)
+        parse_model(data, os.fspath(path))  # a one-line ModelError for a malformed file
+        try:
+            interps.append(load(data))
+        except RuntimeError as error:
+            raise ModelError(f"LiteRT cannot run {path}: {error}") from None
+    feeds, notes = make_inputs(interps[0], provided, shapes)
+    try:
+        outputs = run(interps[1], feeds)
+    except (KeyError, ValueError, RuntimeError) as error:
+        raise ModelError(f"{converted} does not run on {original}'s inputs: {error}") from None
+    return compare_outputs(run(interps[0], feeds), outputs), notes
