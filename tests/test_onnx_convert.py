@@ -423,6 +423,35 @@ def test_swaps_and_fusions_reach_subgraphs_and_functions(conv):
     assert report["verification"]["passed"]
 
 
+def test_a_change_that_does_not_run_alone_is_skipped_and_the_rest_written(conv):
+    """A function body has no types: constants default to float32, wrong for float16 data."""
+    f16 = TensorProto.FLOAT16
+    body = [
+        helper.make_node("Sigmoid", ["fx"], ["s"], "/fn/Sigmoid"),
+        helper.make_node("Mul", ["fx", "s"], ["fy"], "/fn/Mul"),
+    ]
+    opset = [helper.make_opsetid("", 17)]
+    fn = helper.make_function("local", "Silu16", ["fx"], ["fy"], body, opset)
+    graph = helper.make_graph(
+        [
+            helper.make_node("Silu16", ["x"], ["h"], "/top/Silu16", domain="local"),
+            helper.make_node("Relu", ["h"], ["y"], "/top/Relu"),
+        ],
+        "g",
+        [helper.make_tensor_value_info("x", f16, [1, 8])],
+        [helper.make_tensor_value_info("y", f16, [1, 8])],
+    )
+    model = helper.make_model(graph, opset_imports=[*opset, helper.make_opsetid("local", 1)])
+    model.ir_version = 8
+    model.functions.append(fn)
+    report, out = conv(model, "silu=gelu_tanh", "relu=relu6")
+    by_rule = {c["rule"]: c for c in report["changes"]}
+    assert "constants are float32" in by_rule["silu=gelu_tanh"]["notes"][0]
+    assert not by_rule["silu=gelu_tanh"]["applied"]
+    assert "ONNX Runtime cannot run" in by_rule["silu=gelu_tanh"]["skipped"]
+    assert by_rule["relu=relu6"]["applied"] and op_list(out) == ["Silu16", "Clip"]
+
+
 def test_external_data_models_are_written_with_their_data_file(tmp_path):
     b = om.Builder()
     weights = np.random.default_rng(0).normal(size=(8, 8, 3, 3)).astype(np.float32)
@@ -536,8 +565,9 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, cont
         src.write_bytes(content)
     state = src.read_bytes() if src.exists() else None
     assert main(["convert", str(src), "-o", str(dst), *args]) == 2
-    err = capsys.readouterr().err.strip()
-    assert message in err and len(err.splitlines()) == 1, err
+    # stderr: progress lines ("[1/1] read and plan ...") and then exactly one error line
+    errors = [line for line in capsys.readouterr().err.splitlines() if not line.startswith("[")]
+    assert len(errors) == 1 and message in errors[0], errors
     assert not dst.exists()
     assert (src.read_bytes() if src.exists() else None) == state
 
@@ -573,7 +603,8 @@ def test_cli_json_and_text(tmp_path, capsys):
     )
     captured = capsys.readouterr()
     assert "silu=hardswish" in captured.out and "Verification in ONNX Runtime" in captured.out
-    assert "[1/2]" in captured.err  # progress on stderr
+    steps = [line.split("] ")[0] + "]" for line in captured.err.splitlines()]
+    assert steps == ["[1/1]", "[2/4]", "[3/4]", "[4/4]"]  # read, the swap, the result, write
 
 
 def test_model_saved_into_the_numpy_helper_types_roundtrip():

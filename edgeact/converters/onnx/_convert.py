@@ -19,6 +19,7 @@ from edgeact.converters._compare import compare_outputs, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
 from edgeact.converters._inputs import random_inputs
+from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name
@@ -136,6 +137,20 @@ def _passes_full_check(model: onnx.ModelProto) -> bool:
     return True
 
 
+def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, tolerance) -> None:
+    """Record the error of one change applied alone; skip it if over ``tolerance`` or broken."""
+    try:
+        outputs = run(session(alone, "the model with this change alone"), feeds)
+    except ValueError as exc:  # ModelError included
+        change["applied"], change["skipped"] = False, str(exc)
+        return
+    err = worst_abs_error(compare_outputs(reference, outputs))
+    change["max_abs_error"] = err
+    if tolerance is not None and err > tolerance:
+        change["applied"] = False
+        change["skipped"] = f"its error {err:.3g} exceeds the tolerance {tolerance:g}"
+
+
 def convert(
     source,
     destination,
@@ -162,6 +177,8 @@ def convert(
             f"no ONNX form for swap target {target!r}; ONNX targets: {', '.join(sorted(EMITTABLE))}"
         )
     dst = check_destination(source, destination)
+    steps = Steps(progress)
+    steps.step(f"read and plan {source}")
     model, external = _load(source)
     if opset is not None:
         model = _upgrade(model, opset, source)
@@ -175,27 +192,20 @@ def convert(
     if not strict:
         report["notes"].append("the input fails onnx.checker's full check; checked without it")
     pending = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
-    total = len(pending) + 1
+    steps.plan((len(pending) + 1 if verify else 0) + 1)
     if verify:
         original = session(model, f"the input model {source}")
         feeds, notes = random_inputs(input_specs(original), input_shapes, inputs)
         reference = run(original, feeds)
-        for i, (site, change) in enumerate(pending):
-            if progress:
-                progress(i, total, f"verify {change['rule']} at {change['nodes'][-1]}")
+        for site, change in pending:
+            steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
-            err = worst_abs_error(
-                compare_outputs(reference, run(session(alone, "a change"), feeds))
-            )
-            change["max_abs_error"] = err
-            if tolerance is not None and err > tolerance:
-                change["applied"] = False
-                change["skipped"] = f"its error {err:.3g} exceeds the tolerance {tolerance:g}"
+            _measure(change, alone, feeds, reference, tolerance)
     chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
     converted = apply_sites(model, rules, fuse, types, chosen)
     report["ops_after"] = op_counts(converted)
-    if progress:
-        progress(total - 1, total, "verify the converted model")
+    if verify:
+        steps.step("verify the converted model")
     final = session(converted, "the converted model")
     if verify:
         outputs = compare_outputs(reference, run(final, feeds))
@@ -213,6 +223,7 @@ def convert(
                 f"the converted model's error {worst:.3g} exceeds the tolerance; not written"
             )
             return report
+    steps.step(f"check and write {dst}")
     _write(converted, dst, external, strict)
     report["written"] = True
     return report

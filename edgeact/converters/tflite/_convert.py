@@ -16,6 +16,7 @@ from collections import Counter
 from edgeact.converters._compare import compare_outputs, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
+from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -46,13 +47,16 @@ def convert(
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
     ModelError; preset rules may match nothing). ``inputs``: a .npz path or {name: array} for
     verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
-    swapped int8 outputs' parameters; ``progress(done, total, label)`` during per-change
-    verification. The model is written only if verification passes (or is off or impossible).
+    swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read,
+    each change's verification, the final verification, write). The model is written only if
+    verification passes (or is off or impossible).
     """
     explicit = dict(explicit or {})
     name = os.fspath(source)
     report = new_report("tflite", source, destination, rules, False)
     dst = check_destination(source, destination)
+    steps = Steps(progress)
+    steps.step(f"read and plan {name}")
     data = read_bytes(source)
     model = parse_model(data, name)
     codes = opcode_names(model)
@@ -78,6 +82,7 @@ def convert(
         prune(m, keep)
         return serialize(m), site_notes
 
+    steps.plan((len(sites) + 1 if verify else 0) + 1)
     _, all_notes = build(list(range(len(sites))))
     report["changes"] = [_change(s, views, n) for s, n in zip(sites, all_notes, strict=True)]
 
@@ -91,7 +96,7 @@ def convert(
             feeds, input_notes = make_inputs(interp, inputs, input_shapes)
             reference = run(interp, feeds)
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
-            _measure_each(report, build, feeds, reference, tolerance, progress)
+            _measure_each(report, build, feeds, reference, tolerance, steps)
     elif tolerance is not None:
         report["notes"].append("tolerance ignored: verification is off")
 
@@ -99,12 +104,12 @@ def convert(
     final, _ = build(applied)
     report["ops_after"] = _op_counts_of(final, name)
     if reference is not None:
-        if progress is not None:
-            progress(len(sites), len(sites) + 1, "verify the converted model")
+        steps.step("verify the converted model")
         passed = _verify_final(report, final, feeds, reference, tolerance)
     else:
         passed = _loads_if_runnable(report, final, data)
     if passed:
+        steps.step(f"write {dst}")
         atomic_write(dst, lambda tmp: tmp.write_bytes(final))
         report["written"] = True
     return report
@@ -155,11 +160,10 @@ def _change(site: Site, views, notes: list[str]) -> dict:
     }
 
 
-def _measure_each(report, build, feeds, reference, tolerance, progress) -> None:
+def _measure_each(report, build, feeds, reference, tolerance, steps: Steps) -> None:
     changes = report["changes"]
     for i, change in enumerate(changes):
-        if progress is not None:
-            progress(i, len(changes) + 1, f"verify {change['rule']} at {change['nodes'][-1]}")
+        steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
         single, _ = build([i])
         try:
             error = worst_abs_error(compare_outputs(reference, run(load(single), feeds)))
