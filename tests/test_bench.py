@@ -209,9 +209,11 @@ def test_default_sizes_follow_the_caches():
 def test_format_table_renders_every_record():
     records = bench.bench_kernels(["relu", "gelu_poly"], ["float32", "float16"], [33], **TINY)
     table = bench.format_table(records).splitlines()
-    assert len(table) == 2 + len(records)
+    # rows, then (timing-dependent: tiny arrays can beat a tiny copy) flag lines after a blank
+    rows, flags = table[2 : 2 + len(records)], table[2 + len(records) :]
+    assert all(line == "" or line.startswith("!") for line in flags), flags
     assert max(map(len, table)) <= 110
-    for line, r in zip(table[2:], records, strict=True):
+    for line, r in zip(rows, records, strict=True):
         assert line.split()[:2] == [r["activation"], r["dtype"]]
         assert line.rstrip().endswith("×")
 
