@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # benchmark the checkout this script belongs to
 
 from bench._interleave import best_interleaved  # noqa: E402
+from edgeact.bench.runtimes import ort_session  # noqa: E402
 from edgeact.converters import convert  # noqa: E402
 from edgeact.converters.onnx._demo import exporter_shaped_model  # noqa: E402
 
@@ -46,15 +47,6 @@ def _models(tmp: Path) -> list[tuple[str, Path, list[str]]]:
         models.append((path.stem, path, []))
     models += [(name, LIGHT / f"{name}.onnx", ["relu=relu6"]) for name in CNNS]
     return models
-
-
-def _session(path: Path):
-    import onnxruntime as ort
-
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = options.inter_op_num_threads = 1
-    options.log_severity_level = 3
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def _feeds(sess) -> dict:
@@ -86,7 +78,7 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         for name, source, swaps in _models(tmp):
             variants = _variants(name, source, swaps, tmp)
-            sessions = {k: _session(p) for k, p in variants.items()}
+            sessions = {k: ort_session(str(p)) for k, p in variants.items()}
             feeds = _feeds(sessions["before"])
             fns = [lambda s=s, f=feeds: s.run(None, f) for s in sessions.values()]
             times = dict(zip(sessions, best_interleaved(fns, args.repeats), strict=True))

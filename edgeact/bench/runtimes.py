@@ -75,15 +75,13 @@ def ort_session(model, threads: int = 1):
 
     RuntimeError naming the problem if ORT rejects the model.
     """
-    import onnxruntime as ort
+    from edgeact.runtimes.onnxruntime import cpu_session
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3
     try:
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        return cpu_session(model, threads=threads)
     except Exception as error:  # ORT raises its own pybind11 exception types
+        import onnxruntime as ort
+
         raise RuntimeError(f"ONNX Runtime {ort.__version__} cannot load it: {error}") from error
 
 

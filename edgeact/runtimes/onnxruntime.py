@@ -19,7 +19,15 @@ import numpy as np
 
 from edgeact.quant import QuantParams
 
-__all__ = ["DEFAULT_OPSET", "float_model", "optimized_ops", "qdq_model", "run_model", "session"]
+__all__ = [
+    "DEFAULT_OPSET",
+    "cpu_session",
+    "float_model",
+    "optimized_ops",
+    "qdq_model",
+    "run_model",
+    "session",
+]
 
 DEFAULT_OPSET = 20  # the first opset with Gelu; HardSwish exists from 14, Clip's inputs from 11
 
@@ -65,26 +73,41 @@ def float_model(
     return _model(op, np.float32, np.float32, shape, opset, attributes, None)
 
 
-def session(model: bytes, optimized: bool = True, optimized_model_path: str | None = None):
-    """An ``onnxruntime.InferenceSession`` on CPUExecutionProvider with one intra-op thread.
+def cpu_session(
+    source,
+    *,
+    threads: int | None = 1,
+    optimized: bool = True,
+    optimized_model_path: str | os.PathLike | None = None,
+):
+    """An ``onnxruntime.InferenceSession`` on CPUExecutionProvider: the one place edgeact makes one.
 
-    ``optimized=True`` keeps ORT's default ``ORT_ENABLE_ALL`` (QDQ fusions included);
-    ``optimized=False`` sets ``ORT_DISABLE_ALL``. ``optimized_model_path``: where ORT writes the
-    graph it will run. RuntimeError naming the model's ops if ORT rejects the model.
+    ``source``: serialized model bytes or a path. ``threads``: intra-op threads (one inter-op
+    thread), or None for ONNX Runtime's defaults. ``optimized=False`` sets ``ORT_DISABLE_ALL``
+    (default ``ORT_ENABLE_ALL``, QDQ fusions included); ``optimized_model_path``: where ORT
+    writes the graph it will run. ORT's own exceptions propagate: callers word the error.
     """
     import onnxruntime as ort
 
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # no warning about hardware-specific saved graphs
+    if threads is not None:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    options.log_severity_level = 3  # no warnings about unused initializers or saved graphs
     if not optimized:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if optimized_model_path is not None:
         options.optimized_model_filepath = os.fspath(optimized_model_path)
+    return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+
+
+def session(model: bytes, optimized: bool = True, optimized_model_path: str | None = None):
+    """``cpu_session`` with one thread; RuntimeError naming the model's ops if ORT rejects it."""
     try:
-        return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
+        return cpu_session(model, optimized=optimized, optimized_model_path=optimized_model_path)
     except Exception as error:  # ORT raises its own pybind11 exception types
+        import onnxruntime as ort
+
         raise RuntimeError(
             f"ONNX Runtime {ort.__version__} rejected the model with op(s) "
             f"{', '.join(_op_types(model))}: {error}"

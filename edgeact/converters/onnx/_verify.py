@@ -30,14 +30,13 @@ _ORT_TYPES = {
 
 
 def session(model: onnx.ModelProto | str, what: str):
-    """An ONNX Runtime CPU session; ModelError naming ``what`` if ONNX Runtime refuses it."""
-    import onnxruntime as ort
+    """An ONNX Runtime CPU session (ORT's default threads); ModelError naming ``what`` if ONNX
+    Runtime refuses it."""
+    from edgeact.runtimes.onnxruntime import cpu_session
 
-    options = ort.SessionOptions()
-    options.log_severity_level = 3  # warnings about unused initializers are not the user's news
     source = model if isinstance(model, str) else model.SerializeToString()
     try:
-        return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
+        return cpu_session(source, threads=None)
     except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, ...)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelError(f"ONNX Runtime cannot run {what}: {first}") from None
