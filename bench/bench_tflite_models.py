@@ -29,6 +29,7 @@ sys.path.insert(0, str(HERE.parent))  # benchmark the checkout this script belon
 from bench._interleave import best_interleaved  # noqa: E402
 from edgeact.converters import convert  # noqa: E402
 from edgeact.converters.tflite._verify import load, make_inputs  # noqa: E402
+from edgeact.runtimes.litert import interpreter  # noqa: E402
 
 FIXTURES = HERE.parent / "tests" / "fixtures" / "tflite"
 
@@ -68,19 +69,10 @@ def _swaps(source: Path) -> list[str]:
     return ["relu=relu6"] if "relu" in found else []
 
 
-def _interpreter(model: bytes, resolver: str):
-    if resolver == "builtin":
-        return load(model)
-    from ai_edge_litert.interpreter import Interpreter
-
-    interp = Interpreter(model_content=model, num_threads=1)
-    interp.allocate_tensors()
-    return interp
-
-
 def _time_pair(original: bytes, converted: bytes, resolver: str, repeats: int):
     """Best µs per invoke of each model, batches interleaved."""
-    interps = [_interpreter(m, resolver) for m in (original, converted)]
+    delegate = resolver == "xnnpack"
+    interps = [interpreter(m, delegate=delegate) for m in (original, converted)]
     feeds, _ = make_inputs(load(original))
     for interp in interps:
         for d in interp.get_input_details():

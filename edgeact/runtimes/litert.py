@@ -141,28 +141,37 @@ def single_op_model(op: str, x_q: QuantParams, y_q: QuantParams, shape=(256,), *
     return bytes(builder.Output())
 
 
-def interpreter(model: bytes, *, delegate: bool, num_threads: int = 1):
-    """A LiteRT interpreter for ``model`` with its tensors allocated, ready to ``invoke()``.
+def new_interpreter(
+    model: bytes, *, delegate: bool, num_threads: int = 1, preserve_all_tensors: bool = False
+):
+    """A LiteRT interpreter with its tensors allocated: the one place edgeact makes one.
 
     ``delegate=False``: builtin kernels only (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``);
     ``delegate=True``: the default resolver, which applies the XNNPACK delegate to the ops it takes.
-    RuntimeError (naming the ops) if LiteRT rejects the model.
+    ``preserve_all_tensors`` keeps intermediate tensors readable after ``invoke``. LiteRT's own
+    exceptions propagate: callers word the error.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = Interpreter(
+        model_content=model,
+        num_threads=num_threads,
+        experimental_op_resolver_type=resolver,
+        experimental_preserve_all_tensors=preserve_all_tensors,
+    )
+    interp.allocate_tensors()
+    return interp
+
+
+def interpreter(model: bytes, *, delegate: bool, num_threads: int = 1):
+    """``new_interpreter``; RuntimeError (naming the ops) if LiteRT rejects the model."""
     try:
-        interp = Interpreter(
-            model_content=model,
-            num_threads=num_threads,
-            experimental_op_resolver_type=resolver,
-        )
-        interp.allocate_tensors()
+        return new_interpreter(model, delegate=delegate, num_threads=num_threads)
     except (RuntimeError, ValueError) as error:
         raise RuntimeError(
             f"LiteRT rejected the {'/'.join(_model_ops(model))} model: {error}"
         ) from error
-    return interp
 
 
 def run_interpreter(interp, x: np.ndarray) -> np.ndarray:

@@ -34,19 +34,12 @@ def load(model: bytes, *, preserve: bool = False):
 
     ``preserve`` keeps every intermediate tensor readable after ``invoke`` (calibration, tests).
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from edgeact.runtimes.litert import new_interpreter
 
     try:
-        interp = Interpreter(
-            model_content=model,
-            num_threads=1,
-            experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-            experimental_preserve_all_tensors=preserve,
-        )
-        interp.allocate_tensors()
+        return new_interpreter(model, delegate=False, preserve_all_tensors=preserve)
     except (RuntimeError, ValueError) as error:
         raise RuntimeError(" ".join(str(error).split())) from None
-    return interp
 
 
 @dataclass
