@@ -17,9 +17,9 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
 
 import textwrap
 
-__all__ = ["format_conversion", "format_verification", "new_report"]
+from edgeact.converters._text import WIDTH, cut
 
-WIDTH = 100
+__all__ = ["format_conversion", "format_verification", "new_report"]
 
 
 def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
@@ -39,10 +39,6 @@ def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
     }
 
 
-def _cut(text: str) -> str:
-    return text if len(text) <= WIDTH else text[: WIDTH - 1] + "…"
-
-
 def _num(value) -> str:
     return "–" if value is None else f"{value:.3g}"
 
@@ -59,11 +55,11 @@ def _op_delta(before: dict, after: dict) -> str:
 def _change_lines(c: dict) -> list[str]:
     ops = f"{'·'.join(c['ops_before'])} ⇒ {'·'.join(c['ops_after']) or '–'}"
     err = f"err {_num(c['max_abs_error'])}"
-    lines = [_cut(f"  {c['rule']:<20} {err:<13} {ops}")]
-    lines.append(_cut(f"      at {c['graph']}: {' → '.join(c['nodes'])}"))
+    lines = [cut(f"  {c['rule']:<20} {err:<13} {ops}")]
+    lines.append(cut(f"      at {c['graph']}: {' → '.join(c['nodes'])}"))
     if not c["applied"]:
-        lines.append(_cut(f"      SKIPPED: {c['skipped']}"))
-    lines += [_cut(f"      {n}") for n in c["notes"]]
+        lines.append(cut(f"      SKIPPED: {c['skipped']}"))
+    lines += [cut(f"      {n}") for n in c["notes"]]
     return lines
 
 
@@ -74,10 +70,10 @@ def format_verification(v: dict | None) -> list[str]:
     verdict = "passed" if v["passed"] else "FAILED"
     tol = "" if v["tolerance"] is None else f" (tolerance {v['tolerance']:g})"
     lines = [f"Verification in {v['runtime']}: {verdict}{tol}"]
-    lines += [_cut(f"  {n}") for n in v["inputs"]]
+    lines += [cut(f"  {n}") for n in v["inputs"]]
     for o in v["outputs"]:
         lines.append(
-            _cut(
+            cut(
                 f"  {o['output']:<20} max abs {_num(o['max_abs']):<9} max rel "
                 f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
             )
@@ -87,7 +83,7 @@ def format_verification(v: dict | None) -> list[str]:
 
 def format_conversion(report: dict) -> str:
     """Render a conversion report as ≤100-column text."""
-    lines = [_cut(f"{report['input']} → {report['output']} ({report['format']})")]
+    lines = [cut(f"{report['input']} → {report['output']} ({report['format']})")]
     rules = ", ".join(f"{a}={b}" for a, b in report["swaps"].items()) or "none"
     text = f"swaps: {rules}"
     if report["format"] == "onnx":  # TFLite converters fuse already; edgeact has nothing to add
@@ -98,7 +94,7 @@ def format_conversion(report: dict) -> str:
     lines += ["", f"Changes: {len(applied)} applied, {skipped} skipped"]
     for c in report["changes"]:
         lines += _change_lines(c)
-    lines.append(_cut(f"  ops: {_op_delta(report['ops_before'], report['ops_after'])}"))
+    lines.append(cut(f"  ops: {_op_delta(report['ops_before'], report['ops_after'])}"))
     lines.append("")
     lines += format_verification(report["verification"])
     for note in report["notes"]:

@@ -2,13 +2,9 @@
 
 import textwrap
 
+from edgeact.converters._text import WIDTH, cut
+
 __all__ = ["format_report"]
-
-WIDTH = 100
-
-
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def _table(headers: list[str], rows: list[list[str]], caps: list[int]) -> list[str]:
@@ -18,14 +14,14 @@ def _table(headers: list[str], rows: list[list[str]], caps: list[int]) -> list[s
     ]
     out = []
     for row in [headers, *rows]:
-        cells = [_cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)]
-        out.append(_cut(("  " + "  ".join(cells)).rstrip(), WIDTH))
+        cells = [cut(c, w).ljust(w) for c, w in zip(row, widths, strict=True)]
+        out.append(cut(("  " + "  ".join(cells)).rstrip(), WIDTH))
     return out
 
 
 def _nodes_line(nodes: list[list[str]], indent: str) -> str:
     text = "; ".join(" → ".join(occ) for occ in nodes)
-    return _cut(f"{indent}nodes: {text}", WIDTH)
+    return cut(f"{indent}nodes: {text}", WIDTH)
 
 
 def _replacement(f: dict) -> str:
@@ -39,9 +35,9 @@ def format_report(report: dict) -> str:
     """Render an ``inspect`` report as an aligned, ≤100-column text table."""
     lines = []
     imports = ", ".join(f"{d} {v}" for d, v in report["opset_imports"].items())
-    lines.append(_cut(f"{report['model']}", WIDTH))
+    lines.append(cut(f"{report['model']}", WIDTH))
     lines.append(
-        _cut(
+        cut(
             f"  opset {report['opset']} ({imports}) · IR {report['ir_version']} · "
             f"producer {report['producer']} · {report['nodes']} nodes in "
             f"{report['graphs']} graph(s)",
@@ -75,7 +71,7 @@ def format_report(report: dict) -> str:
     lines.append(f"Near misses: {sum(m['count'] for m in misses)}")
     for m in misses:
         head = f"  {m['looks_like']} ×{m['count']}  {m['form']}"
-        lines.append(_cut(head, WIDTH))
+        lines.append(cut(head, WIDTH))
         lines += textwrap.wrap(
             "why: " + m["reason"], WIDTH, initial_indent="      ", subsequent_indent="        "
         )

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-__all__ = ["WIDTH", "format_report"]
+from edgeact.converters._text import WIDTH, cut
 
-WIDTH = 100
+__all__ = ["format_report"]
+
 _COLUMNS = ("op#", "activation", "form", "dtype", "in q", "out q", "edge replacement")
 
 
@@ -50,8 +51,8 @@ def format_report(report: dict) -> str:
                 subgraph = a["subgraph"]
                 lines.append(f" subgraph {subgraph} ({names.get(subgraph) or '-'}):")
             line = "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
-            lines.append(_cut(line.rstrip()))
-    return "\n".join(_cut(line) for line in lines)
+            lines.append(cut(line.rstrip()))
+    return "\n".join(cut(line) for line in lines)
 
 
 def _row(a: dict) -> tuple[str, ...]:
@@ -70,8 +71,8 @@ def _row(a: dict) -> tuple[str, ...]:
     form = a["form"].replace("fused into ", "fused:").replace("pattern: ", "")
     return (
         ops,
-        _cut(name, 24),
-        _cut(form, 24),
+        cut(name, 24),
+        cut(form, 24),
         a["dtype"] or "-",
         _quant(a["input"]),
         _quant(a["output"]),
@@ -107,7 +108,3 @@ def _io(t: dict) -> str:
 
 def _wrap(s: str) -> list[str]:
     return textwrap.wrap(s, WIDTH, subsequent_indent="    ", break_on_hyphens=False)
-
-
-def _cut(s: str, width: int = WIDTH) -> str:
-    return s if len(s) <= width else s[: width - 1] + "…"
