@@ -22,7 +22,7 @@ from edgeact.converters._inputs import random_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.onnx._emit import EMITTABLE
-from edgeact.converters.onnx._graph import dtype_name
+from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_model
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
@@ -35,13 +35,11 @@ EXTERNAL_THRESHOLD = 1024  # bytes: tensors at least this big go to the external
 
 def _external(model: onnx.ModelProto) -> bool:
     """Any initializer (of the graph or a subgraph) stored in an external data file."""
-    stack = [model.graph]
-    while stack:
-        g = stack.pop()
-        if any(external_data_helper.uses_external_data(t) for t in g.initializer):
-            return True
-        stack += [a.g for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH]
-    return False
+    return any(
+        external_data_helper.uses_external_data(t)
+        for g in nested_graphs(model.graph)
+        for t in g.initializer
+    )
 
 
 def _load(source) -> tuple[onnx.ModelProto, bool]:
@@ -72,15 +70,12 @@ def _upgrade(model: onnx.ModelProto, opset: int, source) -> onnx.ModelProto:
 def _value_types(model: onnx.ModelProto) -> dict[str, str]:
     """Element type names of every typed value, from shape inference on an in-memory copy."""
     types = {}
-    stack = [with_types(model).graph]
-    while stack:
-        g = stack.pop()
+    for g in nested_graphs(with_types(model).graph):
         for vi in [*g.input, *g.value_info, *g.output]:
             if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
                 types[vi.name] = dtype_name(vi.type.tensor_type.elem_type)
         for t in g.initializer:
             types[t.name] = dtype_name(t.data_type)
-        stack += [a.g for n in g.node for a in n.attribute if a.type == onnx.AttributeProto.GRAPH]
     return types
 
 

@@ -14,7 +14,17 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-__all__ = ["Fail", "GraphView", "Match", "NearMiss", "close", "dtype_name", "node_label"]
+__all__ = [
+    "Fail",
+    "GraphView",
+    "Match",
+    "NearMiss",
+    "close",
+    "dtype_name",
+    "nested_graphs",
+    "node_label",
+    "subgraphs",
+]
 
 RTOL = 1e-3  # exporters write 1.4142135, 0.70710677, 0.044715 in float32
 
@@ -22,6 +32,22 @@ RTOL = 1e-3  # exporters write 1.4142135, 0.70710677, 0.044715 in float32
 def close(value: float | None, target: float) -> bool:
     """``value`` equals ``target`` within the relative tolerance used for exporter constants."""
     return value is not None and abs(value - target) <= RTOL * abs(target)
+
+
+def subgraphs(node: onnx.NodeProto) -> list[onnx.GraphProto]:
+    """The graphs held in ``node``'s attributes (If branches, Loop and Scan bodies)."""
+    graphs = []
+    for attr in node.attribute:
+        graphs += [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+    return graphs
+
+
+def nested_graphs(graph: onnx.GraphProto) -> Iterator[onnx.GraphProto]:
+    """``graph`` and every graph inside its nodes, at any depth."""
+    yield graph
+    for node in graph.node:
+        for sub in subgraphs(node):
+            yield from nested_graphs(sub)
 
 
 def node_label(node: onnx.NodeProto, index: int) -> str:

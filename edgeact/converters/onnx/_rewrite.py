@@ -21,7 +21,7 @@ import onnx
 from onnx import TensorProto
 
 from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops
-from edgeact.converters.onnx._graph import GraphView, Match
+from edgeact.converters.onnx._graph import GraphView, Match, nested_graphs, subgraphs
 from edgeact.converters.onnx._inspect import graphs, scan
 from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset
 
@@ -144,15 +144,10 @@ def _all_names(model: onnx.ModelProto) -> set[str]:
 
 def _referenced(nodes) -> set[str]:
     """Every value name read by ``nodes`` or by nodes of their subgraphs (outer-scope reads)."""
-    used: set[str] = set()
-    stack = list(nodes)
-    while stack:
-        n = stack.pop()
-        used.update(i for i in n.input if i)
-        for attr in n.attribute:
-            for g in [attr.g] if attr.type == onnx.AttributeProto.GRAPH else attr.graphs:
-                stack.extend(g.node)
-                used.update(o.name for o in g.output)
+    used = {i for n in nodes for i in n.input if i}
+    for g in (g for n in nodes for sub in subgraphs(n) for g in nested_graphs(sub)):
+        used.update(i for n in g.node for i in n.input if i)
+        used.update(o.name for o in g.output)
     return used
 
 
