@@ -46,6 +46,7 @@ class Site:
     match: Match
     opset: int
     dtype: str
+    ops_after: list[str]  # what ``emit`` writes, Constants left out
     params: dict = field(default_factory=dict)
     problem: str | None = None  # why this site cannot be changed
     notes: list[str] = field(default_factory=list)
@@ -62,7 +63,7 @@ class Site:
             "graph": self.view.label,
             "nodes": labels,
             "ops_before": ops,
-            "ops_after": emitted_ops(self.target, self.opset) if not self.problem else [],
+            "ops_after": self.ops_after if not self.problem else [],
             "dtype": self.dtype,
             "quantized": self.view.in_qdq(self.match.x, self.match.y),
             "notes": list(self.notes),
@@ -84,35 +85,34 @@ def _opset(model: onnx.ModelProto, view: GraphView) -> int:
 def _prelu_slope(view: GraphView, m: Match) -> tuple[dict, str | None]:
     node = m.nodes[0]
     slope = view.const(node.input[1]) if len(node.input) > 1 else None
-    if slope is None or slope.size != 1 or not len(set(slope.reshape(-1).tolist())) == 1:
+    if slope is None or slope.size != 1:
         return {}, "PRelu slope is not one constant: leaky_relu cannot hold a per-channel slope"
     return {"negative_slope": float(slope.reshape(-1)[0])}, None
 
 
 def _site(number, view, m, rules, fuse, opset, types) -> Site | None:
-    dtype = view.dtype(m.x)
-    if dtype == "unknown":
-        dtype = types.get(m.x, "unknown")
     if m.activation in rules:
-        target = rules[m.activation]
-        site = Site(number, "swap", f"{m.activation}={target}", target, view, m, opset, dtype)
-        if m.activation == "prelu" and target == "leaky_relu":
-            site.params, site.problem = _prelu_slope(view, m)
+        kind, target, rule = "swap", rules[m.activation], f"{m.activation}={rules[m.activation]}"
     elif fuse and len(m.nodes) > 1 and m.form.startswith("pattern"):
-        try:
-            if len(emitted_ops(m.activation, opset)) != 1:
-                return None
-        except ValueError:
-            return None
-        site = Site(number, "fuse", f"fuse {m.activation}", m.activation, view, m, opset, dtype)
+        kind, target, rule = "fuse", m.activation, f"fuse {m.activation}"
     else:
         return None
     try:
-        needs_constants = "Constant" in emitted_ops(site.target, opset, constants=True)
+        emitted, problem = emitted_ops(target, opset, constants=True), None
     except ValueError as exc:
-        site.problem = site.problem or str(exc)
+        emitted, problem = [], str(exc)
+    ops_after = [op for op in emitted if op != "Constant"]
+    if kind == "fuse" and len(ops_after) != 1:
+        return None  # fusion only where the opset has the single op
+    dtype = view.dtype(m.x)
+    if dtype == "unknown":
+        dtype = types.get(m.x, "unknown")
+    site = Site(number, kind, rule, target, view, m, opset, dtype, ops_after, problem=problem)
+    if m.activation == "prelu" and target == "leaky_relu" and problem is None:
+        site.params, site.problem = _prelu_slope(view, m)
+    if problem is not None:
         return site
-    if dtype == "unknown" and needs_constants:
+    if dtype == "unknown" and "Constant" in emitted:
         site.notes.append("input type unknown (no type information here): constants are float32")
     elif dtype not in {*_FLOAT_TYPES, "unknown"} and not view.in_qdq(m.x, m.y):
         site.problem = site.problem or f"input type {dtype}: only float activations are rewritten"
