@@ -142,13 +142,12 @@ def _all_names(model: onnx.ModelProto) -> set[str]:
     return names
 
 
-def _referenced(nodes) -> set[str]:
-    """Every value name read by ``nodes`` or by nodes of their subgraphs (outer-scope reads)."""
-    used = {i for n in nodes for i in n.input if i}
-    for g in (g for n in nodes for sub in subgraphs(n) for g in nested_graphs(sub)):
-        used.update(i for n in g.node for i in n.input if i)
-        used.update(o.name for o in g.output)
-    return used
+def _subgraph_reads(nodes) -> set[str]:
+    """Value names read (or returned) inside the subgraphs of ``nodes``: outer-scope reads."""
+    inner = [g for n in nodes for sub in subgraphs(n) for g in nested_graphs(sub)]
+    return {i for g in inner for n in g.node for i in n.input if i} | {
+        o.name for g in inner for o in g.output
+    }
 
 
 def _graph_outputs(view: GraphView) -> set[str]:
@@ -171,34 +170,36 @@ def _rewrite_view(view: GraphView, sites: list[Site], unique) -> None:
     nodes = []
     for n in view.nodes:
         nodes.extend(replacements.get(id(n), [n]))
-    keep_outputs = _graph_outputs(view)
-    while True:
-        used = _referenced(nodes) | keep_outputs
-        dead = [
-            n
-            for n in nodes
-            if (id(n) in candidates or n.op_type in _ORPHANABLE)
-            and id(n) not in replacements
-            and not any(o in used for o in n.output)
-            and (id(n) in candidates or _upstream_of_removed(n, view, candidates))
-        ]
-        if not dead:
-            break
-        dead_ids = {id(n) for n in dead}
-        nodes = [n for n in nodes if id(n) not in dead_ids]
+    replaced = [n for n in view.nodes if id(n) in replacements]
+    kept = _subgraph_reads(nodes) | _graph_outputs(view)
+    nodes = _pruned(nodes, replaced, candidates, kept)
     container = view.proto.node
     del container[:]
     container.extend(nodes)
 
 
-def _upstream_of_removed(node: onnx.NodeProto, view: GraphView, candidates: set[int]) -> bool:
-    """An orphan Q/DQ/Constant whose outputs fed a node of a rewritten pattern."""
-    return any(id(c) in candidates for o in node.output for c in view.raw_consumers(o)) or any(
-        _upstream_of_removed(c, view, candidates)
-        for o in node.output
-        for c in view.raw_consumers(o)
-        if c.op_type in _ORPHANABLE
-    )
+def _pruned(nodes: list, replaced: list, candidates: set[int], kept: set[str]) -> list:
+    """``nodes`` without the pattern nodes (``candidates``) nothing reads any more, and without
+    the Q/DQ/Constant nodes that only fed removed ones; values in ``kept`` (graph outputs,
+    subgraph reads) always stay. A worklist from the replaced nodes' inputs upwards."""
+    uses = Counter(i for n in nodes for i in n.input if i)
+    uses.update(kept)
+    producer = {o: n for n in nodes for o in n.output if o}
+    removed: set[int] = set()
+    work = [producer[i] for n in replaced for i in n.input if i in producer]
+    work += [n for n in nodes if id(n) in candidates]
+    while work:
+        n = work.pop()
+        removable = id(n) in candidates or n.op_type in _ORPHANABLE
+        if id(n) in removed or not removable or any(uses[o] for o in n.output):
+            continue
+        removed.add(id(n))
+        for i in n.input:
+            if i:
+                uses[i] -= 1
+                if i in producer:
+                    work.append(producer[i])
+    return [n for n in nodes if id(n) not in removed]
 
 
 def apply_sites(
