@@ -71,8 +71,7 @@ def convert(
     are documented in ``edgeact.converters._convert_report``. The source is never written.
     """
     specs = [f"{a}={b}" for a, b in swaps.items()] if isinstance(swaps, dict) else list(swaps)
-    rules = resolve_swaps(specs, preset)
-    explicit = resolve_swaps(specs)
+    rules, explicit = resolve_swaps(specs, preset)
     fmt = detect_format(source)
     options = _checked_options(fmt, options)
     return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)

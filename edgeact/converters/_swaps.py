@@ -53,7 +53,12 @@ def preset(name: str) -> dict[str, str]:
     return {a: ACTIVATIONS[a].edge_replacement for a in avoided if ACTIVATIONS[a].edge_replacement}
 
 
-def resolve_swaps(specs: Iterable[str] = (), preset_name: str | None = None) -> dict[str, str]:
-    """A preset's swaps overridden by explicit ``FROM=TO`` specs."""
-    swaps = preset(preset_name) if preset_name else {}
-    return swaps | parse_swaps(specs)
+def resolve_swaps(
+    specs: Iterable[str] = (), preset_name: str | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(all rules, the explicit ones): a preset's swaps overridden by explicit ``FROM=TO`` specs.
+
+    The explicit ones are returned apart because each of them must match something.
+    """
+    explicit = parse_swaps(specs)
+    return (preset(preset_name) if preset_name else {}) | explicit, explicit

@@ -28,7 +28,7 @@ _RELU = schema.ActivationFunctionType.RELU
 def demo(workdir: Path) -> list[dict]:
     """Write the two models into ``workdir``, convert each, return the conversion reports."""
     workdir = Path(workdir)
-    rules, explicit = resolve_swaps(SWAPS, PRESET), resolve_swaps(SWAPS)
+    rules, explicit = resolve_swaps(SWAPS, PRESET)
     reports = []
     for name, build in (("demo_float32", float_model), ("demo_int8", int8_model)):
         source = workdir / f"{name}.tflite"
