@@ -77,7 +77,7 @@ def make_inputs(
     integer arrays are taken as codes.
     """
     provided, shapes = dict(provided or {}), dict(shapes or {})
-    feeds, notes, used = {}, [], set()
+    feeds, notes, used, quantized_any = {}, [], set(), False
     for entry in entries(interp):
         mine, my_shapes = {}, {}
         for name in entry.inputs:
@@ -89,8 +89,7 @@ def make_inputs(
                         break
         specs = []
         for name, d in entry.inputs.items():
-            quantized = _quant(d) is not None
-            dtype = np.dtype(np.float32) if quantized else np.dtype(d["dtype"])
+            dtype = np.dtype(np.float32) if _quant(d) is not None else np.dtype(d["dtype"])
             shape = [None if int(s) < 0 else int(s) for s in d["shape_signature"]]
             specs.append((name, shape, dtype))
         codes = {n: a for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
@@ -104,11 +103,11 @@ def make_inputs(
                 feed[name] = np.asarray(codes[name]).astype(d["dtype"])
             elif q is not None:
                 feed[name] = _quantize(arrays[name], q, np.dtype(d["dtype"]))
+                quantized_any = True
             else:
                 feed[name] = arrays[name]
         feeds[entry.key] = feed
-    quantized = [n for n, d in entry.inputs.items() if _quant(d) and n not in codes]
-    if quantized and _QUANTIZED_NOTE not in notes:
+    if quantized_any:  # over every entry (signature), not just the last one
         notes.append(_QUANTIZED_NOTE)
     unknown = sorted((set(provided) | set(shapes)) - used)
     if unknown:
