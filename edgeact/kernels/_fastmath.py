@@ -1,10 +1,19 @@
-"""Vectorisable float64 building blocks for the element functions.
+"""Vectorisable float64 exponentials for the element functions.
 
 ``math.exp`` inside a Numba loop is a call into scalar libm, which stops LLVM from vectorising the
-loop. The exponential below is plain arithmetic (Cody-Waite range reduction, a degree-12 Taylor
-polynomial, and scaling by 2**n built from the exponent bits), so loops that use it vectorise.
-Relative error is below 3e-16 over the whole float64 range (tested against ``math.exp``).
+loop. The exponentials below are plain arithmetic (range reduction n = round(x/ln 2), a Taylor
+polynomial in r = x - n·ln 2, |r| <= ln(2)/2, and scaling by 2**n built from the exponent bits), so
+loops that use them vectorise.
+
+- ``exp``: relative error below 3e-16 over the whole float64 range (tested against ``math.exp``):
+  the element functions' float64 results, and the float16 tables built from them.
+- ``exp_for_float32``: relative error below 3e-10 (the degree-8 Taylor remainder, r**9/9!·e**|r|),
+  0.005 float32 ulp, and clamped to ±200, where every element function that uses it has reached
+  its float32 limit. Four fewer multiply-adds and one scaling instead of two: the float32 loops
+  compile the element functions with it (``_loops.map_loop``), which makes them ~1.6× faster.
 """
+
+import math
 
 import numpy as np
 from llvmlite import ir
@@ -13,7 +22,7 @@ from numba.extending import intrinsic
 
 from edgeact._jit import jit
 
-__all__ = ["exp"]
+__all__ = ["exp", "exp_for_float32"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that n * _LN2_HI is exact
@@ -21,6 +30,9 @@ _LN2_LO = 1.90821492927058770002e-10
 _ROUND = 6755399441055744.0  # 1.5 * 2**52: adding and subtracting it rounds to an integer
 _EXP_MAX = 709.8  # exp overflows above ~709.78 ...
 _EXP_MIN = -745.2  # ... and underflows to 0 below ~-745.13
+_FLOAT32_LIMIT = 200.0  # e**-200 * 3.4e38 (float32's largest) is still far below float32's 2**-150
+_TAYLOR_12 = tuple(1.0 / math.factorial(k) for k in range(12, -1, -1))  # highest degree first
+_TAYLOR_8 = _TAYLOR_12[4:]
 
 
 @intrinsic
@@ -42,26 +54,33 @@ def _pow2(k):
 
 
 @jit
+def _horner(r, coefficients):
+    """The polynomial with ``coefficients`` (highest degree first) at r."""
+    p = 0.0
+    for c in coefficients:
+        p = p * r + c
+    return p
+
+
+@jit
 def exp(x):
     """e**x in float64 without libm; NaN -> NaN, -inf -> 0, +inf -> inf."""
     x = _EXP_MAX if x > _EXP_MAX else x
     x = _EXP_MIN if x < _EXP_MIN else x
     n = (x * _LOG2E + _ROUND) - _ROUND
     r = (x - n * _LN2_HI) - n * _LN2_LO
-    p = 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r + 1.0
-    p = p * r + 1.0
+    p = _horner(r, _TAYLOR_12)
     # n is in [-1075, 1024]: scale in two halves, so neither power of two leaves the normal range.
     k = np.int64(n)
     half = k >> 1
     return p * _pow2(half) * _pow2(k - half)
+
+
+@jit
+def exp_for_float32(x):
+    """e**x to 3e-10 for results that are rounded to float32; x is clamped to [-200, 200]."""
+    x = _FLOAT32_LIMIT if x > _FLOAT32_LIMIT else x
+    x = -_FLOAT32_LIMIT if x < -_FLOAT32_LIMIT else x
+    n = (x * _LOG2E + _ROUND) - _ROUND
+    r = x - n * (_LN2_HI + _LN2_LO)  # one fused multiply-add: n·ln 2's error is ~1e-14 here
+    return _horner(r, _TAYLOR_8) * _pow2(np.int64(n))

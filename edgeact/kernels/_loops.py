@@ -20,6 +20,7 @@ import types
 import numpy as np
 
 from edgeact._jit import jit
+from edgeact.kernels._fastmath import exp_for_float32
 
 __all__ = ["apply_1d", "lut_loop", "map_loop", "specialise", "unaliased"]
 
@@ -46,11 +47,15 @@ def specialise(template, name: str, **bindings):
     return jit(fn)
 
 
-def map_loop(element):
+def map_loop(element, *, for_float32=False):
     """The compiled loop ``loop(x, out, params)``: ``out[i] = element(float64(x[i]), *params)``.
 
-    ``out`` may be float32 or float64; the float64 result is rounded once, to nearest even.
+    ``out`` may be float32 or float64; the float64 result is rounded once, to nearest even. With
+    ``for_float32`` (results rounded to float32) the element function is compiled from the same
+    source with ``exp_for_float32`` as its ``exp``: accurate enough for float32, ~1.6× faster.
     """
+    if for_float32 and "exp" in element.py_func.__code__.co_names:
+        element = specialise(element.py_func, "for_float32", exp=exp_for_float32)
     return specialise(_map_template, element.py_func.__name__, _element=element)
 
 

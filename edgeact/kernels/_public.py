@@ -1,6 +1,7 @@
 """The public array kernels: argument checks and dispatch in Python, all work in compiled loops.
 
-- float32 runs the element function in a vectorised loop (float64 inside, rounded once).
+- float32 runs the element function in a vectorised loop (float64 inside, rounded once; its
+  exponential only as accurate as float32 needs, see ``_fastmath``).
 - float16 runs through a 65 536-entry table holding the element function's float64 result for
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
@@ -53,7 +54,7 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
         if x.dtype == np.float16:
             return run_table(name, x, float16_table(element, values), out)
         x = unaliased(x, out)
-        loop = map_loop(element)
+        loop = map_loop(element, for_float32=True)
         apply_1d(lambda a, b: loop(a, b, values), x, out)
         return out
 
