@@ -75,7 +75,7 @@ def test_kernels_json_follows_the_schema(tmp_path, capsys):
     assert all(r["implementation"].startswith("byte lookup (") for r in quantized)
     paths = {(r["activation"], r["dtype"]): r["implementation"] for r in edgeact}
     assert paths["relu6", "float16"] == "float16 in float32"  # F16C arithmetic
-    assert paths["hardswish", "float16"] == "float16 table"
+    assert paths["hardswish", "float16"].startswith("float16 table (")
 
 
 def test_kernel_rows_flag_measurements_above_the_copy_roof():

@@ -11,7 +11,7 @@ from edgeact.bench import machine
 KEYS = {
     "cpu_model", "cpu_vendor", "architecture", "system", "logical_cores", "physical_cores",
     "memory_bytes", "l1d_bytes", "l2_bytes", "l3_bytes", "simd", "llvm_cpu", "int8_lookup",
-    "edgeact_portable", "versions",
+    "float16_lookup", "edgeact_portable", "versions",
 }  # fmt: skip
 X86_CPUINFO = """processor\t: 0
 vendor_id\t: GenuineIntel
@@ -50,6 +50,7 @@ def test_this_machine_has_every_key_and_its_versions():
     for key in ("l1d_bytes", "l2_bytes", "l3_bytes", "logical_cores", "physical_cores"):
         assert info[key] is None or (isinstance(info[key], int) and info[key] > 0)
     assert info["int8_lookup"] in ("avx512vbmi", "portable")
+    assert info["float16_lookup"] in ("avx512f", "portable")
     assert isinstance(info["simd"], list)
 
 
@@ -112,19 +113,26 @@ def test_probes_that_raise_are_unknown(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("value", ["1", "0"])
 def test_portable_switch_is_reported(monkeypatch, value):
-    """The int8 lookup is chosen at import; with EDGEACT_PORTABLE=1 (as a process started with
-    it) the machine block and the kernel records name the portable loop."""
+    """The lookups are chosen at import; with EDGEACT_PORTABLE=1 (as a process started with it)
+    the machine block and the kernel records name the portable loops."""
     from edgeact import bench
     from edgeact.kernels import _simd
 
     monkeypatch.setenv("EDGEACT_PORTABLE", value)
-    monkeypatch.setattr(_simd, "BYTE_LUT_IMPLEMENTATION", _simd._choose()[0])
+    byte = _simd._choose("avx512vbmi", _simd._vbmi_lut_loop)[0]
+    half = _simd._choose("avx512f", _simd._avx512_half_lut_loop)[0]
+    monkeypatch.setattr(_simd, "BYTE_LUT_IMPLEMENTATION", byte)
+    monkeypatch.setattr(_simd, "HALF_LUT_IMPLEMENTATION", half)
     info = machine.machine_info()
     assert info["edgeact_portable"] == value
-    assert info["int8_lookup"] == ("portable" if value == "1" else _simd.BYTE_LUT_IMPLEMENTATION)
-    assert f"int8 lookup {info['int8_lookup']}" in machine.describe_machine(info)
-    records = bench.measure_kernels(["relu6"], ["int8"], [100], min_time=1e-4, repeats=1)
-    assert records[0]["implementation"] == f"byte lookup ({info['int8_lookup']})"
+    assert (info["int8_lookup"], info["float16_lookup"]) == (byte, half)
+    if value == "1":
+        assert byte == half == "portable"
+    line = machine.describe_machine(info)
+    assert f"int8 lookup {byte}, float16 lookup {half};" in line
+    records = bench.measure_kernels(["silu"], ["int8", "float16"], [100], min_time=1e-4, repeats=1)
+    implementations = {r["implementation"] for r in records if r["peer"] == "edgeact"}
+    assert implementations == {f"byte lookup ({byte})", f"float16 table ({half})"}
 
 
 def test_parse_size_binary_suffixes():

@@ -1,4 +1,4 @@
-"""The SIMD byte-table loop against NumPy indexing, and the portable fallback switch."""
+"""The SIMD table loops against NumPy indexing, and the portable fallback switch."""
 
 import os
 
@@ -8,36 +8,51 @@ import pytest
 from edgeact.kernels import _simd
 from edgeact.kernels._loops import lut_loop
 
-SIZES = [0, 1, 63, 64, 65, 127, 128, 1000, 4096 + 17]
+BYTE_SIZES = [0, 1, 63, 64, 65, 127, 128, 1000, 4096 + 17]
+HALF_SIZES = [0, 1, 15, 16, 17, 31, 32, 1000, 65536 + 17]
+FAST_LOOPS = {
+    np.uint8: ("avx512vbmi", _simd._vbmi_lut_loop),
+    np.uint16: ("avx512f", _simd._avx512_half_lut_loop),
+}
 
 
-def _loops():
+def _loops(dtype):
     yield "portable", lut_loop
-    if _simd._has_vbmi():
-        yield "avx512vbmi", _simd._vbmi_lut_loop
+    feature, loop = FAST_LOOPS[dtype]
+    if _simd._has(feature):
+        yield feature, loop
 
 
-@pytest.mark.parametrize("size", SIZES)
-def test_every_available_loop_matches_numpy_indexing(size):
+@pytest.mark.parametrize(
+    ("dtype", "size"),
+    [(np.uint8, s) for s in BYTE_SIZES] + [(np.uint16, s) for s in HALF_SIZES],
+)
+def test_every_available_loop_matches_numpy_indexing(dtype, size):
     rng = np.random.default_rng(size)
-    table = rng.integers(0, 256, 256).astype(np.uint8)
-    codes = rng.integers(0, 256, size).astype(np.uint8)
-    codes[: min(size, 256)] = np.arange(min(size, 256))  # every index, where there is room
-    for name, loop in _loops():
-        out = np.zeros(size, np.uint8)
+    entries = np.iinfo(dtype).max + 1
+    table = rng.integers(0, entries, entries).astype(dtype)
+    codes = rng.integers(0, entries, size).astype(dtype)
+    every = min(size, entries)
+    codes[:every] = np.arange(entries - every, entries)  # every index where there is room,
+    for name, loop in _loops(dtype):  # and always the last one (the float16 gather's edge)
+        out = np.zeros(size, dtype)
         loop(codes, table, out)
         np.testing.assert_array_equal(out, table[codes], err_msg=name)
 
 
-def test_the_fast_loop_is_used_where_the_cpu_has_it():
-    expected = "avx512vbmi" if _simd._has_vbmi() else "portable"
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_the_fast_loop_is_used_where_the_cpu_has_it(dtype):
+    feature = FAST_LOOPS[dtype][0]
+    expected = feature if _simd._has(feature) else "portable"
     if os.environ.get("EDGEACT_PORTABLE", "") not in ("", "0"):
         expected = "portable"
-    assert expected == _simd.BYTE_LUT_IMPLEMENTATION
+    chosen = {np.uint8: _simd.BYTE_LUT_IMPLEMENTATION, np.uint16: _simd.HALF_LUT_IMPLEMENTATION}
+    assert chosen[dtype] == expected
 
 
 def test_edgeact_portable_forces_the_fallback(monkeypatch):
     monkeypatch.setenv("EDGEACT_PORTABLE", "1")
-    assert _simd._choose() == ("portable", lut_loop)
+    assert _simd._choose("avx512f", _simd._avx512_half_lut_loop) == ("portable", lut_loop)
     monkeypatch.setenv("EDGEACT_PORTABLE", "0")
-    assert _simd._choose()[0] == ("avx512vbmi" if _simd._has_vbmi() else "portable")
+    for feature, loop in FAST_LOOPS.values():
+        assert _simd._choose(feature, loop)[0] == (feature if _simd._has(feature) else "portable")

@@ -43,7 +43,8 @@ def machine_info(
 
     ``proc_root`` and ``sys_root`` are the roots of procfs and sysfs (tests point them elsewhere).
     ``int8_lookup`` is the byte-table loop the int8/uint8 kernels use ("avx512vbmi" or "portable",
-    the latter forced by ``EDGEACT_PORTABLE=1``).
+    the latter forced by ``EDGEACT_PORTABLE=1``), ``float16_lookup`` the 65 536-entry table loop
+    of the float16 kernels ("avx512f" or "portable").
     """
     cpuinfo = _safe(_read_cpuinfo, Path(proc_root)) or {}
     caches = _safe(_cache_sizes, Path(sys_root)) or {}
@@ -61,7 +62,8 @@ def machine_info(
         "l3_bytes": caches.get("l3"),
         "simd": _safe(_simd_features, arch, cpuinfo.get("flags")),
         "llvm_cpu": _safe(_llvm_cpu_name),
-        "int8_lookup": _safe(_int8_lookup),
+        "int8_lookup": _safe(_lookup, "BYTE_LUT_IMPLEMENTATION"),
+        "float16_lookup": _safe(_lookup, "HALF_LUT_IMPLEMENTATION"),
         "edgeact_portable": os.environ.get("EDGEACT_PORTABLE") or None,
         "versions": _versions(),
     }
@@ -78,10 +80,12 @@ def describe_machine(machine: Mapping | None = None) -> str:
     cpu = m.get("cpu_model") or "unknown CPU"
     vendor, arch = m.get("cpu_vendor") or "unknown vendor", m.get("architecture") or "unknown arch"
     cores = m.get("logical_cores") or "?"
-    lookup = m.get("int8_lookup") or "unknown"
+    lookups = ", ".join(
+        f"{dtype} lookup {m.get(f'{dtype}_lookup') or 'unknown'}" for dtype in ("int8", "float16")
+    )
     return (
         f"{cpu} ({vendor}, {arch}), {cores} logical cores; {caches}; SIMD {simd}; "
-        f"int8 lookup {lookup}; {versions}"
+        f"{lookups}; {versions}"
     )
 
 
@@ -219,10 +223,10 @@ def _llvm_cpu_name() -> str:
     return binding.get_host_cpu_name()
 
 
-def _int8_lookup() -> str:
-    from edgeact.kernels._simd import BYTE_LUT_IMPLEMENTATION
+def _lookup(name: str) -> str:
+    from edgeact.kernels import _simd
 
-    return BYTE_LUT_IMPLEMENTATION
+    return getattr(_simd, name)
 
 
 def _versions() -> dict:

@@ -24,9 +24,9 @@ from edgeact.kernels._checks import (
     param_values,
 )
 from edgeact.kernels._half import HALF_ELEMENTS, half_loop
-from edgeact.kernels._loops import apply_1d, lut_loop, map_loop, unaliased
+from edgeact.kernels._loops import apply_1d, map_loop, unaliased
 from edgeact.kernels._quantized import quantized_table
-from edgeact.kernels._simd import byte_lut_loop
+from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
 
 __all__ = ["DEFAULT_COMPAT", "float16_table", "make_kernel", "run_table"]
 
@@ -70,7 +70,7 @@ def run_table(name, x, table, out) -> np.ndarray:
     if x.dtype.itemsize == 1:
         apply_1d(lambda a, b: byte_lut_loop(a, table, b), x.view(np.uint8), out.view(np.uint8))
     else:
-        apply_1d(lambda a, b: lut_loop(a, table, b), x.view(np.uint16), out.view(np.uint16))
+        apply_1d(lambda a, b: half_lut_loop(a, table, b), x.view(np.uint16), out.view(np.uint16))
     return out
 
 
