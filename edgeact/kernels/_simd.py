@@ -24,13 +24,13 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from edgeact._jit import jit
-from edgeact.kernels._loops import lut_loop
+from edgeact.kernels._loops import lut_loop, specialise
 
 __all__ = ["BYTE_LUT_IMPLEMENTATION", "HALF_LUT_IMPLEMENTATION", "byte_lut_loop", "half_lut_loop"]
 
 _BLOCK = 64
 _VECTOR = ir.VectorType(ir.IntType(8), _BLOCK)
+_VECTOR_PTR = _VECTOR.as_pointer()
 _HALF_BLOCK = 16
 _HALVES = ir.VectorType(ir.IntType(16), _HALF_BLOCK)
 _WORDS = ir.VectorType(ir.IntType(32), _HALF_BLOCK)
@@ -45,113 +45,101 @@ def _has_vbmi() -> bool:
     return _has("avx512vbmi")
 
 
-@intrinsic
-def _vpermi2b_blocks(typingctx, codes, table, out, blocks):
-    """out[64k:64k+64] = table[codes[64k:64k+64]] for k < blocks (contiguous uint8 arrays)."""
-    sig = types.void(codes, table, out, types.intp)
+def _blockwise(name: str, vector: ir.VectorType, setup):
+    """An intrinsic ``(codes, table, out, blocks)``: out[bk:bk+b] = lookup(codes[bk:bk+b]) for
+    k < blocks, b = vector.count, over contiguous arrays. ``setup(builder, table_ptr)`` emits what
+    the loop reuses (table registers, constants) and returns ``lookup(builder, codes_vector)``."""
 
-    def codegen(context, builder, signature, args):
-        arrays = [
-            context.make_array(t)(context, builder, v)
-            for t, v in zip(signature.args[:3], args[:3], strict=True)
-        ]
-        codes_ptr, table_ptr, out_ptr = (a.data for a in arrays)
-        vector_ptr = _VECTOR.as_pointer()
-        quarters = [
-            builder.load(
-                builder.bitcast(
-                    builder.gep(table_ptr, [ir.Constant(ir.IntType(64), k)]), vector_ptr
-                ),
-                align=1,
+    def blocks_of(typingctx, codes, table, out, blocks):
+        sig = types.void(codes, table, out, types.intp)
+
+        def codegen(context, builder, signature, args):
+            codes_ptr, table_ptr, out_ptr = (
+                context.make_array(t)(context, builder, v).data
+                for t, v in zip(signature.args[:3], args[:3], strict=True)
             )
-            for k in range(0, 256, _BLOCK)
-        ]
-        permute = builder.module.declare_intrinsic(
-            "llvm.x86.avx512.vpermi2var.qi.512", fnty=ir.FunctionType(_VECTOR, [_VECTOR] * 3)
+            lookup = setup(builder, table_ptr)
+            vector_ptr = vector.as_pointer()
+            with cgutils.for_range(builder, args[3]) as loop:
+                offset = builder.mul(loop.index, ir.Constant(loop.index.type, vector.count))
+                src = builder.bitcast(builder.gep(codes_ptr, [offset]), vector_ptr)
+                entries = lookup(builder, builder.load(src, align=1))
+                dst = builder.bitcast(builder.gep(out_ptr, [offset]), vector_ptr)
+                builder.store(entries, dst, align=1)
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    blocks_of.__name__ = blocks_of.__qualname__ = name
+    return intrinsic(blocks_of)
+
+
+def _vpermi2b_setup(builder, table_ptr):
+    """The 256-byte table in four registers; each lookup is two two-register byte permutes."""
+    quarters = [
+        builder.load(
+            builder.bitcast(builder.gep(table_ptr, [ir.Constant(ir.IntType(64), k)]), _VECTOR_PTR),
+            align=1,
         )
-        with cgutils.for_range(builder, args[3]) as loop:
-            offset = builder.mul(loop.index, ir.Constant(loop.index.type, _BLOCK))
-            src = builder.bitcast(builder.gep(codes_ptr, [offset]), vector_ptr)
-            index = builder.load(src, align=1)
-            low = builder.call(permute, [quarters[0], index, quarters[1]])
-            high = builder.call(permute, [quarters[2], index, quarters[3]])
-            upper_half = builder.icmp_signed("<", index, ir.Constant(_VECTOR, None))
-            dst = builder.bitcast(builder.gep(out_ptr, [offset]), vector_ptr)
-            builder.store(builder.select(upper_half, high, low), dst, align=1)
-        return context.get_dummy_value()
+        for k in range(0, 256, _BLOCK)
+    ]
+    permute = builder.module.declare_intrinsic(
+        "llvm.x86.avx512.vpermi2var.qi.512", fnty=ir.FunctionType(_VECTOR, [_VECTOR] * 3)
+    )
 
-    return sig, codegen
+    def lookup(builder, index):
+        low = builder.call(permute, [quarters[0], index, quarters[1]])
+        high = builder.call(permute, [quarters[2], index, quarters[3]])
+        upper_half = builder.icmp_signed("<", index, ir.Constant(_VECTOR, None))
+        return builder.select(upper_half, high, low)
+
+    return lookup
 
 
-@jit
-def _vbmi_lut_loop(codes, table, out):
-    blocks = codes.size // 64
-    _vpermi2b_blocks(codes, table, out, blocks)
-    for i in range(blocks * 64, codes.size):
+def _gather_half_setup(builder, table_ptr):
+    """16 table entries per ``vpgatherdd``, each read as the 4 bytes at 2·code (see above)."""
+    bytes_ptr = ir.IntType(8).as_pointer()
+    lanes = ir.VectorType(ir.IntType(1), _HALF_BLOCK)
+    gather = builder.module.declare_intrinsic(
+        "llvm.x86.avx512.mask.gather.dpi.512",
+        fnty=ir.FunctionType(_WORDS, [_WORDS, bytes_ptr, _WORDS, lanes, ir.IntType(32)]),
+    )
+    every_lane = ir.Constant(lanes, [1] * _HALF_BLOCK)
+    last = ir.Constant(_WORDS, [_LAST_CODE] * _HALF_BLOCK)
+    one_before_last = ir.Constant(_WORDS, [_LAST_CODE - 1] * _HALF_BLOCK)
+    table_bytes = builder.bitcast(table_ptr, bytes_ptr)
+
+    def lookup(builder, codes):
+        index = builder.zext(codes, _WORDS)
+        is_last = builder.icmp_unsigned("==", index, last)
+        safe_index = builder.select(is_last, one_before_last, index)
+        scale = ir.Constant(ir.IntType(32), 2)
+        pairs = builder.call(
+            gather, [ir.Constant(_WORDS, None), table_bytes, safe_index, every_lane, scale]
+        )
+        high = builder.lshr(pairs, ir.Constant(_WORDS, [16] * _HALF_BLOCK))
+        return builder.trunc(builder.select(is_last, high, pairs), _HALVES)
+
+    return lookup
+
+
+_vpermi2b_blocks = _blockwise("_vpermi2b_blocks", _VECTOR, _vpermi2b_setup)
+_gather_half_blocks = _blockwise("_gather_half_blocks", _HALVES, _gather_half_setup)
+
+
+def _blocked_template(codes, table, out):
+    blocks = codes.size // _block  # noqa: F821 - bound by specialise
+    _blocks_of(codes, table, out, blocks)  # noqa: F821
+    for i in range(blocks * _block, codes.size):  # noqa: F821
         out[i] = table[codes[i]]
 
 
-@intrinsic
-def _gather_half_blocks(typingctx, codes, table, out, blocks):
-    """out[16k:16k+16] = table[codes[16k:16k+16]] for k < blocks (contiguous uint16 arrays of
-    which the table has 65 536 entries)."""
-    sig = types.void(codes, table, out, types.intp)
-
-    def codegen(context, builder, signature, args):
-        arrays = [
-            context.make_array(t)(context, builder, v)
-            for t, v in zip(signature.args[:3], args[:3], strict=True)
-        ]
-        codes_ptr, table_ptr, out_ptr = (a.data for a in arrays)
-        bytes_ptr = ir.IntType(8).as_pointer()
-        gather = builder.module.declare_intrinsic(
-            "llvm.x86.avx512.mask.gather.dpi.512",
-            fnty=ir.FunctionType(
-                _WORDS,
-                [
-                    _WORDS,
-                    bytes_ptr,
-                    _WORDS,
-                    ir.VectorType(ir.IntType(1), _HALF_BLOCK),
-                    ir.IntType(32),
-                ],
-            ),
-        )
-        every_lane = ir.Constant(ir.VectorType(ir.IntType(1), _HALF_BLOCK), [1] * _HALF_BLOCK)
-        last = ir.Constant(_WORDS, [_LAST_CODE] * _HALF_BLOCK)
-        one_before_last = ir.Constant(_WORDS, [_LAST_CODE - 1] * _HALF_BLOCK)
-        table_bytes = builder.bitcast(table_ptr, bytes_ptr)
-        with cgutils.for_range(builder, args[3]) as loop:
-            offset = builder.mul(loop.index, ir.Constant(loop.index.type, _HALF_BLOCK))
-            src = builder.bitcast(builder.gep(codes_ptr, [offset]), _HALVES.as_pointer())
-            index = builder.zext(builder.load(src, align=1), _WORDS)
-            is_last = builder.icmp_unsigned("==", index, last)
-            safe_index = builder.select(is_last, one_before_last, index)
-            pairs = builder.call(
-                gather,
-                [
-                    ir.Constant(_WORDS, None),
-                    table_bytes,
-                    safe_index,
-                    every_lane,
-                    ir.Constant(ir.IntType(32), 2),
-                ],
-            )
-            high = builder.lshr(pairs, ir.Constant(_WORDS, [16] * _HALF_BLOCK))
-            entries = builder.trunc(builder.select(is_last, high, pairs), _HALVES)
-            dst = builder.bitcast(builder.gep(out_ptr, [offset]), _HALVES.as_pointer())
-            builder.store(entries, dst, align=1)
-        return context.get_dummy_value()
-
-    return sig, codegen
-
-
-@jit
-def _avx512_half_lut_loop(codes, table, out):
-    blocks = codes.size // _HALF_BLOCK
-    _gather_half_blocks(codes, table, out, blocks)
-    for i in range(blocks * _HALF_BLOCK, codes.size):
-        out[i] = table[codes[i]]
+_vbmi_lut_loop = specialise(
+    _blocked_template, "vpermi2b", _block=_BLOCK, _blocks_of=_vpermi2b_blocks
+)
+_avx512_half_lut_loop = specialise(
+    _blocked_template, "gather_half", _block=_HALF_BLOCK, _blocks_of=_gather_half_blocks
+)
 
 
 def _choose(feature: str, fast_loop):
