@@ -52,10 +52,10 @@ def _kernels(tmp_path, *options, name="run.json"):
 
 
 def test_kernels_json_follows_the_schema(tmp_path, capsys):
-    doc = _kernels(tmp_path, "--activations", "relu6,hardswish", "--dtypes", "f32,f16,int8,uint8",
+    doc = _kernels(tmp_path, "--activations", "relu6,silu", "--dtypes", "f32,f16,int8,uint8",
                    "--peers", "numpy,copy")  # fmt: skip
     captured = capsys.readouterr()
-    assert "[16/16] hardswish uint8" in captured.err  # progress on stderr
+    assert "[16/16] silu uint8" in captured.err  # progress on stderr
     assert "Gelem/s" in captured.out and "× numpy" in captured.out
     assert doc["schema"] == bench.SCHEMA == 1 and doc["kind"] == "kernels"
     assert {"cpu_model", "simd", "int8_lookup", "versions"} <= set(doc["machine"])
@@ -75,7 +75,7 @@ def test_kernels_json_follows_the_schema(tmp_path, capsys):
     assert all(r["implementation"].startswith("byte lookup (") for r in quantized)
     paths = {(r["activation"], r["dtype"]): r["implementation"] for r in edgeact}
     assert paths["relu6", "float16"] == "float16 in float32"  # F16C arithmetic
-    assert paths["hardswish", "float16"].startswith("float16 table (")
+    assert paths["silu", "float16"].startswith("float16 table (")
 
 
 def test_kernel_rows_flag_measurements_above_the_copy_roof():

@@ -5,7 +5,8 @@
 - float16 runs through a 65 536-entry table holding the element function's float64 result for
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
-  relu, relu6 and hardsigmoid compute in float32 instead (``_half``), with the same results.
+  relu, relu6, hardsigmoid and hardswish compute in float32 instead (``_half``), with the same
+  results.
 - int8/uint8 run through a 256-entry table computed by the arithmetic of the runtime named by
   ``compat`` (see ``edgeact.kernels._quantized``).
 """
