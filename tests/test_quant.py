@@ -73,6 +73,19 @@ def test_float16_table_is_exact_for_every_input():
     np.testing.assert_array_equal(K.apply_lut(x, table), K.gelu_tanh(x))
 
 
+def test_tables_read_partially_overlapping_inputs_first():
+    codes = np.arange(-100, 101, dtype=np.int8)
+    table = K.make_lut("sigmoid", x_q=INT8, y_q=INT8)
+    want = K.sigmoid(codes[:-1].copy(), x_q=INT8, y_q=INT8)
+    for apply in (
+        lambda x, out: K.sigmoid(x, out, x_q=INT8, y_q=INT8),
+        lambda x, out: K.apply_lut(x, table, out),
+    ):
+        buffer = codes.copy()
+        apply(buffer[:-1], buffer[1:])
+        np.testing.assert_array_equal(buffer[1:], want)
+
+
 def test_float16_table_takes_parameters():
     x = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
     table = K.make_lut("leaky_relu", np.float16, negative_slope=0.3)

@@ -15,6 +15,8 @@ against the reference and bit for bit against the table). Hardswish has one inpu
 rounds differently; it is special-cased (see ``_hardswish_f32``).
 """
 
+import functools
+
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -94,6 +96,7 @@ def _half_template(codes, out):
         out[i] = _float32_to_half(_element(_half_to_float32(codes[i])))  # noqa: F821
 
 
+@functools.cache
 def half_loop(name: str):
     """The compiled ``loop(codes, out)`` over float16 bits (uint16 views) for ``name``."""
     return specialise(

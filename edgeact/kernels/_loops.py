@@ -47,6 +47,7 @@ def specialise(template, name: str, **bindings):
     return jit(fn)
 
 
+@functools.cache
 def map_loop(element, *, for_float32=False):
     """The compiled loop ``loop(x, out, params)``: ``out[i] = element(float64(x[i]), *params)``.
 

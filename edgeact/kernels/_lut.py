@@ -8,6 +8,7 @@ import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.kernels._checks import check_array, check_compat, checked_out, param_values
+from edgeact.kernels._loops import unaliased
 from edgeact.kernels._public import DEFAULT_COMPAT, float16_table, run_table
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels.scalar import ELEMENTS
@@ -60,7 +61,7 @@ def apply_lut(q, table, out=None) -> np.ndarray:
         )
     out = checked_out("apply_lut", q, table.dtype, out)
     codes = np.ascontiguousarray(table).view(np.uint8 if wanted == 256 else np.uint16)
-    return run_table("apply_lut", q, codes, out)
+    return run_table(unaliased(q, out), codes, out)
 
 
 def _is_float16(x_q) -> bool:

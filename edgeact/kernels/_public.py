@@ -32,29 +32,36 @@ from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
 __all__ = ["DEFAULT_COMPAT", "float16_table", "make_kernel", "run_table"]
 
 DEFAULT_COMPAT = "tflite"
+_FLOAT16, _CODES8, _CODES16 = np.dtype(np.float16), np.dtype(np.uint8), np.dtype(np.uint16)
 
 
 def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -> Callable:
-    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, **params)``."""
+    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, **params)``.
+
+    Small arrays are common in inference, so the per-call Python work is kept to checks and one
+    dispatch: default parameters are resolved once, and loops are looked up in caches.
+    """
     defaults = dict(params)
+    default_values = param_values(name, defaults, {})
+    default_pairs = tuple(zip(defaults, default_values, strict=True))
 
     def kernel(x, out=None, *, x_q=None, y_q=None, compat=DEFAULT_COMPAT, **kwargs):
-        values = param_values(name, defaults, kwargs)
+        values = param_values(name, defaults, kwargs) if kwargs else default_values
         check_array(name, x)
         check_compat(name, compat)
         check_quant_params(name, x, x_q, y_q)
+        fresh = out is None
         out = checked_out(name, x, x.dtype if x_q is None else y_q.dtype, out)
-        if x_q is not None:
-            pairs = tuple(zip(defaults, values, strict=True))
-            return run_table(name, x, quantized_table(name, pairs, x_q, y_q, compat), out)
-        if x.dtype == np.float16 and name in HALF_ELEMENTS:
-            loop16 = half_loop(name)
+        if not fresh:  # a new out cannot overlap x
             x = unaliased(x, out)
-            apply_1d(lambda a, b: loop16(a, b), x.view(np.uint16), out.view(np.uint16))
+        if x_q is not None:
+            pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
+            return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out)
+        if x.dtype == _FLOAT16 and name in HALF_ELEMENTS:
+            apply_1d(half_loop(name), x.view(_CODES16), out.view(_CODES16))
             return out
-        if x.dtype == np.float16:
-            return run_table(name, x, float16_table(element, values), out)
-        x = unaliased(x, out)
+        if x.dtype == _FLOAT16:
+            return run_table(x, float16_table(element, values), out)
         loop = map_loop(element, for_float32=True)
         apply_1d(lambda a, b: loop(a, b, values), x, out)
         return out
@@ -65,13 +72,13 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
     return kernel
 
 
-def run_table(name, x, table, out) -> np.ndarray:
-    """out[...] = table[code of x[...]], over 8- or 16-bit codes; returns out."""
-    x = unaliased(x, out)
+def run_table(x, table, out) -> np.ndarray:
+    """out[...] = table[code of x[...]], over 8- or 16-bit codes; returns out. x must not
+    overlap out partly (see ``unaliased``)."""
     if x.dtype.itemsize == 1:
-        apply_1d(lambda a, b: byte_lut_loop(a, table, b), x.view(np.uint8), out.view(np.uint8))
+        apply_1d(lambda a, b: byte_lut_loop(a, table, b), x.view(_CODES8), out.view(_CODES8))
     else:
-        apply_1d(lambda a, b: half_lut_loop(a, table, b), x.view(np.uint16), out.view(np.uint16))
+        apply_1d(lambda a, b: half_lut_loop(a, table, b), x.view(_CODES16), out.view(_CODES16))
     return out
 
 
