@@ -75,6 +75,8 @@ def test_kernels_json_follows_the_schema(tmp_path, capsys):
     assert all(r["implementation"].startswith("byte lookup (") for r in quantized)
     paths = {(r["activation"], r["dtype"]): r["implementation"] for r in edgeact}
     assert paths["relu6", "float16"] == "float16 in float32"  # F16C arithmetic
+    assert paths["relu6", "float32"] == "float32 in float32"  # selects only
+    assert paths["silu", "float32"] == "float32 in float64"
     assert paths["silu", "float16"].startswith("float16 table (")
 
 

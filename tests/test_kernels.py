@@ -12,7 +12,9 @@ from hypothesis.extra import numpy as hnp
 
 import edgeact.kernels as K
 from edgeact.catalogue import ACTIVATIONS
-from edgeact.kernels._half import HALF_ELEMENTS
+from edgeact.kernels import scalar
+from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS
+from edgeact.kernels._loops import map_loop
 from tests._numerics import assert_within_ulp, expected
 
 NAMES = list(K.KERNELS)
@@ -117,6 +119,20 @@ def test_float16_arithmetic_gives_the_table_bits(name):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(table))
     numbers = ~np.isnan(table)
     np.testing.assert_array_equal(got[numbers].view(np.uint16), table[numbers].view(np.uint16))
+
+
+@pytest.mark.parametrize("name", sorted(FLOAT32_ELEMENTS))
+def test_float32_arithmetic_gives_the_float64_loops_bits(name):
+    """relu and relu6 skip the float64 widening on float32 arrays; signed zeros, infinities,
+    subnormals and the clamp points must come out bit for bit as from the float64 loop."""
+    rng = np.random.default_rng(7)
+    x = np.concatenate([_edge_values(np.float32), rng.normal(0, 8, 10_000).astype(np.float32)])
+    x = np.concatenate([x, np.nextafter(np.float32([0, 6]), np.float32([-1, 7]))])
+    got, want = K.get(name)(x), np.empty_like(x)
+    map_loop(scalar.ELEMENTS[name], for_float32=True)(x, want, ())
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    numbers = ~np.isnan(want)
+    np.testing.assert_array_equal(got[numbers].view(np.uint32), want[numbers].view(np.uint32))
 
 
 @settings(max_examples=60, deadline=None)

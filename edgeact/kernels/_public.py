@@ -1,7 +1,8 @@
 """The public array kernels: argument checks and dispatch in Python, all work in compiled loops.
 
 - float32 runs the element function in a vectorised loop (float64 inside, rounded once; its
-  exponential only as accurate as float32 needs, see ``_fastmath``).
+  exponential only as accurate as float32 needs, see ``_fastmath``); relu and relu6, which only
+  select, run in float32 (``_half``).
 - float16 runs through a 65 536-entry table holding the element function's float64 result for
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
@@ -24,7 +25,7 @@ from edgeact.kernels._checks import (
     checked_out,
     param_values,
 )
-from edgeact.kernels._half import HALF_ELEMENTS, half_loop
+from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS, float32_loop, half_loop
 from edgeact.kernels._loops import apply_1d, map_loop, unaliased
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
@@ -62,6 +63,9 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
             return out
         if x.dtype == _FLOAT16:
             return run_table(x, float16_table(element, values), out)
+        if name in FLOAT32_ELEMENTS:
+            apply_1d(float32_loop(name), x, out)
+            return out
         loop = map_loop(element, for_float32=True)
         apply_1d(lambda a, b: loop(a, b, values), x, out)
         return out
