@@ -11,6 +11,7 @@ read raise ``ModelError`` (a ``ValueError``) naming the problem.
 import os
 from pathlib import Path
 
+from edgeact.converters._compare import verification
 from edgeact.converters._convert_report import format_conversion, format_verification
 from edgeact.converters._errors import ModelError
 from edgeact.converters._inputs import load_npz, parse_input_shapes
@@ -91,18 +92,9 @@ def verify(original, converted, **options) -> dict:
     module = _module(fmt)
     shapes, provided = options.get("input_shapes"), options.get("inputs")
     outputs, notes = module.compare_models(original, converted, shapes, provided)
-    worst = max((o["max_abs"] for o in outputs), default=0.0)
-    tolerance = options.get("tolerance")
-    verification = {
-        "runtime": module.runtime_name(),
-        "inputs": notes,
-        "outputs": outputs,
-        "max_abs": worst,
-        "tolerance": tolerance,
-        "passed": tolerance is None or worst <= tolerance,
-    }
+    block = verification(module.runtime_name(), notes, outputs, options.get("tolerance"))
     return {"format": fmt, "original": str(original), "converted": str(converted)} | {
-        "verification": verification
+        "verification": block
     }
 
 

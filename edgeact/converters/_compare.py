@@ -7,7 +7,7 @@ and top-1 agreement along the last axis for outputs that look like scores (≥ 2
 
 import numpy as np
 
-__all__ = ["compare_outputs", "worst_abs_error"]
+__all__ = ["compare_outputs", "verification", "worst_abs_error"]
 
 _TINY = 1e-30
 
@@ -64,3 +64,17 @@ def compare_outputs(reference: dict, candidate: dict) -> list[dict]:
 def worst_abs_error(records: list[dict]) -> float:
     """The largest max |a − b| over a model's outputs (the number ``--tolerance`` bounds)."""
     return max((r["max_abs"] for r in records), default=0.0)
+
+
+def verification(runtime: str, notes: list[str], records: list[dict], tolerance) -> dict:
+    """The reports' ``verification`` block: passed when the worst error is within ``tolerance``
+    (always, when there is none)."""
+    worst = worst_abs_error(records)
+    return {
+        "runtime": runtime,
+        "inputs": notes,
+        "outputs": records,
+        "max_abs": worst,
+        "tolerance": tolerance,
+        "passed": tolerance is None or worst <= tolerance,
+    }

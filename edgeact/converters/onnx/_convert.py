@@ -15,9 +15,9 @@ from pathlib import Path
 import onnx
 from onnx import external_data_helper
 
-from edgeact.converters._compare import compare_outputs, worst_abs_error
+from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
 from edgeact.converters._convert_report import new_report
-from edgeact.converters._errors import ModelError
+from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
@@ -92,8 +92,7 @@ def _checked(path: Path, strict: bool) -> None:
     try:
         onnx.checker.check_model(str(path), full_check=strict)
     except onnx.checker.ValidationError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise ModelError(f"the converted model fails onnx.checker: {first}") from None
+        raise ModelError(f"the converted model fails onnx.checker: {first_line(exc)}") from None
     session(str(path), "the converted model")
 
 
@@ -203,18 +202,11 @@ def convert(
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
         outputs = compare_outputs(reference, run(final, feeds))
-        worst = worst_abs_error(outputs)
-        report["verification"] = {
-            "runtime": runtime_name(),
-            "inputs": notes,
-            "outputs": outputs,
-            "max_abs": worst,
-            "tolerance": tolerance,
-            "passed": tolerance is None or worst <= tolerance,
-        }
+        report["verification"] = verification(runtime_name(), notes, outputs, tolerance)
         if not report["verification"]["passed"]:
             report["notes"].append(
-                f"the converted model's error {worst:.3g} exceeds the tolerance; not written"
+                f"the converted model's error {report['verification']['max_abs']:.3g} exceeds "
+                f"the tolerance; not written"
             )
             return report
     steps.step(f"check and write {dst}")

@@ -10,7 +10,7 @@ import numpy as np
 import onnx
 
 from edgeact.converters._compare import compare_outputs
-from edgeact.converters._errors import ModelError
+from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
 from edgeact.converters.onnx._load import load_model
 
@@ -38,8 +38,7 @@ def session(model: onnx.ModelProto | str, what: str):
     try:
         return cpu_session(source, threads=None)
     except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, ...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"ONNX Runtime cannot run {what}: {first}") from None
+        raise ModelError(f"ONNX Runtime cannot run {what}: {first_line(exc)}") from None
 
 
 def input_specs(sess) -> list[tuple]:
@@ -75,6 +74,7 @@ def compare_models(original, converted, shapes=None, provided=None) -> tuple[lis
     try:
         outputs = run(candidate, feeds)
     except Exception as exc:  # ORT's own exception types: wrong input names, types, shapes
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"{converted} does not run on {original}'s inputs: {first}") from None
+        raise ModelError(
+            f"{converted} does not run on {original}'s inputs: {first_line(exc)}"
+        ) from None
     return compare_outputs(run(reference, feeds), outputs), notes

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from edgeact.converters._compare import compare_outputs, worst_abs_error
+from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
 from edgeact.converters._progress import Steps
@@ -178,22 +178,21 @@ def _measure_each(report, build, feeds, reference, tolerance, steps: Steps) -> N
 
 
 def _verify_final(report, final: bytes, feeds, reference, tolerance) -> bool:
-    verification = report["verification"]
+    started = report["verification"]
     try:
         records = compare_outputs(reference, run(load(final), feeds))
     except RuntimeError as error:
         report["notes"].append(f"the converted model does not run in LiteRT: {error}")
-        verification.update(outputs=[], max_abs=None, tolerance=tolerance, passed=False)
+        started.update(outputs=[], max_abs=None, tolerance=tolerance, passed=False)
         return False
-    worst = worst_abs_error(records)
-    passed = tolerance is None or worst <= tolerance
-    verification.update(outputs=records, max_abs=worst, tolerance=tolerance, passed=passed)
-    if not passed:
+    done = verification(started["runtime"], started["inputs"], records, tolerance)
+    report["verification"] = done
+    if not done["passed"]:
         report["notes"].append(
-            f"not written: the converted model's error {worst:.3g} exceeds the tolerance "
-            f"{tolerance:g}"
+            f"not written: the converted model's error {done['max_abs']:.3g} exceeds the "
+            f"tolerance {tolerance:g}"
         )
-    return passed
+    return done["passed"]
 
 
 def _loads_if_runnable(report, final: bytes, data: bytes) -> bool:
