@@ -41,10 +41,6 @@ def _has(feature: str) -> bool:
     return f"+{feature}" in llvm.get_host_cpu_features().flatten().split(",")
 
 
-def _has_vbmi() -> bool:
-    return _has("avx512vbmi")
-
-
 def _blockwise(name: str, vector: ir.VectorType, setup):
     """An intrinsic ``(codes, table, out, blocks)``: out[bk:bk+b] = lookup(codes[bk:bk+b]) for
     k < blocks, b = vector.count, over contiguous arrays. ``setup(builder, table_ptr)`` emits what
