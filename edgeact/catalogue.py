@@ -15,10 +15,64 @@ from types import MappingProxyType
 import numpy as np
 
 from edgeact import references as ref
+from edgeact.forms import RUNTIMES, OnnxForm, Param, TfliteForm
 
-__all__ = ["ACTIVATIONS", "Activation", "Approximation", "get"]
+__all__ = [
+    "ACTIVATIONS",
+    "GELU_QUICK_ALPHA",
+    "GELU_TANH_CUBIC",
+    "IBERT_A",
+    "IBERT_B",
+    "ONNX_FORMS",
+    "SELU_ALPHA",
+    "SELU_SCALE",
+    "SILU_POLY_KNEE",
+    "TFLITE_FORMS",
+    "Activation",
+    "Approximation",
+    "get",
+]
 
 _INF = math.inf
+
+# Defining constants, stated once: kernels and converters read them from here; the float64
+# references restate them in extended precision and tests/test_catalogue.py checks they agree.
+GELU_QUICK_ALPHA = 1.702  # x·σ(1.702·x) (Hendrycks & Gimpel 2016)
+GELU_TANH_CUBIC = 0.044715  # tanh-GELU's cubic coefficient
+IBERT_A = -0.2888  # I-BERT's erf polynomial a·(min(|z|, −b) + b)² + 1 (Kim et al. 2021)
+IBERT_B = -1.769
+SILU_POLY_KNEE = 4.4  # |x| where silu_poly's quadratic sigmoid reaches 0 or 1
+SELU_ALPHA = 1.6732632423543772  # Klambauer et al. 2017, to float64
+SELU_SCALE = 1.0507009873554805
+
+# Form shorthands: tensor types with their op versions, and what XNNPACK takes.
+_F32 = {"FLOAT32": 1}
+_Q8 = {"FLOAT32": 1, "INT8": 1, "UINT8": 1}
+_XF32 = frozenset({"FLOAT32"})
+_XQ8 = frozenset({"FLOAT32", "INT8", "UINT8"})
+_MS = "com.microsoft"
+
+
+def _gelu_tflite(*, approximate: bool) -> TfliteForm:
+    return TfliteForm(
+        "GELU",
+        options="GeluOptions",
+        values={"approximate": approximate},
+        versions={**_F32, "INT8": 2, "UINT8": 2},
+        xnnpack=_XF32,
+    )
+
+
+def _quick_gelu(alpha: float) -> OnnxForm:
+    """ONNX Runtime's contrib QuickGelu, x·σ(alpha·x): GELU-quick at 1.702, SiLU at 1."""
+    return OnnxForm(
+        "QuickGelu",
+        since=None,
+        domain=_MS,
+        attributes={"alpha": alpha},
+        defaults={"alpha": GELU_QUICK_ALPHA},
+        written=False,
+    )
 
 
 @dataclass(frozen=True)
@@ -50,8 +104,42 @@ class Activation:
     elementwise: bool = True
     approximations: tuple[Approximation, ...] = ()
     edge_replacement: str | None = None
-    onnx_op: str | None = None
-    tflite_op: str | None = None
+    onnx: tuple[OnnxForm, ...] = ()
+    tflite: tuple[TfliteForm, ...] = ()
+    constants: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+    @property
+    def onnx_op(self) -> str | None:
+        """The op of the first default-domain ONNX form (None if standard ONNX has none)."""
+        return next((f.op for f in self.onnx if not f.domain), None)
+
+    @property
+    def tflite_op(self) -> str | None:
+        """The builtin op of the first TFLite form (None if TFLite has none)."""
+        return self.tflite[0].op if self.tflite else None
+
+    def onnx_form(self) -> OnnxForm | None:
+        """The default-domain ONNX form edgeact writes, if any."""
+        return next((f for f in self.onnx if f.written and not f.domain), None)
+
+    def tflite_form(self) -> TfliteForm | None:
+        """The TFLite form edgeact writes, if any."""
+        return next((f for f in self.tflite if f.written), None)
+
+    def native(self, runtime: str, dtype: str = "float32") -> bool:
+        """Whether ``runtime`` (one of ``forms.RUNTIMES``) runs this activation as one op.
+
+        ``dtype`` is the tensor type (``float32``, ``int8``, ``uint8``); ONNX Runtime runs 8-bit
+        activations as DequantizeLinear -> op -> QuantizeLinear, so any ONNX form counts there.
+        """
+        dtype = dtype.upper()
+        if runtime == "onnxruntime":
+            return bool(self.onnx)
+        if runtime == "litert":
+            return any(dtype in f.versions for f in self.tflite)
+        if runtime == "litert-xnnpack":
+            return any(dtype in f.xnnpack for f in self.tflite)
+        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
 
 
 def _defaults(fn: Callable) -> Mapping[str, float]:
@@ -85,8 +173,12 @@ _RECORDS = (
         monotonic=True,
         zero_centred=False,
         edge_replacement="relu6",
-        onnx_op="Relu",
-        tflite_op="RELU",
+        onnx=(OnnxForm("Relu"),),
+        tflite=(
+            TfliteForm(
+                "RELU", versions={**_F32, "INT8": 2, "UINT8": 2}, xnnpack=_XF32, fused="RELU"
+            ),
+        ),
     ),
     _record(
         "relu6",
@@ -96,8 +188,12 @@ _RECORDS = (
         smoothness="C0",
         monotonic=True,
         zero_centred=False,
-        onnx_op="Clip",
-        tflite_op="RELU6",
+        onnx=(OnnxForm("Clip", since=6, attributes={"min": 0.0, "max": 6.0}, inputs_since=11),),
+        tflite=(
+            TfliteForm(
+                "RELU6", versions={**_F32, "INT8": 2, "UINT8": 1}, xnnpack=_XF32, fused="RELU6"
+            ),
+        ),
     ),
     _record(
         "leaky_relu",
@@ -108,8 +204,16 @@ _RECORDS = (
         monotonic=True,
         zero_centred=True,
         edge_replacement="relu6",
-        onnx_op="LeakyRelu",
-        tflite_op="LEAKY_RELU",
+        onnx=(OnnxForm("LeakyRelu", attributes={"alpha": Param("negative_slope")}),),
+        tflite=(
+            TfliteForm(
+                "LEAKY_RELU",
+                options="LeakyReluOptions",
+                values={"alpha": Param("negative_slope")},
+                versions=_Q8,
+                xnnpack=_XQ8,
+            ),
+        ),
     ),
     _record(
         "prelu",
@@ -120,8 +224,8 @@ _RECORDS = (
         monotonic=True,
         zero_centred=True,
         edge_replacement="leaky_relu",
-        onnx_op="PRelu",
-        tflite_op="PRELU",
+        onnx=(OnnxForm("PRelu", written=False),),  # the weight is a tensor input
+        tflite=(TfliteForm("PRELU", versions={**_F32, "INT8": 2, "UINT8": 1}, written=False),),
     ),
     _record(
         "elu",
@@ -132,8 +236,8 @@ _RECORDS = (
         monotonic=True,
         zero_centred=True,
         edge_replacement="relu6",
-        onnx_op="Elu",
-        tflite_op="ELU",
+        onnx=(OnnxForm("Elu", attributes={"alpha": Param("alpha")}),),
+        tflite=(TfliteForm("ELU", versions={**_F32, "INT8": 1}, xnnpack=_XF32 | {"INT8"}),),
     ),
     _record(
         "selu",
@@ -144,7 +248,7 @@ _RECORDS = (
         monotonic=True,
         zero_centred=True,
         edge_replacement="relu6",
-        onnx_op="Selu",
+        onnx=(OnnxForm("Selu"),),
     ),
     _record(
         "celu",
@@ -155,7 +259,7 @@ _RECORDS = (
         monotonic=True,
         zero_centred=True,
         edge_replacement="relu6",
-        onnx_op="Celu",
+        onnx=(OnnxForm("Celu", since=12, attributes={"alpha": Param("alpha")}),),
     ),
     _record(
         "gelu",
@@ -172,8 +276,12 @@ _RECORDS = (
             ("hardswish", 0.30),
         ),
         edge_replacement="gelu_tanh",
-        onnx_op="Gelu",
-        tflite_op="GELU",
+        onnx=(
+            OnnxForm("Gelu", since=20, attributes={"approximate": "none"}),
+            OnnxForm("Gelu", since=None, domain=_MS, written=False),
+            OnnxForm("BiasGelu", since=None, domain=_MS, written=False),
+        ),
+        tflite=(_gelu_tflite(approximate=False),),
     ),
     _record(
         "gelu_tanh",
@@ -183,8 +291,11 @@ _RECORDS = (
         smoothness="C∞",
         monotonic=False,
         zero_centred=True,
-        onnx_op="Gelu",
-        tflite_op="GELU",
+        onnx=(
+            OnnxForm("Gelu", since=20, attributes={"approximate": "tanh"}),
+            OnnxForm("FastGelu", since=None, domain=_MS, written=False),
+        ),
+        tflite=(_gelu_tflite(approximate=True),),
     ),
     _record(
         "gelu_quick",
@@ -194,7 +305,10 @@ _RECORDS = (
         smoothness="C∞",
         monotonic=False,
         zero_centred=True,
-        onnx_op="Swish",
+        onnx=(
+            _quick_gelu(GELU_QUICK_ALPHA),
+            OnnxForm("Swish", since=24, attributes={"alpha": GELU_QUICK_ALPHA}, written=False),
+        ),
     ),
     _record(
         "gelu_poly",
@@ -215,7 +329,10 @@ _RECORDS = (
         zero_centred=True,
         approximations=(("silu_poly", 6.0e-2), ("hardswish", 0.143)),
         edge_replacement="hardswish",
-        onnx_op="Swish",
+        onnx=(
+            OnnxForm("Swish", since=24, attributes={"alpha": 1.0}, written=False),
+            _quick_gelu(1.0),
+        ),
     ),
     _record(
         "silu_poly",
@@ -236,7 +353,7 @@ _RECORDS = (
         zero_centred=True,
         approximations=(("hardswish", 0.29),),
         edge_replacement="hardswish",
-        onnx_op="Mish",
+        onnx=(OnnxForm("Mish", since=18),),
     ),
     _record(
         "softplus",
@@ -248,7 +365,7 @@ _RECORDS = (
         zero_centred=False,
         approximations=(("relu", 0.70),),
         edge_replacement="relu",
-        onnx_op="Softplus",
+        onnx=(OnnxForm("Softplus"),),
     ),
     _record(
         "sigmoid",
@@ -260,8 +377,15 @@ _RECORDS = (
         zero_centred=False,
         approximations=(("hardsigmoid", 7.0e-2),),
         edge_replacement="hardsigmoid",
-        onnx_op="Sigmoid",
-        tflite_op="LOGISTIC",
+        onnx=(OnnxForm("Sigmoid"),),
+        tflite=(
+            TfliteForm(
+                "LOGISTIC",
+                versions={**_F32, "INT8": 2, "UINT8": 1},
+                xnnpack=_XQ8,
+                fixed_output={"INT8": (1 / 256, -128), "UINT8": (1 / 256, 0)},
+            ),
+        ),
     ),
     _record(
         "tanh",
@@ -273,8 +397,16 @@ _RECORDS = (
         zero_centred=True,
         approximations=(("hardtanh", 0.24),),
         edge_replacement="hardtanh",
-        onnx_op="Tanh",
-        tflite_op="TANH",
+        onnx=(OnnxForm("Tanh"),),
+        tflite=(
+            TfliteForm(
+                "TANH",
+                versions={**_F32, "INT8": 2, "UINT8": 1},
+                xnnpack=_XQ8,
+                fused="TANH",
+                fixed_output={"INT8": (1 / 128, 0), "UINT8": (1 / 128, 128)},
+            ),
+        ),
     ),
     _record(
         "hardswish",
@@ -284,8 +416,8 @@ _RECORDS = (
         smoothness="C0",
         monotonic=False,
         zero_centred=True,
-        onnx_op="HardSwish",
-        tflite_op="HARD_SWISH",
+        onnx=(OnnxForm("HardSwish", since=14),),
+        tflite=(TfliteForm("HARD_SWISH", options="HardSwishOptions", versions=_Q8, xnnpack=_XF32),),
     ),
     _record(
         "hardsigmoid",
@@ -295,7 +427,7 @@ _RECORDS = (
         smoothness="C0",
         monotonic=True,
         zero_centred=False,
-        onnx_op="HardSigmoid",
+        onnx=(OnnxForm("HardSigmoid", since=6, attributes={"alpha": 1.0 / 6.0, "beta": 0.5}),),
     ),
     _record(
         "hardtanh",
@@ -305,8 +437,15 @@ _RECORDS = (
         smoothness="C0",
         monotonic=True,
         zero_centred=True,
-        onnx_op="Clip",
-        tflite_op="RELU_N1_TO_1",
+        onnx=(
+            OnnxForm(
+                "Clip",
+                since=6,
+                attributes={"min": Param("min_val"), "max": Param("max_val")},
+                inputs_since=11,
+            ),
+        ),
+        tflite=(TfliteForm("RELU_N1_TO_1", versions=_Q8, xnnpack=_XF32, fused="RELU_N1_TO_1"),),
     ),
     _record(
         "hardshrink",
@@ -316,7 +455,7 @@ _RECORDS = (
         smoothness="discontinuous",
         monotonic=True,
         zero_centred=True,
-        onnx_op="Shrink",
+        onnx=(OnnxForm("Shrink", since=9, attributes={"bias": 0.0, "lambd": Param("lambd")}),),
     ),
     _record(
         "softshrink",
@@ -326,7 +465,11 @@ _RECORDS = (
         smoothness="C0",
         monotonic=True,
         zero_centred=True,
-        onnx_op="Shrink",
+        onnx=(
+            OnnxForm(
+                "Shrink", since=9, attributes={"bias": Param("lambd"), "lambd": Param("lambd")}
+            ),
+        ),
     ),
     _record(
         "softmax",
@@ -337,12 +480,36 @@ _RECORDS = (
         monotonic=True,
         zero_centred=False,
         elementwise=False,
-        onnx_op="Softmax",
-        tflite_op="SOFTMAX",
+        onnx=(OnnxForm("Softmax", since=13, attributes={"axis": Param("axis")}),),
+        tflite=(TfliteForm("SOFTMAX", options="SoftmaxOptions", versions=_F32, written=False),),
+    ),
+        output_range=(-_INF, 0.0),
+        smoothness="C∞",
+        monotonic=False,
+        zero_centred=False,
+        elementwise=False,
     ),
 )
 
 ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _RECORDS})
+
+
+def _index(forms_of: Callable[[Activation], tuple], key: Callable) -> Mapping:
+    index: dict = {}
+    for act in _RECORDS:
+        for form in forms_of(act):
+            index.setdefault(key(form), []).append((act.name, form))
+    return MappingProxyType({k: tuple(v) for k, v in index.items()})
+
+
+# Reverse lookups for the converters' single-op matchers, in catalogue order:
+# (domain, op) -> ((activation, OnnxForm), ...) and builtin op -> ((activation, TfliteForm), ...).
+ONNX_FORMS: Mapping[tuple[str, str], tuple[tuple[str, OnnxForm], ...]] = _index(
+    lambda a: a.onnx, lambda f: (f.domain, f.op)
+)
+TFLITE_FORMS: Mapping[str, tuple[tuple[str, TfliteForm], ...]] = _index(
+    lambda a: a.tflite, lambda f: f.op
+)
 
 
 def get(name: str) -> Activation:

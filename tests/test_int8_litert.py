@@ -1,8 +1,8 @@
 """int8/uint8 kernels bit-exact against the real LiteRT interpreter (ai-edge-litert).
 
-For every TFLite activation op edgeact maps to (HARD_SWISH, RELU6, RELU, RELU_N1_TO_1,
-LEAKY_RELU, LOGISTIC, TANH, ELU, GELU exact and approximate), in int8 and in uint8 where LiteRT
-runs it, a one-op model per (scale, zero point) pair is run on all 256 codes and compared code for
+For every TFLite activation op of the catalogue's forms (HARD_SWISH, RELU6, RELU, RELU_N1_TO_1,
+LEAKY_RELU, LOGISTIC, TANH, ELU, GELU exact and approximate), in int8 and in uint8 where the form
+says LiteRT runs it, a one-op model per (scale, zero point) pair is run on all 256 codes and compared code for
 code with ``edgeact.kernels.<name>(codes, x_q=..., y_q=..., compat=...)``:
 
 - ``compat="tflite"`` against the builtin kernels (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``);
@@ -36,20 +36,19 @@ N_RANDOM = 100
 N_TIES = 20
 SCALES = (1e-3, 1.0)
 
-# catalogue name -> (TFLite op, model options, dtypes LiteRT runs it in)
+# From the catalogue's TFLite forms: catalogue name -> (TFLite op, model options, the 8-bit
+# dtypes the form says LiteRT's builtin kernels run). Running them here checks those claims.
 OPS = {
-    "hardswish": ("HARD_SWISH", {}, ("int8", "uint8")),
-    "relu6": ("RELU6", {}, ("int8", "uint8")),
-    "relu": ("RELU", {}, ("int8", "uint8")),
-    "hardtanh": ("RELU_N1_TO_1", {}, ("int8", "uint8")),
-    "leaky_relu": ("LEAKY_RELU", {}, ("int8", "uint8")),
-    "sigmoid": ("LOGISTIC", {}, ("int8", "uint8")),
-    "tanh": ("TANH", {}, ("int8", "uint8")),
-    "elu": ("ELU", {}, ("int8",)),
-    "gelu": ("GELU", {"approximate": False}, ("int8", "uint8")),
-    "gelu_tanh": ("GELU", {"approximate": True}, ("int8", "uint8")),
+    name: (
+        form.op,
+        form.options_for(act.params),
+        tuple(d.lower() for d in ("INT8", "UINT8") if d in form.versions),
+    )
+    for name, act in ACTIVATIONS.items()
+    if (form := act.tflite_form()) is not None
 }
-DELEGATED = ("leaky_relu", "sigmoid", "tanh", "elu")  # what LiteRT's XNNPACK delegate takes
+# what the forms say LiteRT's XNNPACK delegate takes in int8 (checked against the real delegate)
+DELEGATED = tuple(name for name, act in ACTIVATIONS.items() if act.native("litert-xnnpack", "int8"))
 
 CASES = [(name, dtype) for name, (_, _, dtypes) in OPS.items() for dtype in dtypes]
 

@@ -66,7 +66,13 @@ def conv(tmp_path):
 def test_emitted_target_computes_the_reference_in_onnxruntime(target, opset):
     names = iter(range(1000))
     e = Emitter(opset, TensorProto.FLOAT, lambda hint: f"{hint}_{next(names)}")
-    nodes = emit(target, "x", "y", e)
+    try:
+        nodes = emit(target, "x", "y", e)
+    except ValueError as error:  # only for an op newer than the model, without a decomposition
+        form = ACTIVATIONS[target].onnx_form()
+        assert form is not None and form.since > opset, error
+        assert f"{target} needs opset {form.since} or later" in str(error)
+        return
     vi = [helper.make_tensor_value_info(v, TensorProto.FLOAT, [None]) for v in "xy"]
     graph = helper.make_graph(nodes, "g", vi[:1], vi[1:])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
@@ -98,8 +104,8 @@ def test_the_opset_decides_between_one_op_and_its_decomposition(target, opset, o
 
 
 def test_targets_without_an_onnx_form_are_named():
-    with pytest.raises(ValueError, match="no ONNX form for swap target 'hardshrink'"):
-        emitted_ops("hardshrink", 17)
+    with pytest.raises(ValueError, match="no ONNX form for swap target 'prelu'"):
+        emitted_ops("prelu", 17)  # its weight is a tensor input
 
 
 # --- swaps on every exporter shape ----------------------------------------------------------------
@@ -545,7 +551,7 @@ def newer_opset_model() -> onnx.ModelProto:
         (two_silus, ["--swap", "silu"], "is not FROM=TO"),
         (two_silus, ["--swap", "silu=silu"], "maps silu to itself"),
         (two_silus, ["--swap", "gelu=gelu_tanh"], "swap gelu=gelu_tanh matches nothing"),
-        (two_silus, ["--swap", "silu=hardshrink"], "no ONNX form for swap target 'hardshrink'"),
+        (two_silus, ["--swap", "silu=prelu"], "no ONNX form for swap target 'prelu'"),
         (custom_op_model, ["--swap", "silu=hardswish"], "ONNX Runtime cannot run the input model"),
         (two_silus, ["--tolerance", "-1"], "tolerance -1.0 must be a number >= 0"),
         (dynamic_model, ["--input-shape", "z=1x8"], "the model has no input 'z'"),

@@ -359,20 +359,9 @@ def _bench_peer(case: _Case, peer: str, timing: dict, threads: int, errors: str)
 
 
 def _implementation(case: _Case) -> str:
-    """Which edgeact code path runs: float32 in float64 or (selects) in float32, float16 through
-    float32 (F16C) or a 65 536-entry table (AVX-512F gather or portable), or the int8 byte lookup
-    (AVX-512 VBMI or portable)."""
-    from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS
-    from edgeact.kernels._simd import BYTE_LUT_IMPLEMENTATION, HALF_LUT_IMPLEMENTATION
+    from edgeact.kernels import implementation_of
 
-    if case.x.dtype == np.float32:
-        return "float32 in float32" if case.name in FLOAT32_ELEMENTS else "float32 in float64"
-    if case.x.dtype == np.float16:
-        if case.name in HALF_ELEMENTS:
-            return "float16 in float32"
-        return f"float16 table ({HALF_LUT_IMPLEMENTATION})"
-
-    return f"byte lookup ({BYTE_LUT_IMPLEMENTATION})"
+    return implementation_of(case.name, case.x.dtype)
 
 
 def _numpy_peer(case: _Case):

@@ -62,8 +62,8 @@ def machine_info(
         "l3_bytes": caches.get("l3"),
         "simd": _safe(_simd_features, arch, cpuinfo.get("flags")),
         "llvm_cpu": _safe(_llvm_cpu_name),
-        "int8_lookup": _safe(_lookup, "BYTE_LUT_IMPLEMENTATION"),
-        "float16_lookup": _safe(_lookup, "HALF_LUT_IMPLEMENTATION"),
+        "int8_lookup": _safe(_lookup, "int8"),
+        "float16_lookup": _safe(_lookup, "float16"),
         "edgeact_portable": os.environ.get("EDGEACT_PORTABLE") or None,
         "versions": _versions(),
     }
@@ -223,10 +223,10 @@ def _llvm_cpu_name() -> str:
     return binding.get_host_cpu_name()
 
 
-def _lookup(name: str) -> str:
-    from edgeact.kernels import _simd
+def _lookup(dtype: str) -> str:
+    from edgeact.kernels import lookup_paths
 
-    return getattr(_simd, name)
+    return lookup_paths()[dtype]
 
 
 def _versions() -> dict:

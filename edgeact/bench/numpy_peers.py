@@ -5,6 +5,16 @@ from collections.abc import Callable
 
 import numpy as np
 
+from edgeact.catalogue import (
+    GELU_QUICK_ALPHA,
+    GELU_TANH_CUBIC,
+    IBERT_A,
+    IBERT_B,
+    SELU_ALPHA,
+    SELU_SCALE,
+    SILU_POLY_KNEE,
+)
+
 __all__ = ["ERF_BLOCK", "EXPRESSIONS", "numpy_equivalent"]
 
 ERF_BLOCK = 1 << 20  # elements per np.vectorize(math.erf) call in the NumPy GELU
@@ -36,7 +46,7 @@ def _catalogue_params(name: str) -> dict:
 
 
 def _silu_poly(x, c):
-    t = c(1) - np.minimum(np.abs(x), c(4.4)) / c(4.4)
+    t = c(1) - np.minimum(np.abs(x), c(SILU_POLY_KNEE)) / c(SILU_POLY_KNEE)
     return x * (c(0.5) + c(0.5) * np.sign(x) * (c(1) - t * t))
 
 
@@ -57,11 +67,11 @@ def _vectorized_erf(z):
 
 
 def _gelu_tanh(x, c):
-    inner = c(math.sqrt(2.0 / math.pi)) * (x + c(0.044715) * x * x * x)
+    inner = c(math.sqrt(2.0 / math.pi)) * (x + c(GELU_TANH_CUBIC) * x * x * x)
     return c(0.5) * x * (c(1) + np.tanh(inner))
 
 
-def _gelu_poly(x, c, a=-0.2888, b=-1.769):
+def _gelu_poly(x, c, a=IBERT_A, b=IBERT_B):
     z = x / c(math.sqrt(2.0))
     clipped = np.minimum(np.abs(z), c(-b)) + c(b)
     return c(0.5) * x * (c(1) + np.sign(z) * (c(a) * clipped * clipped + c(1)))
@@ -80,15 +90,13 @@ def _softshrink(x, c, lambd=0.5):
     return np.where(x > c(lambd), x - c(lambd), np.where(x < c(-lambd), x + c(lambd), c(0)))
 
 
-_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805  # Klambauer et al. 2017
-
 EXPRESSIONS = {
     "relu": lambda x, c: np.maximum(x, c(0)),
     "relu6": lambda x, c: np.clip(x, c(0), c(6)),
     "leaky_relu": lambda x, c, negative_slope=0.01: np.where(x < c(0), c(negative_slope) * x, x),
     "prelu": lambda x, c, weight=0.25: np.where(x >= c(0), x, c(weight) * x),
     "elu": lambda x, c, alpha=1.0: np.where(x > c(0), x, c(alpha) * np.expm1(x)),
-    "selu": lambda x, c: c(_SELU_SCALE) * np.where(x > c(0), x, c(_SELU_ALPHA) * np.expm1(x)),
+    "selu": lambda x, c: c(SELU_SCALE) * np.where(x > c(0), x, c(SELU_ALPHA) * np.expm1(x)),
     "celu": _celu,
     "mish": lambda x, c: x * np.tanh(np.logaddexp(c(0), x)),
     "softplus": _softplus,
@@ -103,6 +111,6 @@ EXPRESSIONS = {
     "silu_poly": _silu_poly,
     "gelu": _gelu,
     "gelu_tanh": _gelu_tanh,
-    "gelu_quick": lambda x, c: x / (c(1) + np.exp(c(-1.702) * x)),
+    "gelu_quick": lambda x, c: x / (c(1) + np.exp(c(-GELU_QUICK_ALPHA) * x)),
     "gelu_poly": _gelu_poly,
 }

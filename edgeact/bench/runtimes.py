@@ -27,16 +27,9 @@ RUNTIME_PEERS = ("onnxruntime", "litert", "xnnpack")
 COMPAT = {"onnxruntime": "onnxruntime", "litert": "tflite", "xnnpack": "xnnpack"}
 # catalogue activation -> (TFLite builtin op, its options); catalogue default parameters only.
 TFLITE_OPS = {
-    "relu": ("RELU", {}),
-    "relu6": ("RELU6", {}),
-    "hardtanh": ("RELU_N1_TO_1", {}),
-    "leaky_relu": ("LEAKY_RELU", {"alpha": ACTIVATIONS["leaky_relu"].params["negative_slope"]}),
-    "sigmoid": ("LOGISTIC", {}),
-    "tanh": ("TANH", {}),
-    "elu": ("ELU", {}),
-    "gelu": ("GELU", {"approximate": False}),
-    "gelu_tanh": ("GELU", {"approximate": True}),
-    "hardswish": ("HARD_SWISH", {}),
+    name: (form.op, form.options_for(act.params))
+    for name, act in ACTIVATIONS.items()
+    if (form := act.tflite_form()) is not None
 }
 
 
@@ -86,12 +79,14 @@ def ort_session(model, threads: int = 1):
 
 
 def _onnxruntime(name, x, x_q, y_q, threads) -> Peer:
-    from edgeact.kernels._onnxruntime import ORT_FLOAT_OPS, onnx_op
+    from edgeact.kernels import emulates
     from edgeact.runtimes import onnxruntime as ort_models
 
-    if name not in ORT_FLOAT_OPS:
+    act = ACTIVATIONS[name]
+    form = act.onnx_form()
+    if form is None or not emulates("onnxruntime", name):
         raise Unavailable(f"edgeact maps no ONNX op to {name}")
-    op, attributes = onnx_op(name)
+    op, attributes = form.op, form.attributes_for(act.params)
     if x_q is None:
         model = ort_models.float_model(op, x.shape, **attributes)
     else:

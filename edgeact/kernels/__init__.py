@@ -24,8 +24,11 @@ globals().update(KERNELS)
 __all__ = [
     "KERNELS",
     "apply_lut",
+    "emulates",
     "gelu_poly_int",
     "get",
+    "implementation_of",
+    "lookup_paths",
     "make_lut",
     "scalar",
     "silu_poly_int",
@@ -42,3 +45,50 @@ def get(name: str):
             f"activation {name!r} has no float kernel yet; kernels: {', '.join(KERNELS)}"
         )
     raise ValueError(f"unknown activation {name!r}; kernels: {', '.join(KERNELS)}")
+
+
+def implementation_of(name: str, dtype) -> str:
+    """Which code path ``name`` runs on ``dtype`` arrays, as benchmark records name it.
+
+    float32 in float64 or (where it only selects) in float32; float16 through float32 (F16C) or
+    a 65 536-entry table (AVX-512F gather or portable); int8/uint8 the byte lookup (AVX-512 VBMI
+    or portable).
+    """
+    import numpy as np
+
+    from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS
+
+    dtype = np.dtype(dtype)
+    if dtype == np.float32:
+        return "float32 in float32" if name in FLOAT32_ELEMENTS else "float32 in float64"
+    if dtype == np.float16:
+        if name in HALF_ELEMENTS:
+            return "float16 in float32"
+        return f"float16 table ({lookup_paths()['float16']})"
+    return f"byte lookup ({lookup_paths()['int8']})"
+
+
+def lookup_paths() -> dict[str, str]:
+    """The table-lookup loops chosen for this CPU: {"int8": ..., "float16": ...}.
+
+    "avx512vbmi" / "avx512f" where the CPU has them, else "portable" (also with
+    ``EDGEACT_PORTABLE=1``).
+    """
+    from edgeact.kernels import _simd
+
+    return {"int8": _simd.BYTE_LUT_IMPLEMENTATION, "float16": _simd.HALF_LUT_IMPLEMENTATION}
+
+
+def emulates(compat: str, name: str) -> bool:
+    """Whether ``compat``'s int8 tables reproduce that runtime's own float kernel for ``name``.
+
+    Where they do not, the table is the catalogue reference's, which the runtime may miss by a
+    code: benchmarks compare the runtime against edgeact only where this is True.
+    """
+    if compat == "onnxruntime":
+        from edgeact.kernels._onnxruntime import ORT_FLOAT_OPS
+
+        return name in ORT_FLOAT_OPS
+    if compat in ("tflite", "xnnpack"):
+        return ACTIVATIONS[name].tflite_form() is not None
+    raise ValueError(f"unknown compat {compat!r}; known: onnxruntime, tflite, xnnpack")

@@ -278,33 +278,28 @@ def _gelu_tanh(x):
     return (_HALF * x) * (mlas_tanh(u) + _ONE)
 
 
-# edgeact name -> (ONNX op and attributes as ``qdq_model`` takes them, float32 function factory).
+# edgeact name -> factory of the float32 function ORT's CPU kernel computes (from the catalogue
+# parameters); the op itself is the catalogue's ONNX form (``onnx_op``).
 ORT_FLOAT_OPS = {
-    "relu": (("Relu", {}), lambda: _relu),
-    "relu6": (("Clip", {"min": 0.0, "max": 6.0}), lambda: _clip(0.0, 6.0)),
-    "hardtanh": (
-        ("Clip", lambda min_val, max_val: {"min": min_val, "max": max_val}),
-        lambda min_val, max_val: _clip(min_val, max_val),
-    ),
-    "leaky_relu": (
-        ("LeakyRelu", lambda negative_slope: {"alpha": negative_slope}),
-        _leaky_relu,
-    ),
-    "sigmoid": (("Sigmoid", {}), lambda: mlas_logistic),
-    "tanh": (("Tanh", {}), lambda: mlas_tanh),
-    "hardsigmoid": (("HardSigmoid", {"alpha": 1.0 / 6.0, "beta": 0.5}), lambda: _hardsigmoid),
-    "hardswish": (("HardSwish", {}), lambda: _hardswish),
-    "gelu": (("Gelu", {"approximate": "none"}), lambda: _gelu),
-    "gelu_tanh": (("Gelu", {"approximate": "tanh"}), lambda: _gelu_tanh),
+    "relu": lambda: _relu,
+    "relu6": lambda: _clip(0.0, 6.0),
+    "hardtanh": lambda min_val, max_val: _clip(min_val, max_val),
+    "leaky_relu": _leaky_relu,
+    "sigmoid": lambda: mlas_logistic,
+    "tanh": lambda: mlas_tanh,
+    "hardsigmoid": lambda: _hardsigmoid,
+    "hardswish": lambda: _hardswish,
+    "gelu": lambda: _gelu,
+    "gelu_tanh": lambda: _gelu_tanh,
 }
 
 
 def onnx_op(name: str, params: dict[str, float] | None = None) -> tuple[str, dict]:
     """The ONNX op and ``qdq_model`` keywords that compute catalogue activation ``name``."""
-    (op, attributes), _ = ORT_FLOAT_OPS[name]
-    if callable(attributes):
-        attributes = attributes(**_params(name, params))
-    return op, dict(attributes)
+    form = ACTIVATIONS[name].onnx_form()
+    if form is None:
+        raise ValueError(f"onnxruntime: the catalogue has no ONNX op for {name}")
+    return form.op, form.attributes_for(_params(name, params))
 
 
 def onnxruntime_float(name: str, x, params: dict[str, float] | None = None) -> np.ndarray:
@@ -316,7 +311,7 @@ def onnxruntime_float(name: str, x, params: dict[str, float] | None = None) -> n
     x = np.asarray(x, dtype=_f32)
     values = _params(name, params)
     if name in ORT_FLOAT_OPS:
-        return np.asarray(ORT_FLOAT_OPS[name][1](**values)(x), dtype=_f32)
+        return np.asarray(ORT_FLOAT_OPS[name](**values)(x), dtype=_f32)
     activation = ACTIVATIONS[name]
     if not activation.elementwise:
         raise ValueError(f"onnxruntime: {name} is not element-wise; it has no 256-entry table")

@@ -8,12 +8,10 @@ float and quantized kernel, not as the fast path (that is what the edge replacem
 import math
 
 from edgeact._jit import jit
+from edgeact.catalogue import SELU_ALPHA, SELU_SCALE
 from edgeact.kernels._fastmath import exp
 
 __all__ = ["celu", "elu", "mish", "selu", "softplus", "tanh"]
-
-SELU_ALPHA = 1.6732632423543772848170429916717
-SELU_SCALE = 1.0507009873554804934193349852946
 
 
 @jit

@@ -11,6 +11,7 @@
 import math
 
 from edgeact._jit import jit
+from edgeact.catalogue import GELU_QUICK_ALPHA, GELU_TANH_CUBIC, IBERT_A, IBERT_B
 from edgeact.kernels._fastmath import exp
 
 __all__ = ["gelu", "gelu_poly", "gelu_quick", "gelu_tanh"]
@@ -18,8 +19,6 @@ __all__ = ["gelu", "gelu_poly", "gelu_quick", "gelu_tanh"]
 _SQRT_2_OVER_PI = 0.7978845608028654
 _INV_SQRT2 = 0.7071067811865476
 _GATE_CLOSED = -750.0  # below this every gate here is 0 in float64
-IBERT_A = -0.2888
-IBERT_B = -1.769
 
 
 @jit
@@ -31,14 +30,14 @@ def gelu(x):
 @jit
 def gelu_tanh(x):
     """The tanh approximation of GELU (max error vs GELU ~4.7e-4)."""
-    u2 = (2.0 * _SQRT_2_OVER_PI) * (x + 0.044715 * x * x * x)
+    u2 = (2.0 * _SQRT_2_OVER_PI) * (x + GELU_TANH_CUBIC * x * x * x)
     return 0.0 if x < _GATE_CLOSED else x / (1.0 + exp(-u2))
 
 
 @jit
 def gelu_quick(x):
     """x·σ(1.702x) (max error vs GELU ~2.0e-2)."""
-    return 0.0 if x < _GATE_CLOSED else x / (1.0 + exp(-1.702 * x))
+    return 0.0 if x < _GATE_CLOSED else x / (1.0 + exp(-GELU_QUICK_ALPHA * x))
 
 
 @jit

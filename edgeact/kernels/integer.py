@@ -28,10 +28,9 @@ from dataclasses import astuple, dataclass
 import numpy as np
 
 from edgeact._jit import jit
+from edgeact.catalogue import IBERT_A, IBERT_B, SILU_POLY_KNEE
 from edgeact.kernels._checks import check_array, check_quant_params, checked_out
 from edgeact.kernels._loops import apply_1d, specialise, unaliased
-from edgeact.kernels.gelu import IBERT_A, IBERT_B
-from edgeact.kernels.sigmoid import SILU_POLY_KNEE
 from edgeact.quant import QuantParams
 
 __all__ = ["IntegerProgram", "gelu_poly_int", "integer_program", "silu_poly_int"]

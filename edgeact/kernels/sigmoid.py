@@ -6,13 +6,13 @@ there is -inf * 0.
 """
 
 from edgeact._jit import jit
+from edgeact.catalogue import SILU_POLY_KNEE
 from edgeact.kernels._fastmath import exp
 from edgeact.kernels.relu import relu6
 
 __all__ = ["hardsigmoid", "hardswish", "sigmoid", "silu", "silu_poly"]
 
 _GATE_CLOSED = -750.0  # below this every gate here is 0 in float64
-SILU_POLY_KNEE = 4.4  # |x| where silu_poly's quadratic sigmoid reaches 0 or 1
 
 
 @jit

@@ -6,10 +6,7 @@ either on its builtin kernels only (``delegate=False``, the ``BUILTIN_WITHOUT_DE
 resolver) or with the default XNNPACK delegate applied (``delegate=True``). ``ai_edge_litert``
 is imported inside the functions, so importing this module does not load LiteRT.
 
-Op versions follow ``tensorflow/lite/tools/versioning/op_version.cc`` where LiteRT 2.3's builtin
-resolver registers them (checked by loading each model): int8 RELU, RELU6, LOGISTIC and TANH and
-int8/uint8 GELU are version 2; RELU_N1_TO_1 and ELU only resolve as version 1 ("Didn't find op
-for builtin opcode ... version 2"); LEAKY_RELU and HARD_SWISH are version 1.
+Ops, options and op versions come from the catalogue's TFLite forms (``edgeact.forms``).
 
 LiteRT's own preconditions (``tflite/kernels/activations.cc``), which ``interpreter`` reports as
 a RuntimeError: LOGISTIC needs an output scale of exactly 1/256 (any zero point); HARD_SWISH needs
@@ -44,21 +41,24 @@ class OpSpec:
     versions: tuple[tuple[str, int], ...] = (("int8", 1), ("uint8", 1))
 
 
-OPS: dict[str, OpSpec] = {
-    "RELU": OpSpec(versions=(("int8", 2), ("uint8", 1))),
-    "RELU6": OpSpec(versions=(("int8", 2), ("uint8", 1))),
-    "RELU_N1_TO_1": OpSpec(),
-    "LEAKY_RELU": OpSpec(options="LeakyReluOptions", defaults=(("alpha", 0.2),)),
-    "HARD_SWISH": OpSpec(options="HardSwishOptions"),
-    "LOGISTIC": OpSpec(versions=(("int8", 2), ("uint8", 1))),
-    "TANH": OpSpec(versions=(("int8", 2), ("uint8", 1))),
-    "ELU": OpSpec(),
-    "GELU": OpSpec(
-        options="GeluOptions",
-        defaults=(("approximate", False),),
-        versions=(("int8", 2), ("uint8", 2)),
-    ),
-}
+def _op_specs() -> dict[str, OpSpec]:
+    """One OpSpec per written TFLite form of the catalogue (GELU: its first, exact, record)."""
+    from edgeact.catalogue import ACTIVATIONS
+
+    specs: dict[str, OpSpec] = {}
+    for act in ACTIVATIONS.values():
+        form = act.tflite_form()
+        if form is None or form.op in specs:
+            continue
+        specs[form.op] = OpSpec(
+            options=form.options,
+            defaults=tuple(form.options_for(act.params).items()),
+            versions=tuple((dtype.lower(), form.version(dtype)) for dtype in ("INT8", "UINT8")),
+        )
+    return specs
+
+
+OPS: dict[str, OpSpec] = _op_specs()
 
 
 def single_op_model(op: str, x_q: QuantParams, y_q: QuantParams, shape=(256,), **options) -> bytes:

@@ -31,10 +31,21 @@ __all__ = [
 
 DEFAULT_OPSET = 20  # the first opset with Gelu; HardSwish exists from 14, Clip's inputs from 11
 
-# Operands that are inputs rather than attributes from some opset on: op -> ((name, since), ...).
-_INPUT_OPERANDS: Mapping[str, tuple[tuple[str, int], ...]] = {
-    "Clip": (("min", 11), ("max", 11)),
-}
+
+def _input_operands() -> Mapping[str, tuple[tuple[str, int], ...]]:
+    """op -> ((operand, since), ...): attributes that are inputs from some opset on (the
+    catalogue's ONNX forms say which: Clip's min and max from opset 11)."""
+    from edgeact.catalogue import ACTIVATIONS
+
+    return {
+        form.op: tuple((name, form.inputs_since) for name in form.attributes)
+        for act in ACTIVATIONS.values()
+        for form in act.onnx
+        if form.inputs_since is not None
+    }
+
+
+_INPUT_OPERANDS = _input_operands()
 
 
 def qdq_model(

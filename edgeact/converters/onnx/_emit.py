@@ -1,7 +1,8 @@
 """ONNX nodes computing a catalogue activation at a given opset: what a swap or a fuse writes.
 
-One builder per target activation. Where the model's opset has the op (HardSwish from 14, Gelu
-from 20, Mish from 18) a single node is written; below it, the same maths in older ops
+Where the model's opset has the target's op (its catalogue ONNX form: HardSwish from 14, Gelu
+from 20, Mish from 18) a single node is written; below it, or for targets without an op, a
+hand-written decomposed pattern: the same maths in older ops
 (Hardswish as HardSigmoid(1/6)·x, GELU as erf or sigmoid form). tanh-GELU below opset 20 is
 written as x·σ(2u), u = √(2/π)(x + 0.044715x³): algebraically the tanh form, in six ops instead
 of nine and without the cancellation of 1 + tanh(u) for negative x. Constants are Constant nodes
@@ -15,13 +16,19 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto, helper
 
-from edgeact.kernels.gelu import IBERT_A, IBERT_B
-from edgeact.kernels.sigmoid import SILU_POLY_KNEE
+from edgeact.catalogue import (
+    ACTIVATIONS,
+    GELU_QUICK_ALPHA,
+    GELU_TANH_CUBIC,
+    IBERT_A,
+    IBERT_B,
+    SILU_POLY_KNEE,
+)
+from edgeact.forms import OnnxForm
 
 __all__ = ["EMITTABLE", "Emitter", "emit", "emitted_ops"]
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
-_QUICK_GELU = 1.702
 
 
 @dataclass
@@ -52,40 +59,31 @@ class Emitter:
         return self.op(op_type, x, self.const(c))
 
 
-def _clip(e: Emitter, x: str, lo: float, hi: float) -> str:
-    if e.opset < 11:  # bounds were attributes before opset 11
-        return e.op("Clip", x, min=float(lo), max=float(hi))
-    return e.op("Clip", x, e.const(lo), e.const(hi))
-
-
 def _hardsigmoid(e: Emitter, x: str) -> str:
-    return e.op("HardSigmoid", x, alpha=1.0 / 6.0, beta=0.5)
+    return _single_op(e, x, ACTIVATIONS["hardsigmoid"].onnx_form(), {})
 
 
 def _hardswish(e: Emitter, x: str, **_) -> str:
-    if e.opset >= 14:
-        return e.op("HardSwish", x)
+    """Below opset 14: PyTorch's own export, HardSigmoid(1/6, 0.5)·x."""
     return e.op("Mul", x, _hardsigmoid(e, x))
 
 
 def _gelu(e: Emitter, x: str, **_) -> str:
-    if e.opset >= 20:
-        return e.op("Gelu", x)
+    """Below opset 20: the erf form PyTorch exports, 0.5·(x·(1 + erf(x/√2)))."""
     erf = e.op("Erf", e.scaled("Mul", x, 1.0 / math.sqrt(2.0)))
     return e.scaled("Mul", e.op("Mul", x, e.scaled("Add", erf, 1.0)), 0.5)
 
 
 def _gelu_tanh(e: Emitter, x: str, **_) -> str:
-    if e.opset >= 20:
-        return e.op("Gelu", x, approximate="tanh")
+    """Below opset 20: x·σ(2u), the tanh form without the cancellation of 1 + tanh(u)."""
     c1 = 2.0 * _SQRT_2_OVER_PI
     x2 = e.op("Mul", x, x)
-    u2 = e.op("Mul", x, e.scaled("Add", e.scaled("Mul", x2, 0.044715 * c1), c1))
+    u2 = e.op("Mul", x, e.scaled("Add", e.scaled("Mul", x2, GELU_TANH_CUBIC * c1), c1))
     return e.op("Mul", x, e.op("Sigmoid", u2))
 
 
 def _gelu_quick(e: Emitter, x: str, **_) -> str:
-    return e.op("Mul", x, e.op("Sigmoid", e.scaled("Mul", x, _QUICK_GELU)))
+    return e.op("Mul", x, e.op("Sigmoid", e.scaled("Mul", x, GELU_QUICK_ALPHA)))
 
 
 def _gelu_poly(e: Emitter, x: str, **_) -> str:
@@ -110,54 +108,57 @@ def _silu_poly(e: Emitter, x: str, **_) -> str:
 
 
 def _mish(e: Emitter, x: str, **_) -> str:
-    if e.opset >= 18:
-        return e.op("Mish", x)
+    """Below opset 18: x·tanh(softplus(x))."""
     return e.op("Mul", x, e.op("Tanh", e.op("Softplus", x)))
 
 
-def _leaky_relu(e: Emitter, x: str, negative_slope: float = 0.01, **_) -> str:
-    return e.op("LeakyRelu", x, alpha=float(negative_slope))
+def _single_op(e: Emitter, x: str, form: OnnxForm, params: dict) -> str:
+    """The form's op; attributes become constant inputs from its ``inputs_since`` opset on."""
+    attributes = form.attributes_for(params)
+    if form.inputs_since is not None and e.opset >= form.inputs_since:
+        return e.op(form.op, x, *(e.const(v) for v in attributes.values()))
+    return e.op(form.op, x, **attributes)
 
 
-def _single(op_type: str) -> Callable[..., str]:
-    return lambda e, x, **_: e.op(op_type, x)
-
-
-_BUILDERS: dict[str, Callable[..., str]] = {
-    "relu": _single("Relu"),
-    "relu6": lambda e, x, **_: _clip(e, x, 0.0, 6.0),
-    "hardtanh": lambda e, x, **_: _clip(e, x, -1.0, 1.0),
-    "hardsigmoid": lambda e, x, **_: _hardsigmoid(e, x),
+# Decomposed patterns (hand-written maths): for targets without a single op, and for targets
+# whose op is newer than the model (used below the form's opset).
+_PATTERNS: dict[str, Callable[..., str]] = {
     "hardswish": _hardswish,
-    "leaky_relu": _leaky_relu,
     "gelu": _gelu,
     "gelu_tanh": _gelu_tanh,
     "gelu_quick": _gelu_quick,
     "gelu_poly": _gelu_poly,
     "silu": _silu,
     "silu_poly": _silu_poly,
-    "sigmoid": _single("Sigmoid"),
-    "tanh": _single("Tanh"),
-    "elu": _single("Elu"),
-    "selu": _single("Selu"),
-    "softplus": _single("Softplus"),
     "mish": _mish,
 }
-EMITTABLE = frozenset(_BUILDERS)
-_MIN_OPSET = {"gelu": 9, "gelu_poly": 9, "silu_poly": 9, "hardsigmoid": 6, "relu6": 6}
+_PATTERN_OPSET = {"gelu": 9, "gelu_poly": 9, "silu_poly": 9, "hardswish": 6}  # Erf, Sign: 9
+# target -> the ONNX form a single op writes (the catalogue's written default-domain form)
+_FORMS = {
+    name: form
+    for name, act in ACTIVATIONS.items()
+    if act.elementwise and (form := act.onnx_form()) is not None
+}
+EMITTABLE = frozenset(_FORMS) | frozenset(_PATTERNS)
 
 
 def emit(target: str, x: str, y: str, emitter: Emitter, **params) -> list[onnx.NodeProto]:
     """Nodes computing ``target(x)`` into ``y``; ValueError if ONNX cannot express it here."""
-    if target not in _BUILDERS:
-        known = ", ".join(sorted(_BUILDERS))
+    if target not in EMITTABLE:
+        known = ", ".join(sorted(EMITTABLE))
         raise ValueError(f"no ONNX form for swap target {target!r}; ONNX targets: {known}")
-    if emitter.opset < _MIN_OPSET.get(target, 1):
-        raise ValueError(
-            f"{target} needs opset {_MIN_OPSET[target]} or later; the model has "
-            f"{emitter.opset} (convert with --opset)"
-        )
-    _BUILDERS[target](emitter, x, **params)
+    form = _FORMS.get(target)
+    if form is not None and emitter.opset >= form.since:
+        values = {**ACTIVATIONS[target].params, **params}
+        _single_op(emitter, x, form, values)
+    else:
+        needs = _PATTERN_OPSET.get(target, 1) if target in _PATTERNS else form.since
+        if emitter.opset < needs:
+            raise ValueError(
+                f"{target} needs opset {needs} or later; the model has "
+                f"{emitter.opset} (convert with --opset)"
+            )
+        _PATTERNS[target](emitter, x, **params)
     last = emitter.nodes[-1]
     last.output[0] = y
     return emitter.nodes

@@ -1,37 +1,68 @@
-"""Activations that are a single ONNX op: op type (and domain) -> catalogue name.
+"""Activations that are a single ONNX op, read from the catalogue's ONNX forms.
 
-Ops whose meaning depends on attributes or constant inputs (Clip, HardSigmoid, Gelu, Swish,
-Shrink, QuickGelu) are decided by a small function; a Clip(0, 5) or a Keras-style
-HardSigmoid(0.2, 0.5) is a near miss with the reason.
+A node is the activation of the first form with its (domain, op) whose constant attributes it has
+(``approximate="tanh"``, Swish's ``alpha=1.702``, HardSigmoid's 1/6 and 0.5); attributes bound to
+a parameter must agree where a parameter appears twice (Shrink's ``bias = lambd`` is softshrink).
+Omitted attributes take the op's default from ``onnx.defs`` (or the form's, for vendor ops).
+Clip's bounds may be constant inputs, so it is decided by a small function; a Clip(0, 5) or a
+Keras-style HardSigmoid(0.2, 0.5) is a near miss with the reason.
 """
+
+import functools
 
 import onnx
 from onnx import helper
 
+from edgeact.catalogue import ONNX_FORMS
 from edgeact.converters.onnx._graph import GraphView, NearMiss, close
 from edgeact.converters.onnx._hard import _DYNAMIC, clip_bounds, hardsigmoid_params
+from edgeact.forms import OnnxForm, Param
 
 __all__ = ["match_op"]
 
-_SIMPLE = {
-    "Relu": "relu",
-    "HardSwish": "hardswish",
-    "Sigmoid": "sigmoid",
-    "Tanh": "tanh",
-    "LeakyRelu": "leaky_relu",
-    "PRelu": "prelu",
-    "Elu": "elu",
-    "Selu": "selu",
-    "Celu": "celu",
-    "Softplus": "softplus",
-    "Mish": "mish",
-    "Softmax": "softmax",
-}
-_MICROSOFT = {"Gelu": "gelu", "BiasGelu": "gelu", "FastGelu": "gelu_tanh"}
+
+def _plain(value):
+    return value.decode() if isinstance(value, bytes) else value
 
 
-def _attrs(node: onnx.NodeProto) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+@functools.cache
+def _schema_default(op: str, attribute: str):
+    """The default of a default-domain op's attribute (None if it has none)."""
+    try:
+        attr = onnx.defs.get_schema(op).attributes[attribute]
+    except (onnx.defs.SchemaError, KeyError):
+        return None
+    if not attr.default_value.name:  # required, or no default
+        return None
+    return _plain(helper.get_attribute_value(attr.default_value))
+
+
+def _value(node_attrs: dict, form: OnnxForm, attribute: str):
+    if attribute in node_attrs:
+        return _plain(node_attrs[attribute])
+    if attribute in form.defaults:
+        return form.defaults[attribute]
+    return _schema_default(form.op, attribute) if not form.domain else None
+
+
+def _same(got, want) -> bool:
+    if isinstance(want, str) or isinstance(got, str):
+        return got == want
+    return got is not None and close(float(got), float(want))
+
+
+def _fits(node_attrs: dict, form: OnnxForm) -> bool:
+    """Whether the node has the form's constant attributes and consistent parameter ones."""
+    bound: dict[str, object] = {}
+    for attribute, want in form.attributes.items():
+        got = _value(node_attrs, form, attribute)
+        if isinstance(want, Param):
+            if got is None or (want.name in bound and not _same(got, bound[want.name])):
+                return False
+            bound[want.name] = got
+        elif not _same(got, want):
+            return False
+    return True
 
 
 def _clip(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
@@ -52,35 +83,18 @@ def _clip(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
 
 def match_op(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
     """The catalogue name computed by ``node`` alone, a NearMiss, or None."""
-    op, domain = node.op_type, node.domain
-    if domain == "com.microsoft":
-        if op in _MICROSOFT:
-            return _MICROSOFT[op]
-        if op == "QuickGelu":
-            alpha = float(_attrs(node).get("alpha", 1.702))
-            return "gelu_quick" if close(alpha, 1.702) else ("silu" if close(alpha, 1.0) else None)
+    domain = "" if node.domain == "ai.onnx" else node.domain
+    candidates = ONNX_FORMS.get((domain, node.op_type), ())
+    if not candidates:
         return None
-    if domain not in ("", "ai.onnx"):
-        return None
-    if op in _SIMPLE:
-        return _SIMPLE[op]
-    if op == "Clip":
+    if node.op_type == "Clip" and not domain:
         return _clip(g, node)
-    if op == "Gelu":
-        approximate = _attrs(node).get("approximate", b"none")
-        approximate = approximate.decode() if isinstance(approximate, bytes) else approximate
-        return "gelu_tanh" if approximate == "tanh" else "gelu"
-    if op == "HardSigmoid":
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    for name, form in candidates:
+        if _fits(attrs, form):
+            return name
+    if node.op_type == "HardSigmoid" and not domain:
         alpha, beta = hardsigmoid_params(node)
-        if close(alpha, 1 / 6) and close(beta, 0.5):
-            return "hardsigmoid"
         why = f"HardSigmoid alpha={alpha:.6g}, beta={beta:.6g}; hardsigmoid is alpha=1/6, beta=0.5"
         return NearMiss("hardsigmoid", "op", [node], why)
-    if op == "Swish":
-        alpha = float(_attrs(node).get("alpha", 1.0))
-        return "silu" if close(alpha, 1.0) else ("gelu_quick" if close(alpha, 1.702) else None)
-    if op == "Shrink":
-        a = _attrs(node)
-        bias, lambd = float(a.get("bias", 0.0)), float(a.get("lambd", 0.5))
-        return "hardshrink" if bias == 0.0 else ("softshrink" if close(bias, lambd) else None)
     return None

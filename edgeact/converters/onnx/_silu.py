@@ -10,11 +10,10 @@ s = Sigmoid(y); s · f(s)        -> s is the gated tensor, not a gate: a plain s
 
 import onnx
 
+from edgeact.catalogue import GELU_QUICK_ALPHA
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, close
 
 __all__ = ["match_mish", "match_silu"]
-
-QUICK_GELU_ALPHA = 1.702
 
 
 def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | None:
@@ -42,7 +41,7 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
         c, inner = g.const_operand(scale)
         if c is not None and inner is not None and g.same(inner, other):
             form = "pattern: Sigmoid(a·x)·x"
-            if close(c, QUICK_GELU_ALPHA):
+            if close(c, GELU_QUICK_ALPHA):
                 return [Match("gelu_quick", form, [scale, sig, mul], inner, mul.output[0])]
             why = f"a = {c:.6g}; silu needs a = 1, gelu_quick a = 1.702"
             return [NearMiss("silu", form, [scale, sig, mul], why)]

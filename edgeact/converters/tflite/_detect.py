@@ -11,36 +11,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from edgeact.catalogue import ACTIVATIONS
+from edgeact.catalogue import ACTIVATIONS, GELU_QUICK_ALPHA, TFLITE_FORMS
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_operand
-from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS
+from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS, schema
+from edgeact.forms import Param
 
-__all__ = ["BUILTIN_ACTIVATIONS", "FUSED_ACTIVATIONS", "find_activations", "recommendation"]
+__all__ = ["FUSED_ACTIVATIONS", "find_activations", "recommendation"]
 
-QUICK_GELU_ALPHA = 1.702
 
-# builtin op -> catalogue name (names not in the catalogue are reported without a recommendation)
-BUILTIN_ACTIVATIONS = {
-    "RELU": "relu",
-    "RELU6": "relu6",
-    "RELU_N1_TO_1": "hardtanh",
-    "RELU_0_TO_1": "relu_0_to_1",
-    "HARD_SWISH": "hardswish",
-    "LOGISTIC": "sigmoid",
-    "TANH": "tanh",
-    "GELU": "gelu",  # "gelu_tanh" when GeluOptions.approximate
-    "LEAKY_RELU": "leaky_relu",
-    "PRELU": "prelu",
-    "ELU": "elu",
-}
-# ActivationFunctionType name -> catalogue name
+# TFLite activation ops outside the catalogue: reported under these names, without a recommendation
+_UNCATALOGUED = {"RELU_0_TO_1": "relu_0_to_1"}
+# ActivationFunctionType name -> catalogue name (others are reported as their lower-case name)
 FUSED_ACTIVATIONS = {
-    "RELU": "relu",
-    "RELU6": "relu6",
-    "RELU_N1_TO_1": "hardtanh",
-    "TANH": "tanh",
-    "SIGN_BIT": "sign_bit",
+    form.fused: name for name, a in ACTIVATIONS.items() for form in a.tflite if form.fused
 }
 
 
@@ -66,7 +50,7 @@ def find_activations(view: SubgraphView) -> list[dict]:
             continue
         if op == "LOGISTIC":
             found.append(_logistic(view, o))
-        elif op in BUILTIN_ACTIVATIONS:
+        elif op in TFLITE_FORMS or op in _UNCATALOGUED:
             found.append(_builtin(view, o, op))
         fused = getattr(view.operator(o).builtinOptions, "fusedActivationFunction", None)
         if fused:  # NONE is 0
@@ -80,16 +64,18 @@ def find_activations(view: SubgraphView) -> list[dict]:
 
 
 def _builtin(view: SubgraphView, o: int, op: str) -> dict:
-    name = BUILTIN_ACTIVATIONS[op]
+    """A single builtin op: the catalogue form whose constant options it has, with the rest."""
     options = view.operator(o).builtinOptions
-    params: dict = {}
-    if op == "GELU":
-        approximate = bool(getattr(options, "approximate", False))
-        params["approximate"] = approximate
-        name = "gelu_tanh" if approximate else "gelu"
-    elif op == "LEAKY_RELU":
-        params["alpha"] = float(f"{float(getattr(options, 'alpha', 0.0)):.7g}")
-    elif op == "PRELU":
+    name, params = _UNCATALOGUED.get(op), {}
+    for candidate, form in TFLITE_FORMS.get(op, ()):
+        if options is None and form.options:  # absent options table: the schema's defaults
+            options = getattr(schema, form.options + "T")()
+        values = {f: _option(options, f) for f in form.values}
+        constants = {f: v for f, v in form.values.items() if not isinstance(v, Param)}
+        if all(values[f] == v for f, v in constants.items()):
+            name, params = candidate, values
+            break
+    if op == "PRELU":
         ins = view.inputs(o)
         if len(ins) > 1 and ins[1] >= 0:
             alpha = ins[1]
@@ -98,6 +84,12 @@ def _builtin(view: SubgraphView, o: int, op: str) -> dict:
             params["alpha_constant"] = view.is_constant(alpha)
     x, y = _first(view.inputs(o)), _first(view.outputs(o))
     return _finding(view, name, "op", [o], x, y, params, x)
+
+
+def _option(options, field: str):
+    """An option's value as the report shows it (float32 fields at their 7 significant digits)."""
+    value = getattr(options, field)
+    return float(f"{value:.7g}") if isinstance(value, float) else value
 
 
 def _logistic(view: SubgraphView, o: int) -> dict:
@@ -142,7 +134,7 @@ def _quick_gelu(view: SubgraphView, x: int | None, others: list[int]) -> int | N
         view.operator(m).builtinOptions, "fusedActivationFunction", 0
     ):
         return None
-    return m if scalar_operand(view, m, QUICK_GELU_ALPHA, others[0]) is not None else None
+    return m if scalar_operand(view, m, GELU_QUICK_ALPHA, others[0]) is not None else None
 
 
 def _finding(view, name, form, operators, x, y, params, dtype_tensor) -> dict:

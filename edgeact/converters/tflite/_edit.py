@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters.tflite._graph import text
-from edgeact.converters.tflite._rules import FUSABLE, TARGET_OPS, Site
+from edgeact.converters.tflite._rules import FUSABLE, TARGET_FORMS, TARGET_OPS, Site
 from edgeact.converters.tflite._schema import TENSOR_TYPES, schema
+from edgeact.forms import Param
 
 __all__ = ["FIXED_OUTPUT", "Unused", "apply_sites", "op_version", "prune", "unused"]
 
@@ -27,16 +29,13 @@ _CUSTOM = schema.BuiltinOperator.CUSTOM
 
 # (op, dtype) -> (scale, zero_point) LiteRT requires of the output (kernels/activations.cc)
 FIXED_OUTPUT = {
-    ("LOGISTIC", "INT8"): (1 / 256, -128),
-    ("LOGISTIC", "UINT8"): (1 / 256, 0),
-    ("TANH", "INT8"): (1 / 128, 0),
-    ("TANH", "UINT8"): (1 / 128, 128),
+    (form.op, dtype): fixed
+    for form in TARGET_FORMS.values()
+    for dtype, fixed in form.fixed_output.items()
 }
-_QUANTIZED = ("INT8", "UINT8")
+_FORMS_BY_OP = {form.op: form for form in TARGET_FORMS.values()}
 _OPTIONS = {
-    "GELU": "GeluOptions",
-    "LEAKY_RELU": "LeakyReluOptions",
-    "HARD_SWISH": "HardSwishOptions",
+    **{form.op: form.options for form in TARGET_FORMS.values() if form.options},
     "ADD": "AddOptions",
     "MUL": "MulOptions",
 }
@@ -45,15 +44,16 @@ _OPTIONS = {
 def op_version(op: str, dtype: str, mul_scale_ratio: float = 0.0) -> int:
     """The version op_version.cc gives the ops edgeact writes, for input type ``dtype``.
 
-    ``mul_scale_ratio`` is MUL's input1_scale·input2_scale/output_scale (≥ 1 needs version 3).
+    Activation ops read it from their catalogue form. ``mul_scale_ratio`` is MUL's
+    input1_scale·input2_scale/output_scale (≥ 1 needs version 3).
     """
+    if op in _FORMS_BY_OP:
+        return _FORMS_BY_OP[op].version(dtype)
     if op == "MUL" and mul_scale_ratio >= 1.0:
         return 3
-    if op in ("RELU", "GELU") and dtype in _QUANTIZED:
+    if op in ("ADD", "MUL") and dtype == "INT8":
         return 2
-    if op in ("RELU6", "LOGISTIC", "TANH", "ADD", "MUL") and dtype == "INT8":
-        return 2
-    return 1  # HARD_SWISH, RELU_N1_TO_1, LEAKY_RELU, ELU and every float op
+    return 1
 
 
 def apply_sites(model, sites: list[Site], y_params: dict | None = None) -> list[list[str]]:
@@ -118,14 +118,13 @@ def _set_output_params(sg, site: Site, measured, notes: list[str]) -> None:
 def _emit(model, sg, site: Site, notes: list[str]) -> list:
     if site.target == "hardsigmoid":
         return _hardsigmoid(model, sg, site, notes)
-    op = TARGET_OPS[site.target][0]
-    options = {}
-    if op == "GELU":
-        options["approximate"] = site.target == "gelu_tanh"
-    elif op == "LEAKY_RELU":
-        options["alpha"] = float(site.params["alpha"])
-        notes.append(f"LEAKY_RELU alpha {options['alpha']:g}")
-    return [_operator(model, op, site.dtype, [site.x], [site.y], **options)]
+    form = TARGET_FORMS[site.target]
+    options = form.options_for(ACTIVATIONS[site.target].params)
+    for key, value in form.values.items():
+        if isinstance(value, Param):  # the source's own value (e.g. its slope), noted
+            options[key] = float(site.params[key])
+            notes.append(f"{form.op} {key} {options[key]:g}")
+    return [_operator(model, form.op, site.dtype, [site.x], [site.y], **options)]
 
 
 def _hardsigmoid(model, sg, site: Site, notes: list[str]) -> list:

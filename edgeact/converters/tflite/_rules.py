@@ -26,24 +26,17 @@ from edgeact.converters.tflite._detect import find_activations
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS
 
-__all__ = ["FUSABLE", "TARGET_OPS", "Site", "check_targets", "find_sites"]
+__all__ = ["FUSABLE", "TARGET_FORMS", "TARGET_OPS", "Site", "check_targets", "find_sites"]
 
-# catalogue target -> the ops that compute it (one op, or hardsigmoid's two)
+# catalogue target -> its TFLite form: the op that computes it, its options, versions, fusion
+TARGET_FORMS = {n: a.tflite_form() for n, a in ACTIVATIONS.items() if a.tflite_form() is not None}
+# catalogue target -> the ops that compute it (one op, or hardsigmoid's two: a decomposed pattern)
 TARGET_OPS: dict[str, tuple[str, ...]] = {
-    "hardswish": ("HARD_SWISH",),
-    "gelu_tanh": ("GELU",),
-    "gelu": ("GELU",),
-    "relu6": ("RELU6",),
-    "relu": ("RELU",),
-    "hardtanh": ("RELU_N1_TO_1",),
-    "tanh": ("TANH",),
-    "sigmoid": ("LOGISTIC",),
-    "elu": ("ELU",),
-    "leaky_relu": ("LEAKY_RELU",),
+    **{name: (form.op,) for name, form in TARGET_FORMS.items()},
     "hardsigmoid": ("ADD", "MUL"),
 }
 # catalogue target -> ActivationFunctionType name, for targets a fused activation can become
-FUSABLE = {"relu": "RELU", "relu6": "RELU6", "hardtanh": "RELU_N1_TO_1", "tanh": "TANH"}
+FUSABLE = {name: form.fused for name, form in TARGET_FORMS.items() if form.fused}
 
 # activation types whose op versions and quantized arithmetic edgeact writes
 _DTYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8")
