@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._schema import schema
 
@@ -114,7 +115,8 @@ def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
 
 
 _FORM_SWISH = "pattern: x·relu6(x+3)/6"
-_BUILTIN = {"builtin_op": "HARD_SWISH"}  # the one op LiteRT has for the whole chain
+# the one op LiteRT has for the whole chain
+_BUILTIN = {"builtin_op": ACTIVATIONS["hardswish"].tflite_op}
 
 
 def _is_sixth(view: SubgraphView, o: int, t: int) -> bool:
