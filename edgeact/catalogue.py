@@ -2,8 +2,26 @@
 
 One frozen record per activation: float64 reference and derivative (``edgeact.references``),
 properties, the cheaper activations that approximate it with their measured error bound, the
-edge-friendly replacement for mobile/int8, and the ONNX/TFLite op that computes it. Kernels, tests,
-converters, benchmarks and the selection guide all iterate over ``ACTIVATIONS``.
+edge-friendly replacement for mobile/int8, its runtime forms (``edgeact.forms``: the ONNX and
+TFLite ops that compute it, their options, opsets, op versions, and which runtimes run it
+natively) and its defining constants. Kernels, tests, converters, benchmarks and the selection
+guide all iterate over ``ACTIVATIONS``; no other module has a table of op names.
+
+Adding an activation (``tests/test_completeness.py`` names each piece that is missing):
+
+1. ``edgeact/references.py``: its float64 reference ``<name>(x, **params)`` (keyword defaults are
+   the catalogue parameters) and, where the guide should reason about gradients,
+   ``<name>_derivative``.
+2. This module: its record in ``_RECORDS``, with ``approximations`` measured by
+   ``tests/test_catalogue.py`` and its ``onnx``/``tflite`` forms if a runtime has an op for it
+   (``tests/test_forms.py`` checks them against the real runtimes).
+3. Its ``@jit`` element function in its family module under ``edgeact/kernels/``, listed in
+   ``kernels.scalar.ELEMENTS`` (every element-wise record needs one today: there is no generic
+   kernel built from the reference yet).
+4. Its Decimal formula in ``tests/test_catalogue.py``'s ``EXACT`` and its NumPy expression in
+   ``edgeact/bench/numpy_peers.py`` (independent implementations, so they stay hand-written).
+
+int8 cases against LiteRT and ONNX Runtime, bench peers and converter rules come from its forms.
 """
 
 import inspect

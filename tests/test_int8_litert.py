@@ -2,8 +2,8 @@
 
 For every TFLite activation op of the catalogue's forms (HARD_SWISH, RELU6, RELU, RELU_N1_TO_1,
 LEAKY_RELU, LOGISTIC, TANH, ELU, GELU exact and approximate), in int8 and in uint8 where the form
-says LiteRT runs it, a one-op model per (scale, zero point) pair is run on all 256 codes and compared code for
-code with ``edgeact.kernels.<name>(codes, x_q=..., y_q=..., compat=...)``:
+says LiteRT runs it, a one-op model per (scale, zero point) pair is run on all 256 codes and
+compared code for code with ``edgeact.kernels.<name>(codes, x_q=..., y_q=..., compat=...)``:
 
 - ``compat="tflite"`` against the builtin kernels (``BUILTIN_WITHOUT_DEFAULT_DELEGATES``);
 - ``compat="xnnpack"`` against the default resolver (``@pytest.mark.xnnpack``), for the ops the
