@@ -501,6 +501,14 @@ _RECORDS = (
         onnx=(OnnxForm("Softmax", since=13, attributes={"axis": Param("axis")}),),
         tflite=(TfliteForm("SOFTMAX", options="SoftmaxOptions", versions=_F32, written=False),),
     ),
+    _record(
+        "adaptive_log_softmax",
+        family="softmax",
+        formula=(
+            "log p(y|h): head log-softmax over the shortlist + one logit per cluster; "
+            "+ the cluster's log-softmax over a projection of h to in_features/div_value^i "
+            "(Grave et al. 2017)"
+        ),
         output_range=(-_INF, 0.0),
         smoothness="C∞",
         monotonic=False,

@@ -9,17 +9,26 @@ so the results stay within a few float64 ulp of the exact value.
 
 Derivatives follow PyTorch's backward at kinks (stated per function); ``gelu_poly`` and
 ``silu_poly`` are not in PyTorch and use the right-hand derivative.
+
+Two are not element-wise and have no derivative here: ``softmax`` (x's shape, along an axis) and
+``adaptive_log_softmax``, which maps hidden states (..., in_features) to log-probabilities
+(..., n_classes).
 """
 
 import functools
 import math
+import numbers
 from decimal import Decimal, localcontext
+from typing import NamedTuple
 
 import numpy as np
 
 __all__ = [
     "SELU_ALPHA",
     "SELU_SCALE",
+    "AdaptiveLogSoftmaxWeights",
+    "adaptive_log_softmax",
+    "adaptive_log_softmax_weights",
     "celu",
     "celu_derivative",
     "elu",
@@ -546,3 +555,209 @@ def softmax(x, axis=-1):
         has_nan = np.any(np.isnan(x), axis=axis, keepdims=True)
         y = np.where((n_top > 0) & ~has_nan, top / np.maximum(n_top, 1), y)
     return np.where(has_nan, np.nan, y)
+
+
+# --- adaptive log-softmax ---------------------------------------------------------------------
+#
+# Grave, Joulin, Cissé, Grangier, Jégou 2017, "Efficient softmax approximation for GPUs"
+# (arXiv:1609.04309), with the layout and semantics of PyTorch's nn.AdaptiveLogSoftmaxWithLoss:
+# a head scores the shortlist plus one logit per tail cluster, and tail cluster i scores its
+# classes from a projection of the hidden state to in_features // div_value**(i+1) dimensions.
+
+
+class AdaptiveLogSoftmaxWeights(NamedTuple):
+    """An adaptive log-softmax's weights in PyTorch's ``nn.Linear`` layout, (out, in).
+
+    ``head``: (shortlist + n_clusters, in_features); ``head_bias``: (shortlist + n_clusters,) or
+    None; ``tail[i]``: cluster i's projection (in_features // div_value**(i+1), in_features) and
+    output layer (cluster size, projection size). From a PyTorch module ``m``: ``m.head.weight``,
+    ``m.head.bias``, ``(m.tail[i][0].weight, m.tail[i][1].weight)`` as NumPy arrays.
+    """
+
+    head: np.ndarray
+    head_bias: np.ndarray | None
+    tail: tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+def _positive_int(value, name: str, least: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+    return int(value)
+
+
+def _adaptive_layout(in_features, n_classes, cutoffs, div_value, head_bias):
+    """Validated (in_features, n_classes, cutoffs, div_value, head_bias, projection sizes).
+
+    The cutoffs rule is PyTorch's: unique, increasing integers in [1, n_classes - 1].
+    """
+    in_features = _positive_int(in_features, "in_features", 1)
+    n_classes = _positive_int(n_classes, "n_classes", 2)
+    try:
+        cuts = tuple(cutoffs)
+        ok = len(cuts) > 0 and all(
+            not isinstance(c, bool) and isinstance(c, numbers.Real) and int(c) == c for c in cuts
+        )
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if ok:
+        cuts = tuple(int(c) for c in cuts)
+        ok = list(cuts) == sorted(set(cuts)) and cuts[0] >= 1 and cuts[-1] <= n_classes - 1
+    if not ok:
+        raise ValueError(
+            f"cutoffs must be unique, increasing integers between 1 and n_classes - 1 = "
+            f"{n_classes - 1}, got {cutoffs!r}"
+        )
+    if isinstance(div_value, bool) or not isinstance(div_value, numbers.Real):
+        raise ValueError(f"div_value must be a positive number, got {div_value!r}")
+    if not (math.isfinite(div_value) and div_value > 0):
+        raise ValueError(f"div_value must be a positive number, got {div_value!r}")
+    if not isinstance(head_bias, bool):
+        raise ValueError(f"head_bias must be True or False, got {head_bias!r}")
+    sizes = tuple(int(in_features // div_value ** (i + 1)) for i in range(len(cuts)))
+    return in_features, n_classes, cuts, float(div_value), head_bias, sizes
+
+
+@functools.lru_cache(maxsize=8)
+def _seeded_weights(in_features, n_classes, cutoffs, div_value, head_bias, seed):
+    _, _, _, _, _, sizes = _adaptive_layout(in_features, n_classes, cutoffs, div_value, head_bias)
+    rng = np.random.default_rng(seed)
+
+    def uniform(shape, fan_in):
+        bound = 1.0 / math.sqrt(fan_in) if fan_in else 0.0
+        w = rng.uniform(-bound, bound, shape)
+        w.flags.writeable = False
+        return w
+
+    n_head = cutoffs[0] + len(cutoffs)
+    head = uniform((n_head, in_features), in_features)
+    bias = uniform((n_head,), in_features) if head_bias else None
+    bounds = (*cutoffs, n_classes)
+    tail = tuple(
+        (uniform((size, in_features), in_features), uniform((hi - lo, size), size))
+        for size, lo, hi in zip(sizes, bounds[:-1], bounds[1:], strict=True)
+    )
+    return AdaptiveLogSoftmaxWeights(head, bias, tail)
+
+
+def adaptive_log_softmax_weights(
+    *, in_features, n_classes, cutoffs, div_value, head_bias, seed
+) -> AdaptiveLogSoftmaxWeights:
+    """The deterministic weights ``adaptive_log_softmax`` uses when it is given none (read-only).
+
+    Drawn from ``np.random.default_rng(seed)`` with the bounds of PyTorch's default ``nn.Linear``
+    init, U(-1/√fan_in, 1/√fan_in) (not PyTorch's numbers): head, head bias if any, then per
+    cluster its projection and output layer.
+    """
+    layout = _adaptive_layout(in_features, n_classes, cutoffs, div_value, head_bias)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return _seeded_weights(*layout[:5], int(seed))
+
+
+def _check_weights(w, in_features, n_classes, cutoffs, head_bias, sizes):
+    """w as float64 AdaptiveLogSoftmaxWeights; ValueError naming the first wrong shape."""
+    n_head = cutoffs[0] + len(cutoffs)
+    bounds = (*cutoffs, n_classes)
+    try:
+        head, bias, tail = w
+        tail = tuple(tail)
+    except (TypeError, ValueError):
+        raise ValueError(
+            "weights must be AdaptiveLogSoftmaxWeights(head, head_bias, tail)"
+        ) from None
+    want = [("head", head, (n_head, in_features))]
+    if head_bias:
+        want.append(("head_bias", bias, (n_head,)))
+    elif bias is not None:
+        raise ValueError("weights.head_bias must be None when head_bias is False")
+    if len(tail) != len(cutoffs):
+        raise ValueError(f"weights.tail has {len(tail)} clusters, the cutoffs give {len(cutoffs)}")
+    for i, (pair, size, lo, hi) in enumerate(
+        zip(tail, sizes, bounds[:-1], bounds[1:], strict=True)
+    ):
+        try:
+            proj, out = pair
+        except (TypeError, ValueError):
+            raise ValueError(f"weights.tail[{i}] must be (projection, output)") from None
+        want += [
+            (f"tail[{i}][0]", proj, (size, in_features)),
+            (f"tail[{i}][1]", out, (hi - lo, size)),
+        ]
+    arrays = {}
+    for name, a, shape in want:
+        a = np.asarray(a, dtype=np.float64)
+        if a.shape != shape:
+            raise ValueError(f"weights.{name} has shape {a.shape}, expected {shape}")
+        arrays[name] = a
+    return (
+        arrays["head"],
+        arrays.get("head_bias"),
+        [(arrays[f"tail[{i}][0]"], arrays[f"tail[{i}][1]"]) for i in range(len(cutoffs))],
+    )
+
+
+def _log_softmax_last(z):
+    m = np.max(z, axis=-1, keepdims=True)
+    return z - m - np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True))
+
+
+def adaptive_log_softmax(
+    x,
+    in_features=64,
+    n_classes=32000,
+    cutoffs=(2000, 10000),
+    div_value=4.0,
+    head_bias=False,
+    seed=0,
+    weights=None,
+):
+    """log p(class | h) for every class, for hidden states h of shape (..., in_features).
+
+    PyTorch's ``nn.AdaptiveLogSoftmaxWithLoss(in_features, n_classes, cutoffs, div_value,
+    head_bias).log_prob(h)`` (Grave et al. 2017, arXiv:1609.04309). Shortlist classes
+    [0, cutoffs[0]) take the head log-softmax over W_h·h (+ bias), whose last entries are one logit
+    per tail cluster; a class of cluster i, [cutoffs[i], cutoffs[i+1]) (the last one ends at
+    n_classes), takes cluster i's head log-probability plus log-softmax(W_i·(P_i·h)), P_i
+    projecting h to in_features // div_value**(i+1) dimensions. So exp of the output sums to 1
+    over the n_classes classes, and the last axis of the output has n_classes entries.
+
+    ``weights`` (``AdaptiveLogSoftmaxWeights``, PyTorch's layout) are a trained model's; without
+    them the weights are ``adaptive_log_softmax_weights`` for ``seed``, so the catalogue's record
+    is one fixed function. A hidden state with a NaN or ±inf gives NaN for every class (as do
+    logits that overflow float64). ValueError for a 0-d x, a last axis other than in_features,
+    cutoffs PyTorch rejects, or weights of the wrong shapes.
+    """
+    in_features, n_classes, cuts, div, bias_on, sizes = _adaptive_layout(
+        in_features, n_classes, cutoffs, div_value, head_bias
+    )
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0 or x.shape[-1] != in_features:
+        raise ValueError(
+            f"x must hold hidden states of shape (..., in_features={in_features}), got shape "
+            f"{x.shape}"
+        )
+    if weights is None:
+        weights = adaptive_log_softmax_weights(
+            in_features=in_features,
+            n_classes=n_classes,
+            cutoffs=cuts,
+            div_value=div,
+            head_bias=bias_on,
+            seed=seed,
+        )
+    head, bias, tail = _check_weights(weights, in_features, n_classes, cuts, bias_on, sizes)
+    out = np.empty((*x.shape[:-1], n_classes))
+    with np.errstate(all="ignore"):
+        logits = x @ head.T
+        if bias is not None:
+            logits = logits + bias
+        head_lp = _log_softmax_last(logits)
+        shortlist = cuts[0]
+        out[..., :shortlist] = head_lp[..., :shortlist]
+        bounds = (*cuts, n_classes)
+        for i, (proj, w_out) in enumerate(tail):
+            cluster_lp = _log_softmax_last((x @ proj.T) @ w_out.T)
+            out[..., bounds[i] : bounds[i + 1]] = cluster_lp + head_lp[..., shortlist + i, None]
+    bad = ~np.all(np.isfinite(x), axis=-1)
+    out[bad] = np.nan
+    return out
