@@ -5,6 +5,14 @@ them. Each property is a predicate over a catalogue record plus the sentence tha
 every number in a sentence is a catalogue field or is measured here from the float64 references and
 derivatives (saturation intervals, dead regions, Gaussian moments, exact-zero fractions...).
 
+The output-layer properties probe the references: ten equal logits (or 32 000 for the int8
+check), or, for a reference that takes hidden states (an ``in_features`` parameter, as
+adaptive log-softmax), a seeded N(0, 1) hidden state. A non-element-wise entry whose outputs range
+over (-inf, 0] gives log-probabilities: "sums to one" then means exp of its outputs does.
+
+The mobile scenario avoids exactly what the ``mobile`` swap preset (``edgeact.presets``) replaces,
+and its advice renders that preset.
+
 ``advise`` returns JSON-ready dicts; infinities are encoded as the strings ``"inf"`` and
 ``"-inf"``. ``format_advice`` renders them for a terminal.
 """
@@ -19,6 +27,7 @@ from types import MappingProxyType
 import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS, Activation, get
+from edgeact.presets import PRESETS as _PRESETS
 
 __all__ = [
     "PROPERTIES",
@@ -37,6 +46,9 @@ _GRID = np.linspace(-20.0, 20.0, 400_001)  # step 1e-4; boundaries are then refi
 _NEGATIVE = _GRID[_GRID < 0]
 _VOCABULARY = 32_000  # a typical LLM vocabulary size, for the int8 resolution check
 _INT8_STEP = 1.0 / 256.0  # smallest step of an int8 output over [0, 1]
+_INT8_CODES = 256
+_PROBE_LOGITS = 10
+_PROBE_SEED = 0
 _WIDTH = 100
 
 
@@ -138,8 +150,42 @@ def _minimum(act: Activation) -> float:
     return float(np.min(act.reference(_GRID, **act.params)))
 
 
-def _equal_logits_sum(act: Activation, k: int = 10) -> float:
-    return float(np.sum(act.reference(np.zeros(k), **act.params)))
+def _takes_hidden_states(act: Activation) -> bool:
+    return "in_features" in act.params
+
+
+def _log_domain(act: Activation) -> bool:
+    """Outputs are log-probabilities: not element-wise, ranging over (-inf, 0]."""
+    return not act.elementwise and tuple(act.output_range) == (-math.inf, 0.0)
+
+
+def _probe(act: Activation, n_logits: int) -> np.ndarray:
+    """n equal logits, or a seeded N(0, 1) hidden state for a reference that takes those."""
+    if _takes_hidden_states(act):
+        rng = np.random.default_rng(_PROBE_SEED)
+        return rng.standard_normal(int(act.params["in_features"]))
+    return np.zeros(n_logits)
+
+
+def _probe_text(act: Activation, n_logits: int = _PROBE_LOGITS) -> str:
+    return "a N(0, 1) hidden state" if _takes_hidden_states(act) else f"{n_logits} equal logits"
+
+
+@functools.cache
+def _probe_output(act: Activation, n_logits: int = _PROBE_LOGITS) -> np.ndarray:
+    y = act.reference(_probe(act, n_logits), **act.params)
+    y.flags.writeable = False
+    return y
+
+
+def _probabilities(act: Activation, n_logits: int = _PROBE_LOGITS) -> np.ndarray:
+    """The probe's outputs as probabilities: exp of them for log-probability outputs."""
+    y = _probe_output(act, n_logits)
+    return np.exp(y) if _log_domain(act) else y
+
+
+def _probe_sum(act: Activation) -> float:
+    return float(np.sum(_probabilities(act)))
 
 
 # --- properties: a predicate and the sentences that explain it --------------------------------
@@ -195,8 +241,56 @@ def _moments_text(a: Activation) -> str:
     return f"maps N(0, 1) inputs to mean {mean:+.3f}, variance {var:.3f}"
 
 
-def _uniform_probability() -> float:
-    return float(get("softmax").reference(np.zeros(_VOCABULARY))[0])
+def _sums_text(a: Activation) -> str:
+    if _log_domain(a):
+        n = _probabilities(a).size
+        return f"outputs are log-probabilities: their exp sums to 1 over the {n} classes"
+    return "outputs are positive and sum to 1 over the classes"
+
+
+def _dependent_text(a: Activation) -> str:
+    if _takes_hidden_states(a):
+        return (
+            f"one distribution over {_probabilities(a).size} classes (probabilities summing to "
+            f"{_probe_sum(a):g}): not independent yes/no outputs"
+        )
+    one = float(a.reference(np.array([-3.0]), **a.params)[0])
+    return f"a single logit always gives {one:g}: needs 2 or more classes"
+
+
+def _vocabulary_probabilities(a: Activation) -> np.ndarray:
+    """Probabilities of a vocabulary-sized probe: ``_VOCABULARY`` equal logits or a hidden state."""
+    return _probabilities(a, _VOCABULARY)
+
+
+def _smallest_probability(a: Activation) -> float:
+    return float(np.min(_vocabulary_probabilities(a)))
+
+
+def _int8_log_grid(a: Activation) -> tuple[float, float]:
+    """(lowest log-probability of the probe, the step of int8 codes spread over it .. 0)."""
+    lo = float(np.min(_probe_output(a, _VOCABULARY)))
+    return lo, -lo / (_INT8_CODES - 1)
+
+
+def _int8_error(a: Activation) -> float:
+    """Worst relative error int8 outputs leave on the probe's probabilities (round to nearest).
+
+    Probabilities on the int8 grid of step 1/256 over [0, 1]: step/2 over the smallest one (> 0.5
+    means it can round to 0). Log-probabilities on 256 codes over [lowest, 0]: e^(step/2) - 1.
+    """
+    if _log_domain(a):
+        return math.expm1(0.5 * _int8_log_grid(a)[1])
+    return 0.5 * _INT8_STEP / _smallest_probability(a)
+
+
+def _int8_log_text(a: Activation) -> str:
+    lo, step = _int8_log_grid(a)
+    n = _vocabulary_probabilities(a).size
+    return (
+        f"int8 log-probabilities over {lo:.1f} .. 0 (step {step:.3f}) keep each of the {n} "
+        f"probabilities, down to {math.exp(lo):.1e}, within {_int8_error(a):.1%}"
+    )
 
 
 _PROPERTY_LIST = (
@@ -257,18 +351,18 @@ _PROPERTY_LIST = (
     ),
     Property(
         "sums_to_one",
-        lambda a: abs(_equal_logits_sum(a) - 1.0) < 1e-12,
-        lambda a: "outputs are positive and sum to 1 over the classes",
-        lambda a: f"10 equal logits give outputs summing to {_equal_logits_sum(a):g}, not 1",
+        lambda a: abs(_probe_sum(a) - 1.0) < 1e-12,
+        _sums_text,
+        lambda a: (
+            f"{_probe_text(a)} give{'s' if _takes_hidden_states(a) else ''} outputs"
+            f"{' whose exp sums' if _log_domain(a) else ' summing'} to {_probe_sum(a):g}, not 1"
+        ),
     ),
     Property(
         "independent_outputs",
         lambda a: a.elementwise,
         lambda a: "element-wise: one independent probability per output (multi-label too)",
-        lambda a: (
-            "a single logit always gives "
-            f"{float(a.reference(np.array([-3.0]), **a.params)[0]):g}: needs 2 or more classes"
-        ),
+        _dependent_text,
     ),
     Property(
         "strictly_positive",
@@ -294,15 +388,21 @@ _PROPERTY_LIST = (
         "order_preserving",
         lambda a: a.monotonic,
         lambda a: "monotonic: the top output is the top logit, greedy decoding can skip it",
-        lambda a: "not monotonic: the ranking of the outputs differs from the logits'",
+        lambda a: (
+            "not monotonic in its inputs: the top output is not the top input, greedy decoding "
+            "must compute the outputs"
+        ),
     ),
     Property(
         "int8_resolution",
-        lambda a: None if a.elementwise else _uniform_probability() >= _INT8_STEP,
-        lambda a: None,
+        lambda a: None if a.elementwise else _int8_error(a) <= 0.5,
+        lambda a: _int8_log_text(a) if _log_domain(a) else None,
         lambda a: (
-            f"over {_VOCABULARY} tokens a uniform probability is "
-            f"{_uniform_probability():.1e} < the int8 step {_INT8_STEP:.1e}: keep it in float"
+            _int8_log_text(a) + ": keep it in float"
+            if _log_domain(a)
+            else f"over {_vocabulary_probabilities(a).size} tokens "
+            f"{'a uniform' if not _takes_hidden_states(a) else 'the smallest'} probability is "
+            f"{_smallest_probability(a):.1e} < the int8 step {_INT8_STEP:.1e}: keep it in float"
         ),
     ),
 )
@@ -315,20 +415,24 @@ PROPERTIES: Mapping[str, Property] = MappingProxyType({p.key: p for p in _PROPER
 
 @dataclass(frozen=True)
 class Scenario:
-    """A use case: what to pick, what to avoid, and the properties that decide."""
+    """A use case: what to pick, what to avoid, and the properties that decide.
+
+    ``preset`` names the swap preset (``edgeact.presets``) that carries the scenario out.
+    """
 
     id: str
     title: str
     recommended: tuple[str, ...]
     avoid: tuple[str, ...]
     properties: tuple[str, ...]
+    preset: str | None = None
 
 
 _SCENARIO_LIST = (
     Scenario(
         "hidden-default",
         "Hidden layers of MLPs and CNNs (a safe default)",
-        recommended=("relu", "leaky_relu", "silu"),
+        recommended=("relu", "gelu", "silu"),
         avoid=("sigmoid", "tanh"),
         properties=("alive_positive", "no_dead_units", "single_op"),
     ),
@@ -343,8 +447,9 @@ _SCENARIO_LIST = (
         "mobile",
         "Mobile and int8 edge inference (TFLite, ONNX Runtime mobile)",
         recommended=("relu6", "hardswish", "hardsigmoid", "gelu_tanh"),
-        avoid=("gelu", "silu", "mish", "sigmoid", "tanh", "elu", "selu"),
+        avoid=_PRESETS["mobile"].replaces,
         properties=("edge_native", "single_op"),
+        preset="mobile",
     ),
     Scenario(
         "multiclass-output",
@@ -363,7 +468,7 @@ _SCENARIO_LIST = (
     Scenario(
         "large-vocabulary",
         "Output over a very large vocabulary (language models)",
-        recommended=("softmax",),
+        recommended=("adaptive_log_softmax", "softmax"),
         avoid=("sigmoid",),
         properties=("sums_to_one", "order_preserving", "int8_resolution"),
     ),
@@ -454,13 +559,23 @@ def _edge_table() -> list[dict]:
     return rows
 
 
+def _preset_table(name: str) -> dict:
+    errors = {r["from"]: r["max_abs_error"] for r in _edge_table()}
+    swaps = _PRESETS[name].swaps
+    return {
+        "name": name,
+        "swaps": [{"from": f, "to": t, "max_abs_error": errors[f]} for f, t in swaps.items()],
+    }
+
+
 def advise(scenario: str | None = None) -> list[dict]:
     """Advice for one scenario (all when None) as JSON-ready dicts.
 
     Each dict: id, title, properties, recommended and avoid (lists of activation dicts whose
-    ``why`` holds the reasons), and for ``mobile`` an ``edge_replacements`` table (from, to,
-    max_abs_error or None). Intervals are [lo, hi] lists; infinities are "inf"/"-inf"; ``saturates``
-    and ``dead_for_negative`` are None for activations that are not element-wise.
+    ``why`` holds the reasons), and for ``mobile`` its swap ``preset`` (name and swaps: from, to,
+    max_abs_error or None) and the catalogue's whole ``edge_replacements`` table (same rows).
+    Intervals are [lo, hi] lists; infinities are "inf"/"-inf"; ``saturates`` and
+    ``dead_for_negative`` are None for activations that are not element-wise.
     """
     if scenario is not None and scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; known: {', '.join(SCENARIOS)}")
@@ -474,7 +589,8 @@ def advise(scenario: str | None = None) -> list[dict]:
             "recommended": [_entry(n, s.properties, True) for n in s.recommended],
             "avoid": [_entry(n, s.properties, False) for n in s.avoid],
         }
-        if s.id == "mobile":
+        if s.preset is not None:
+            advice["preset"] = _preset_table(s.preset)
             advice["edge_replacements"] = _edge_table()
         out.append(advice)
     return out
@@ -548,7 +664,8 @@ def format_advice(advice: list[dict]) -> str:
     """Plain-text rendering of ``advise()`` output: no colours, at most 100 columns.
 
     Per scenario: a summary table, then each activation's formula, measured gradient facts and
-    reasons (+ for, ! caveat, - against), then the mobile edge replacement table if present.
+    reasons (+ for, ! caveat, - against), then the swap preset and the edge replacement table if
+    present.
     """
     lines: list[str] = []
     for a in advice:
@@ -558,6 +675,13 @@ def format_advice(advice: list[dict]) -> str:
         for key, mark in (("recommended", "+"), ("avoid", "-")):
             for e in a[key]:
                 lines += _details(e, mark)
+        if a.get("preset"):
+            p = a["preset"]
+            swaps = ", ".join(f"{r['from']}={r['to']}" for r in p["swaps"])
+            lines += [""]
+            lines += _wrap(
+                f"preset {p['name']} (edgeact convert --preset {p['name']}): {swaps}", "  "
+            )
         if a.get("edge_replacements"):
             lines += ["", "  edge replacements (mobile/int8):"]
             rows = [["from", "to", "max |error|"]]

@@ -1,20 +1,27 @@
 """The selection guide: computed gradient facts, scenario data, JSON and text rendering."""
 
+import dataclasses
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from edgeact import cli
 from edgeact.catalogue import ACTIVATIONS, get
+from edgeact.converters._swaps import PRESETS as CONVERTER_PRESETS
+from edgeact.converters._swaps import preset
 from edgeact.guide import (
     PROPERTIES,
     SCENARIOS,
+    Property,
     advise,
     dead_for_negative,
     format_advice,
     saturation,
 )
+from edgeact.presets import PRESETS, Preset
 
 REQUIRED_SCENARIOS = [
     "hidden-default",
@@ -28,6 +35,27 @@ REQUIRED_SCENARIOS = [
     "sparse",
 ]
 INF = math.inf
+# The seed's selection table (the original product spec), scenario -> activations, in order.
+SEED_TABLE = {
+    "hidden-default": ["relu", "gelu", "silu"],
+    "transformer": ["gelu", "gelu_tanh", "silu"],
+    "mobile": ["relu6", "hardswish", "hardsigmoid", "gelu_tanh"],
+    "multiclass-output": ["softmax"],
+    "binary-output": ["sigmoid"],
+    "large-vocabulary": ["adaptive_log_softmax", "softmax"],
+    "positive-output": ["softplus"],
+    "self-normalising": ["selu"],
+    "sparse": ["relu", "softshrink", "hardshrink"],
+}
+MOBILE_SWAPS = {  # what --preset mobile has always applied
+    "gelu": "gelu_tanh",
+    "silu": "hardswish",
+    "mish": "hardswish",
+    "sigmoid": "hardsigmoid",
+    "tanh": "hardtanh",
+    "elu": "relu6",
+    "selu": "relu6",
+}
 
 
 # --- computed gradient facts ----------------------------------------------------------------------
@@ -134,7 +162,8 @@ def test_reasons_carry_computed_numbers():
     (sparse,) = advise("sparse")
     assert "maps 50% of N(0, 1) inputs to exactly 0" in sparse["recommended"][0]["why"]
     (lv,) = advise("large-vocabulary")
-    assert f"{1 / 32000:.1e}" in " ".join(lv["recommended"][0]["why"])
+    softmax = next(e for e in lv["recommended"] if e["name"] == "softmax")
+    assert f"{1 / 32000:.1e}" in " ".join(softmax["why"])
     (mobile,) = advise("mobile")
     silu = next(e for e in mobile["avoid"] if e["name"] == "silu")
     assert f"{get('silu').approximations[1].max_abs_error:g}" in silu["why"][0]
@@ -155,6 +184,85 @@ def test_entry_shape():
             assert set(e) == keys
     (multi,) = advise("multiclass-output")
     assert multi["recommended"][0]["saturates"] is None  # softmax: not element-wise
+
+
+def test_seed_scenarios_recommend_the_seed_activations(capsys):
+    assert list(SEED_TABLE) == REQUIRED_SCENARIOS
+    assert cli.main(["guide", "--json"]) == 0
+    advice = json.loads(capsys.readouterr().out)
+    assert {a["id"]: [e["name"] for e in a["recommended"]] for a in advice} == SEED_TABLE
+
+
+def test_readme_scenario_table_matches_the_guide():
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3 and cells[0].strip("`") in SCENARIOS:
+            rows[cells[0].strip("`")] = (cells[1], cells[2])
+    assert list(rows) == REQUIRED_SCENARIOS
+    for sid, (use, avoid) in rows.items():
+        s = SCENARIOS[sid]
+        assert use == ", ".join(s.recommended), sid
+        assert avoid == ("what `--preset mobile` replaces" if s.preset else ", ".join(s.avoid))
+
+
+def test_adaptive_log_softmax_reasons_are_computed_from_its_reference():
+    (lv,) = advise("large-vocabulary")
+    als = lv["recommended"][0]
+    assert als["name"] == "adaptive_log_softmax" and als["saturates"] is None
+    act = get("adaptive_log_softmax")
+    h = np.random.default_rng(0).standard_normal(act.params["in_features"])
+    y = act.reference(h)
+    assert abs(np.exp(y).sum() - 1) < 1e-12
+    lo, step = float(y.min()), -float(y.min()) / 255
+    sums, int8, order = als["why"]
+    assert sums == "outputs are log-probabilities: their exp sums to 1 over the 32000 classes"
+    assert f"over {lo:.1f} .. 0 (step {step:.3f})" in int8
+    assert f"down to {math.exp(lo):.1e}, within {math.expm1(step / 2):.1%}" in int8
+    assert order.startswith("caveat: not monotonic")
+    assert PROPERTIES["independent_outputs"].con(act).startswith("one distribution over 32000")
+    assert PROPERTIES["probability"].holds(act) is False
+    for key in ("alive_positive", "no_dead_units", "sparse", "self_normalising"):
+        assert PROPERTIES[key].holds(act) is None
+
+
+def test_log_probability_properties_fail_for_a_reference_that_does_not_normalise():
+    act = get("adaptive_log_softmax")
+    doubled = dataclasses.replace(
+        act, name="doubled", reference=lambda x, **p: act.reference(x, **p) + math.log(2.0)
+    )
+    prop: Property = PROPERTIES["sums_to_one"]
+    assert prop.holds(doubled) is False
+    assert prop.con(doubled) == "a N(0, 1) hidden state gives outputs whose exp sums to 2, not 1"
+    wide = dataclasses.replace(
+        act, name="wide", reference=lambda x, **p: 30 * act.reference(x, **p)
+    )
+    assert PROPERTIES["int8_resolution"].holds(wide) is False  # step ~2.4: e^1.2 - 1 > 50 %
+    assert PROPERTIES["int8_resolution"].con(wide).endswith(": keep it in float")
+
+
+def test_mobile_preset_is_data_that_the_guide_renders_and_the_converters_apply():
+    assert CONVERTER_PRESETS == tuple(PRESETS) == ("mobile",)
+    assert preset("mobile") == PRESETS["mobile"].swaps == MOBILE_SWAPS
+    assert list(preset("mobile")) == list(MOBILE_SWAPS)  # in the preset's order
+    assert SCENARIOS["mobile"].avoid == PRESETS["mobile"].replaces
+    assert SCENARIOS["mobile"].preset == "mobile"
+    (mobile,) = advise("mobile")
+    errors = {r["from"]: r["max_abs_error"] for r in mobile["edge_replacements"]}
+    assert mobile["preset"] == {
+        "name": "mobile",
+        "swaps": [
+            {"from": f, "to": t, "max_abs_error": errors[f]} for f, t in MOBILE_SWAPS.items()
+        ],
+    }
+    text = format_advice([mobile])
+    assert "preset mobile (edgeact convert --preset mobile): gelu=gelu_tanh, silu=hardswish" in text
+    assert not any("preset" in a for a in advise() if a["id"] != "mobile")
+    with pytest.raises(ValueError, match="unknown preset 'desktop'; known: mobile"):
+        preset("desktop")
+    with pytest.raises(ValueError, match="preset 'x': 'relu6' has no catalogue edge replacement"):
+        Preset("x", "", ("relu6",))
 
 
 # --- rendering ----------------------------------------------------------------------------------

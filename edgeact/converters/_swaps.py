@@ -1,19 +1,20 @@
 """The swap vocabulary both converters share: ``FROM=TO`` rules named after catalogue entries.
 
 ``gelu=gelu_tanh`` means "compute every GELU as the tanh approximation from now on". Names are
-the catalogue's, plus the field's aliases (``swish`` is SiLU). The ``mobile`` preset is the
-selection guide's mobile scenario: every activation it says to avoid goes to the catalogue's
-edge replacement for it.
+the catalogue's, plus the field's aliases (``swish`` is SiLU). Presets (``mobile``) are data in
+``edgeact.presets``, which the selection guide renders too: each activation a preset replaces
+goes to its catalogue edge replacement.
 """
 
 from collections.abc import Iterable
 
 from edgeact.catalogue import ACTIVATIONS
+from edgeact.presets import PRESETS as _PRESETS
 
 __all__ = ["ALIASES", "PRESETS", "canonical_name", "parse_swaps", "preset", "resolve_swaps"]
 
 ALIASES = {"swish": "silu", "logistic": "sigmoid", "hard_swish": "hardswish"}
-PRESETS = ("mobile",)
+PRESETS = tuple(_PRESETS)
 
 
 def canonical_name(name: str, role: str = "activation") -> str:
@@ -44,13 +45,10 @@ def parse_swaps(specs: Iterable[str]) -> dict[str, str]:
 
 
 def preset(name: str) -> dict[str, str]:
-    """The swaps of a named preset (only ``mobile`` so far) from the selection guide."""
-    from edgeact.guide import SCENARIOS
-
-    if name not in PRESETS:
+    """The swaps {from: to} of a named preset (``edgeact.presets``; only ``mobile`` so far)."""
+    if name not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
-    avoided = SCENARIOS["mobile"].avoid
-    return {a: ACTIVATIONS[a].edge_replacement for a in avoided if ACTIVATIONS[a].edge_replacement}
+    return _PRESETS[name].swaps
 
 
 def resolve_swaps(
