@@ -10,6 +10,7 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = ["QUANTIZED_DTYPES", "QuantParams"]
 
@@ -24,7 +25,7 @@ class QuantParams:
     zero_point: int
     dtype: np.dtype
 
-    def __init__(self, scale, zero_point, dtype):
+    def __init__(self, scale: float, zero_point: int, dtype: npt.DTypeLike) -> None:
         try:
             dtype = np.dtype(dtype)
         except TypeError as error:
@@ -58,7 +59,7 @@ class QuantParams:
     def qmax(self) -> int:
         return int(np.iinfo(self.dtype).max)
 
-    def dequantize(self, q) -> np.ndarray:
+    def dequantize(self, q: npt.ArrayLike) -> np.ndarray:
         """float32 values of the codes q: scale · (q - zero_point), as the runtimes compute it."""
         q = np.asarray(q)
         if q.dtype != self.dtype:
@@ -67,7 +68,7 @@ class QuantParams:
             )
         return (q.astype(np.int32) - self.zero_point).astype(np.float32) * np.float32(self.scale)
 
-    def quantize(self, x) -> np.ndarray:
+    def quantize(self, x: npt.ArrayLike) -> np.ndarray:
         """Codes for real values x: round(x / scale) + zero_point, ties to even, saturated.
 
         This is ONNX QuantizeLinear's definition (float32 division, round half to even).

@@ -6,23 +6,40 @@ One public kernel per element-wise catalogue activation, e.g. ``edgeact.kernels.
 ``make_lut``/``apply_lut`` expose the tables, ``gelu_poly_int``/``silu_poly_int`` run GELU and
 SiLU approximations in integer arithmetic only, and ``edgeact.kernels.scalar`` holds the element
 functions for your own ``@njit`` code.
+
+Every kernel has the type ``Kernel``. ``TRACKED_RUNTIMES`` names the runtime release each
+``compat`` reproduces; building a table for a compat warns once (``RuntimeVersionWarning``) if the
+installed runtime's major.minor differs from it.
 """
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.kernels import scalar
+from edgeact.kernels._checks import COMPATS, Compat
 from edgeact.kernels._lut import apply_lut, make_lut
-from edgeact.kernels._public import make_kernel
+from edgeact.kernels._public import Kernel, make_kernel
+from edgeact.kernels._quantized import TRACKED_RUNTIMES, RuntimeVersionWarning, TrackedRuntime
 from edgeact.kernels.integer import gelu_poly_int, silu_poly_int
 
-KERNELS = {
+KERNELS: dict[str, Kernel] = {
     name: make_kernel(name, scalar.ELEMENTS[name], act.params, act.formula)
     for name, act in ACTIVATIONS.items()
     if name in scalar.ELEMENTS
 }
 globals().update(KERNELS)
+# Kernels named like a family module of this package: declared, so that type checkers take
+# ``edgeact.kernels.relu`` for the kernel it is at run time, not for the module.
+relu: Kernel
+sigmoid: Kernel
+gelu: Kernel
 
 __all__ = [
+    "COMPATS",
     "KERNELS",
+    "TRACKED_RUNTIMES",
+    "Compat",
+    "Kernel",
+    "RuntimeVersionWarning",
+    "TrackedRuntime",
     "apply_lut",
     "emulates",
     "gelu_poly_int",
@@ -36,7 +53,7 @@ __all__ = [
 ]
 
 
-def get(name: str):
+def get(name: str) -> Kernel:
     """The public kernel for a catalogue name; ValueError naming what is wrong otherwise."""
     if name in KERNELS:
         return KERNELS[name]
@@ -92,3 +109,10 @@ def emulates(compat: str, name: str) -> bool:
     if compat in ("tflite", "xnnpack"):
         return ACTIVATIONS[name].tflite_form() is not None
     raise ValueError(f"unknown compat {compat!r}; known: onnxruntime, tflite, xnnpack")
+
+
+def __getattr__(name: str) -> Kernel:
+    """Only reached for names this module does not define (the kernels are in its globals). It
+    exists for type checkers, which cannot see kernels made at import: to them every
+    ``edgeact.kernels.<name>`` not defined above is a ``Kernel``."""
+    raise AttributeError(f"module 'edgeact.kernels' has no attribute {name!r}")

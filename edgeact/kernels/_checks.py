@@ -6,6 +6,7 @@ behind the caller's back (no silent copies to float64).
 
 import math
 import numbers
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from edgeact.quant import QUANTIZED_DTYPES, QuantParams
 __all__ = [
     "COMPATS",
     "FLOAT_DTYPES",
+    "Compat",
     "check_array",
     "check_compat",
     "check_quant_params",
@@ -22,7 +24,8 @@ __all__ = [
 ]
 
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
-COMPATS = ("tflite", "xnnpack", "onnxruntime")
+Compat = Literal["tflite", "xnnpack", "onnxruntime"]  # whose int8 arithmetic a kernel reproduces
+COMPATS: tuple[Compat, ...] = get_args(Compat)
 
 
 def param_values(name, defaults, kwargs) -> tuple[float, ...]:

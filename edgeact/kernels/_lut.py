@@ -5,9 +5,10 @@ shipped to a device; ``apply_lut`` is the kernels' own gather loop.
 """
 
 import numpy as np
+import numpy.typing as npt
 
 from edgeact.catalogue import ACTIVATIONS
-from edgeact.kernels._checks import check_array, check_compat, checked_out, param_values
+from edgeact.kernels._checks import Compat, check_array, check_compat, checked_out, param_values
 from edgeact.kernels._loops import unaliased
 from edgeact.kernels._public import DEFAULT_COMPAT, float16_table, run_table
 from edgeact.kernels._quantized import quantized_table
@@ -17,7 +18,13 @@ from edgeact.quant import QuantParams
 __all__ = ["apply_lut", "make_lut"]
 
 
-def make_lut(name, x_q, y_q=None, compat=DEFAULT_COMPAT, **params) -> np.ndarray:
+def make_lut(
+    name: str,
+    x_q: QuantParams | npt.DTypeLike,
+    y_q: QuantParams | None = None,
+    compat: Compat = DEFAULT_COMPAT,
+    **params: float,
+) -> np.ndarray:
     """The table of activation ``name`` (read-only, cached).
 
     ``make_lut(name, x_q, y_q, compat)`` with two ``QuantParams``: 256 output codes of dtype
@@ -44,7 +51,7 @@ def make_lut(name, x_q, y_q=None, compat=DEFAULT_COMPAT, **params) -> np.ndarray
     return table.view(y_q.dtype)
 
 
-def apply_lut(q, table, out=None) -> np.ndarray:
+def apply_lut(q: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """out[...] = table[q[...]]: a 256-entry table on int8/uint8 codes (indexed by their byte),
     or a 65 536-entry float16 table on float16 values (indexed by their bits)."""
     check_array("apply_lut", q)

@@ -15,10 +15,12 @@
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from typing import Protocol
 
 import numpy as np
 
 from edgeact.kernels._checks import (
+    Compat,
     check_array,
     check_compat,
     check_quant_params,
@@ -27,16 +29,37 @@ from edgeact.kernels._checks import (
 )
 from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS, float32_loop, half_loop
 from edgeact.kernels._loops import apply_1d, map_loop, unaliased
-from edgeact.kernels._quantized import quantized_table
+from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
+from edgeact.quant import QuantParams
 
-__all__ = ["DEFAULT_COMPAT", "float16_table", "make_kernel", "run_table"]
+__all__ = ["DEFAULT_COMPAT", "Compat", "Kernel", "float16_table", "make_kernel", "run_table"]
 
-DEFAULT_COMPAT = "tflite"
+DEFAULT_COMPAT: Compat = "tflite"
 _FLOAT16, _CODES8, _CODES16 = np.dtype(np.float16), np.dtype(np.uint8), np.dtype(np.uint16)
 
 
-def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -> Callable:
+class Kernel(Protocol):
+    """The type of every public kernel, e.g. ``edgeact.kernels.hardswish``: x (float32, float16,
+    or int8/uint8 codes with x_q and y_q) in, an array of the result's dtype out."""
+
+    __name__: str
+
+    def __call__(
+        self,
+        x: np.ndarray,
+        out: np.ndarray | None = None,
+        *,
+        x_q: QuantParams | None = None,
+        y_q: QuantParams | None = None,
+        compat: Compat = "tflite",
+        **params: float,
+    ) -> np.ndarray: ...
+
+
+def make_kernel(
+    name: str, element: Callable[..., float], params: Mapping[str, float], formula: str
+) -> Kernel:
     """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, **params)``.
 
     Small arrays are common in inference, so the per-call Python work is kept to checks and one
@@ -46,7 +69,15 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
     default_values = param_values(name, defaults, {})
     default_pairs = tuple(zip(defaults, default_values, strict=True))
 
-    def kernel(x, out=None, *, x_q=None, y_q=None, compat=DEFAULT_COMPAT, **kwargs):
+    def kernel(
+        x: np.ndarray,
+        out: np.ndarray | None = None,
+        *,
+        x_q: QuantParams | None = None,
+        y_q: QuantParams | None = None,
+        compat: Compat = DEFAULT_COMPAT,
+        **kwargs: float,
+    ) -> np.ndarray:
         values = param_values(name, defaults, kwargs) if kwargs else default_values
         check_array(name, x)
         check_compat(name, compat)
@@ -73,10 +104,14 @@ def make_kernel(name: str, element, params: Mapping[str, float], formula: str) -
     kernel.__name__ = kernel.__qualname__ = name
     kernel.__doc__ = _docstring(name, formula, defaults)
     kernel.__signature__ = _signature(defaults)
+    kernel.__annotations__ = {
+        **{p.name: p.annotation for p in kernel.__signature__.parameters.values()},
+        "return": np.ndarray,
+    }
     return kernel
 
 
-def run_table(x, table, out) -> np.ndarray:
+def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray) -> np.ndarray:
     """out[...] = table[code of x[...]], over 8- or 16-bit codes; returns out. x must not
     overlap out partly (see ``unaliased``)."""
     if x.dtype.itemsize == 1:
@@ -87,7 +122,7 @@ def run_table(x, table, out) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=128)
-def float16_table(element, values: tuple[float, ...]) -> np.ndarray:
+def float16_table(element: Callable[..., float], values: tuple[float, ...]) -> np.ndarray:
     """The float16 result bits of ``element`` for all 65 536 float16 codes (read-only, cached)."""
     with np.errstate(over="ignore", invalid="ignore"):  # NaN codes and results beyond float16's
         inputs = np.arange(1 << 16, dtype=np.uint16).view(np.float16).astype(np.float32)
@@ -100,13 +135,15 @@ def float16_table(element, values: tuple[float, ...]) -> np.ndarray:
 
 def _docstring(name, formula, defaults) -> str:
     described = ", ".join(f"{k}={v}" for k, v in defaults.items()) or "none"
+    litert, ort = TRACKED_RUNTIMES["tflite"].version, TRACKED_RUNTIMES["onnxruntime"].version
     return (
         f"{name}(x) = {formula}, element-wise.\n\n"
         f"x: an array of any shape and layout: float32, float16, or int8/uint8 codes with\n"
         f"quantization parameters x_q and y_q (edgeact.QuantParams). out: optional array for the\n"
         f"result (may be x itself). Parameters: {described}.\n"
-        f"compat: whose int8 arithmetic to reproduce bit for bit: 'tflite' (LiteRT's builtin\n"
-        f"kernels, the default), 'xnnpack' (LiteRT's default delegate) or 'onnxruntime' (QDQ).\n"
+        f"compat: whose int8 arithmetic to reproduce bit for bit: 'tflite' (LiteRT {litert}'s\n"
+        f"builtin kernels, the default), 'xnnpack' (LiteRT {litert}'s default delegate) or\n"
+        f"'onnxruntime' (ONNX Runtime {ort}, QDQ); see edgeact.kernels.TRACKED_RUNTIMES.\n"
         f"float32 is within 1 ulp of the float64 result; float16 is the float64 result rounded\n"
         f"to nearest."
     )
@@ -115,13 +152,18 @@ def _docstring(name, formula, defaults) -> str:
 def _signature(defaults) -> inspect.Signature:
     positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
     keyword = inspect.Parameter.KEYWORD_ONLY
+    optional_array, optional_params = np.ndarray | None, QuantParams | None
     return inspect.Signature(
         [
-            inspect.Parameter("x", positional),
-            inspect.Parameter("out", positional, default=None),
-            inspect.Parameter("x_q", keyword, default=None),
-            inspect.Parameter("y_q", keyword, default=None),
-            inspect.Parameter("compat", keyword, default=DEFAULT_COMPAT),
-            *(inspect.Parameter(k, keyword, default=v) for k, v in defaults.items()),
-        ]
+            inspect.Parameter("x", positional, annotation=np.ndarray),
+            inspect.Parameter("out", positional, default=None, annotation=optional_array),
+            inspect.Parameter("x_q", keyword, default=None, annotation=optional_params),
+            inspect.Parameter("y_q", keyword, default=None, annotation=optional_params),
+            inspect.Parameter("compat", keyword, default=DEFAULT_COMPAT, annotation=Compat),
+            *(
+                inspect.Parameter(k, keyword, default=v, annotation=float)
+                for k, v in defaults.items()
+            ),
+        ],
+        return_annotation=np.ndarray,
     )

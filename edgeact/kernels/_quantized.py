@@ -8,16 +8,88 @@ the runtime's result for all 256 codes, and one gather loop applies it.
 Builders (``edgeact.kernels._tflite``, ``edgeact.kernels._onnxruntime``) have the signature
 ``build(name, params, x_q, y_q) -> ndarray`` of shape (256,) and dtype ``y_q.dtype``, where entry
 ``i`` is the output code for the input code whose byte is ``i``.
+
+Each compat reproduces one release of its runtime (``TRACKED_RUNTIMES``); other releases can differ
+in the last code (LiteRT 2.1.3's int8 LEAKY_RELU gives other codes than 2.3's, for example). The
+first table built for a compat compares that release's major.minor with the installed runtime's
+(read from the package metadata: the runtime itself is not imported) and warns once if they differ.
 """
 
 import functools
 import importlib
+import importlib.metadata
+import re
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 
 import numpy as np
 
 from edgeact.quant import QuantParams
 
-__all__ = ["quantized_table"]
+__all__ = [
+    "TRACKED_RUNTIMES",
+    "RuntimeVersionWarning",
+    "TrackedRuntime",
+    "quantized_table",
+    "runtime_version_mismatch",
+]
+
+
+@dataclass(frozen=True)
+class TrackedRuntime:
+    """The runtime release a compat reproduces bit for bit: its PyPI distribution, its version
+    (major.minor) and what of it is reproduced."""
+
+    distribution: str
+    version: str
+    reproduces: str
+
+
+TRACKED_RUNTIMES: Mapping[str, TrackedRuntime] = MappingProxyType(
+    {
+        "tflite": TrackedRuntime("ai-edge-litert", "2.3", "LiteRT's builtin kernels"),
+        "xnnpack": TrackedRuntime("ai-edge-litert", "2.3", "LiteRT's default XNNPACK delegate"),
+        "onnxruntime": TrackedRuntime(
+            "onnxruntime", "1.32", "ONNX Runtime's CPU execution provider on QDQ models"
+        ),
+    }
+)
+
+
+class RuntimeVersionWarning(UserWarning):
+    """The installed runtime is not the release an int8 compat reproduces."""
+
+
+def runtime_version_mismatch(compat: str, installed: str | None) -> str | None:
+    """Why ``installed`` (a version string, None if not installed) may not match ``compat``'s
+    tables, or None if its major.minor is the tracked one (or there is nothing installed)."""
+    tracked = TRACKED_RUNTIMES[compat]
+    if installed is None:
+        return None
+    match = re.match(r"(\d+)\.(\d+)", installed)
+    if match and f"{int(match[1])}.{int(match[2])}" == tracked.version:
+        return None
+    return (
+        f"edgeact's compat={compat!r} reproduces {tracked.reproduces} as of {tracked.distribution} "
+        f"{tracked.version}, but {tracked.distribution} {installed} is installed: its int8 "
+        f"results may differ from edgeact's by one code (see edgeact.kernels.TRACKED_RUNTIMES)"
+    )
+
+
+@functools.cache
+def _warn_if_untracked(compat: str) -> None:
+    """Warn once per compat if the installed runtime is not the tracked release."""
+    try:
+        installed = importlib.metadata.version(TRACKED_RUNTIMES[compat].distribution)
+    except importlib.metadata.PackageNotFoundError:
+        installed = None
+    message = runtime_version_mismatch(compat, installed)
+    if message is not None:
+        # 1 this function, 2 quantized_table, 3 the kernel or make_lut, 4 their caller
+        warnings.warn(message, RuntimeVersionWarning, stacklevel=4)
+
 
 _BUILDERS = {
     "tflite": ("edgeact.kernels._tflite", "tflite_table"),
@@ -35,6 +107,7 @@ def quantized_table(
     compat: str,
 ) -> np.ndarray:
     """The output-code bytes (uint8 view, read-only) for every input byte; cached."""
+    _warn_if_untracked(compat)
     module, function = _BUILDERS[compat]
     build = getattr(importlib.import_module(module), function)
     table = np.asarray(build(name, dict(params), x_q, y_q))

@@ -146,11 +146,15 @@ def _run(name, q, x_q, y_q, out):
     return out
 
 
-def gelu_poly_int(q, x_q: QuantParams, y_q: QuantParams, out=None) -> np.ndarray:
+def gelu_poly_int(
+    q: np.ndarray, x_q: QuantParams, y_q: QuantParams, out: np.ndarray | None = None
+) -> np.ndarray:
     """I-BERT's polynomial GELU on int8/uint8 codes with integer arithmetic only (see module)."""
     return _run("gelu_poly_int", q, x_q, y_q, out)
 
 
-def silu_poly_int(q, x_q: QuantParams, y_q: QuantParams, out=None) -> np.ndarray:
+def silu_poly_int(
+    q: np.ndarray, x_q: QuantParams, y_q: QuantParams, out: np.ndarray | None = None
+) -> np.ndarray:
     """The quadratic-sigmoid SiLU on int8/uint8 codes with integer arithmetic only (see module)."""
     return _run("silu_poly_int", q, x_q, y_q, out)
