@@ -1,6 +1,10 @@
 """Numba compilation flags, set in one place so every kernel is built the same way.
 
-- ``cache=True``: compiled code is written next to the sources, so only the first run pays for JIT.
+- ``cache=True``: compiled code is kept on disk, so only the first run pays for JIT. It goes to a
+  per-user directory (``cache_dir()``), never next to the sources: in ``site-packages`` the files
+  would outlive ``pip uninstall`` and leave an empty ``edgeact`` namespace package behind, which
+  breaks a later editable install. ``NUMBA_CACHE_DIR`` (or ``numba.config.CACHE_DIR``), when set,
+  is used instead.
 - ``nogil=True``: kernels release the GIL; callers may run them from threads.
 - ``error_model="numpy"``: a division by zero gives inf/NaN instead of raising; without it Numba
   inserts a zero check that stops LLVM from vectorising every loop that divides.
@@ -8,13 +12,56 @@
   LLVM assume there are no NaNs or infinities, which breaks the IEEE behaviour the tests check.
 """
 
-from numba import njit
+import os
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
-__all__ = ["JIT_OPTIONS", "jit"]
+from numba import njit
+from numba.core import config as numba_config
+
+__all__ = ["JIT_OPTIONS", "cache_dir", "jit"]
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+_CONFIG_LOCK = threading.Lock()
 
-def jit(fn):
-    """``numba.njit`` with edgeact's flags."""
-    return njit(**JIT_OPTIONS)(fn)
+
+def cache_dir() -> Path:
+    """Where edgeact's compiled kernels are cached.
+
+    ``NUMBA_CACHE_DIR`` (or ``numba.config.CACHE_DIR`` set in code) if given; otherwise
+    ``edgeact/numba`` in the per-user cache directory: ``$XDG_CACHE_HOME`` or ``~/.cache`` on
+    Linux, ``~/Library/Caches`` on macOS, ``%LOCALAPPDATA%`` on Windows.
+    """
+    chosen = os.environ.get("NUMBA_CACHE_DIR") or numba_config.CACHE_DIR
+    if chosen:
+        return Path(chosen)
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Caches")
+    else:
+        base = os.environ.get("XDG_CACHE_HOME", "")
+        if not os.path.isabs(base):  # the XDG spec says to ignore a relative path
+            base = str(Path.home() / ".cache")
+    return Path(base) / "edgeact" / "numba"
+
+
+def jit(fn: _F) -> _F:
+    """``numba.njit`` with edgeact's flags, caching into ``cache_dir()``.
+
+    Numba picks a function's cache directory from ``numba.config.CACHE_DIR`` when the function is
+    decorated, so it is set for that moment only (and restored): edgeact's choice holds even when
+    numba was imported first, and other code's cached functions are not moved.
+    """
+    with _CONFIG_LOCK:
+        previous = numba_config.CACHE_DIR
+        numba_config.CACHE_DIR = str(cache_dir())
+        try:
+            return njit(**JIT_OPTIONS)(fn)
+        finally:
+            numba_config.CACHE_DIR = previous
