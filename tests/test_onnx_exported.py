@@ -185,14 +185,14 @@ def test_exported_model(name):
     assert r["opset"] == opset
     assert r["producer"].startswith("pytorch 2.13.0")
     assert r["graphs"] == 1
-    got = sorted((f["activation"], f["form"], f["count"], f["nodes"]) for f in r["findings"])
+    got = sorted((f["activation"], f["pattern"], f["count"], f["nodes"]) for f in r["findings"])
     want = sorted((a, form, len(nodes), nodes) for a, form, nodes in want_findings)
     assert got == want
     for f in r["findings"]:
         assert f["dtype"] == "float32", (exporter, f["activation"])
         assert f["qdq"] is False
         assert f["opset"] == opset
-    got_m = sorted((m["looks_like"], m["form"], m["nodes"]) for m in r["near_misses"])
+    got_m = sorted((m["looks_like"], m["pattern"], m["nodes"]) for m in r["near_misses"])
     assert got_m == sorted(want_misses)
     assert format_report(r)  # renders
 

@@ -27,7 +27,7 @@ def run(tmp_path):
 
 
 def found(report: dict) -> list[tuple[str, str, int]]:
-    return sorted((f["activation"], f["form"], f["count"]) for f in report["findings"])
+    return sorted((f["activation"], f["pattern"], f["count"]) for f in report["findings"])
 
 
 def missed(report: dict) -> list[tuple[str, str]]:
@@ -51,7 +51,7 @@ def test_exporter_shaped_model(run, opset):
         ("silu", [["/blocks/Sigmoid_1", "/blocks/Mul_4"]])
     ]
     assert "not the Sigmoid's input" in r["near_misses"][0]["reason"]
-    gelu = next(f for f in r["findings"] if f["form"] == "pattern: erf form, Div(√2)")
+    gelu = next(f for f in r["findings"] if f["pattern"] == "pattern: erf form, Div(√2)")
     assert gelu["nodes"] == [
         ["/blocks/Div", "/blocks/Erf", "/blocks/Add", "/blocks/Mul", "/blocks/Mul_1"]
     ]

@@ -97,7 +97,7 @@ def reports() -> dict[str, dict]:
 
 
 def summary(report: dict) -> list[tuple]:
-    return [(a["activation"], a["form"], a["operators"], a["dtype"]) for a in report["findings"]]
+    return [(a["activation"], a["pattern"], a["operators"], a["dtype"]) for a in report["findings"]]
 
 
 def test_fixture_set_is_small_and_complete():

@@ -46,7 +46,7 @@ def summary(report: dict) -> list[tuple]:
         rows.append(
             (
                 a["activation"],
-                a["form"],
+                a["pattern"],
                 a["subgraph"],
                 a["operators"],
                 a["dtype"],
@@ -256,7 +256,7 @@ def test_fused_kinds(tmp_path, kind, name):
 
     report = inspect(_rewritten(tmp_path, tm.float_model, edit))
     first = report["findings"][0]
-    assert (first["activation"], first["form"], first["params"]) == (
+    assert (first["activation"], first["pattern"], first["params"]) == (
         name,
         "fused into CONV_2D",
         {"fused": kind},
@@ -273,7 +273,7 @@ def test_unfused_conv_and_lone_logistic(tmp_path):
         sg.outputs = [9, 4]
 
     report = inspect(_rewritten(tmp_path, tm.float_model, edit))
-    assert [(a["activation"], a["form"], a["operators"]) for a in report["findings"]] == [
+    assert [(a["activation"], a["pattern"], a["operators"]) for a in report["findings"]] == [
         ("sigmoid", "op", [1]),
         ("relu", "fused into FULLY_CONNECTED", [3]),
         ("gelu", "op", [4]),

@@ -13,6 +13,7 @@ import math
 
 import onnx
 
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, close
 
 __all__ = ["match_gelu_erf", "match_gelu_tanh"]
@@ -99,8 +100,8 @@ def match_gelu_erf(g: GraphView, erf: onnx.NodeProto) -> Match | NearMiss | None
         nodes.append(add)
         nodes += half_x_times(g, add.output[0], x, "(1 + erf(x/√2))")
     except Fail as f:
-        return NearMiss("gelu", form, nodes, str(f))
-    return Match("gelu", form, nodes, x, nodes[-1].output[0])
+        return NearMiss("gelu", Form.GELU_ERF, form, nodes, str(f))
+    return Match("gelu", Form.GELU_ERF, form, nodes, x, nodes[-1].output[0])
 
 
 def _cube(g: GraphView, value: str) -> tuple[str, list[onnx.NodeProto], str] | None:
@@ -163,5 +164,5 @@ def match_gelu_tanh(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | No
         nodes.append(add1)
         nodes += half_x_times(g, add1.output[0], x, "(1 + tanh(…))")
     except Fail as f:
-        return NearMiss("gelu_tanh", form, nodes, str(f))
-    return Match("gelu_tanh", form, nodes, x, nodes[-1].output[0])
+        return NearMiss("gelu_tanh", Form.GELU_TANH, form, nodes, str(f))
+    return Match("gelu_tanh", Form.GELU_TANH, form, nodes, x, nodes[-1].output[0])

@@ -14,6 +14,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from edgeact.converters._forms import Form
+
 __all__ = [
     "Fail",
     "GraphView",
@@ -62,7 +64,8 @@ class Fail(Exception):
 @dataclass
 class Match:
     activation: str
-    form: str
+    form: Form
+    pattern: str  # the report's text for the form; never parsed
     nodes: list[onnx.NodeProto]
     x: str  # the activation's input value
     y: str  # its output value
@@ -71,7 +74,8 @@ class Match:
 @dataclass
 class NearMiss:
     looks_like: str
-    form: str
+    form: Form
+    pattern: str
     nodes: list[onnx.NodeProto]
     reason: str
 

@@ -13,6 +13,7 @@ Near misses: a wrong constant (Add(2), Clip(0, 5), Div(5), alpha=0.2) or a missi
 import onnx
 from onnx import helper
 
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, close
 
 __all__ = ["clip_bounds", "match_hard_chain", "match_hardsigmoid_mul"]
@@ -107,9 +108,15 @@ def match_hard_chain(g: GraphView, node: onnx.NodeProto) -> Match | NearMiss | N
             return None  # a bare Clip is the op rule's business
         form = f"pattern: {kind}(x, 0, 6)"
         if _is_relu6(lo, hi):
-            return Match("relu6", form, core, v, out)
+            return Match("relu6", Form.MIN_MAX_CLAMP, form, core, v, out)
         if lo == 0.0:
-            return NearMiss("relu6", form, core, f"clamps to [0, {hi:.6g}]; relu6 needs [0, 6]")
+            return NearMiss(
+                "relu6",
+                Form.MIN_MAX_CLAMP,
+                form,
+                core,
+                f"clamps to [0, {hi:.6g}]; relu6 needs [0, 6]",
+            )
         return None
     nodes = [add, *core]
     div = _by_six(g, out)
@@ -141,9 +148,11 @@ def match_hard_chain(g: GraphView, node: onnx.NodeProto) -> Match | NearMiss | N
                 nodes.append(mulx)
                 steps.append("Mul(x)")
     except Fail as f:
-        return NearMiss(looks, "pattern: " + "→".join(steps), nodes, str(f))
+        return NearMiss(looks, Form.HARD_CHAIN, "pattern: " + "→".join(steps), nodes, str(f))
     name = "hardswish" if mulx is not None else "hardsigmoid"
-    return Match(name, "pattern: " + "→".join(steps), nodes, x, nodes[-1].output[0])
+    return Match(
+        name, Form.HARD_CHAIN, "pattern: " + "→".join(steps), nodes, x, nodes[-1].output[0]
+    )
 
 
 def _fmt(v, missing: str = "-inf") -> str:
@@ -164,6 +173,13 @@ def match_hardsigmoid_mul(g: GraphView, hs: onnx.NodeProto) -> Match | NearMiss 
     alpha, beta = hardsigmoid_params(hs)
     form = "pattern: HardSigmoid(x)·x"
     if close(alpha, 1 / 6) and close(beta, 0.5):
-        return Match("hardswish", "pattern: HardSigmoid(1/6)·x", [hs, mul], x, mul.output[0])
+        return Match(
+            "hardswish",
+            Form.HARDSIGMOID_MUL,
+            "pattern: HardSigmoid(1/6)·x",
+            [hs, mul],
+            x,
+            mul.output[0],
+        )
     why = f"HardSigmoid alpha={alpha:.6g}, beta={beta:.6g}; hardswish needs alpha=1/6, beta=0.5"
-    return NearMiss("hardswish", form, [hs, mul], why)
+    return NearMiss("hardswish", Form.HARDSIGMOID_MUL, form, [hs, mul], why)

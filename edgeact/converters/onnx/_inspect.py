@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 import onnx
 
 from edgeact.catalogue import ACTIVATIONS
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._gelu import match_gelu_erf, match_gelu_tanh
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss
 from edgeact.converters.onnx._hard import match_hard_chain, match_hardsigmoid_mul
@@ -87,6 +88,7 @@ def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
                     {
                         "looks_like": r.looks_like,
                         "form": r.form,
+                        "pattern": r.pattern,
                         "reason": r.reason,
                         "nodes": names(r.nodes),
                         "graph": view.label,
@@ -105,7 +107,7 @@ def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
         result = match_op(view, node)
         if isinstance(result, str):
             x = node.input[0] if node.input else ""
-            record(Match(result, "op", [node], x, node.output[0]))
+            record(Match(result, Form.OP, "op", [node], x, node.output[0]))
         elif isinstance(result, NearMiss) and id(node) not in missed:
             record(result)
     return matches, misses
@@ -119,6 +121,7 @@ def _finding(view: GraphView, m: Match) -> dict:
     return {
         "activation": m.activation,
         "form": m.form,
+        "pattern": m.pattern,
         "ops": ops,
         "nodes": [view.label_of(n) for n in m.nodes],
         "dtype": view.dtype(m.x),
@@ -183,7 +186,7 @@ def inspect(path: str | os.PathLike) -> dict:
         "nodes": n_nodes,
         "findings": _group(
             findings,
-            ("activation", "form", "ops", "dtype", "qdq", "replacement"),
+            ("activation", "form", "pattern", "ops", "dtype", "qdq", "replacement"),
         ),
-        "near_misses": _group(misses, ("looks_like", "form", "reason")),
+        "near_misses": _group(misses, ("looks_like", "form", "pattern", "reason")),
     }

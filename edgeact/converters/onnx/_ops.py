@@ -14,6 +14,7 @@ import onnx
 from onnx import helper
 
 from edgeact.catalogue import ONNX_FORMS
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import GraphView, NearMiss, close
 from edgeact.converters.onnx._hard import _DYNAMIC, clip_bounds, hardsigmoid_params
 from edgeact.forms import OnnxForm, Param
@@ -78,7 +79,7 @@ def _clip(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
         return "relu"
     if close(hi, 6.0):
         return "relu6"
-    return NearMiss("relu6", "op", [node], f"Clip(0, {hi:.6g}); relu6 needs Clip(0, 6)")
+    return NearMiss("relu6", Form.OP, "op", [node], f"Clip(0, {hi:.6g}); relu6 needs Clip(0, 6)")
 
 
 def match_op(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
@@ -96,5 +97,5 @@ def match_op(g: GraphView, node: onnx.NodeProto) -> str | NearMiss | None:
     if node.op_type == "HardSigmoid" and not domain:
         alpha, beta = hardsigmoid_params(node)
         why = f"HardSigmoid alpha={alpha:.6g}, beta={beta:.6g}; hardsigmoid is alpha=1/6, beta=0.5"
-        return NearMiss("hardsigmoid", "op", [node], why)
+        return NearMiss("hardsigmoid", Form.OP, "op", [node], why)
     return None

@@ -53,7 +53,7 @@ def format_report(report: dict) -> str:
         rows = [
             [
                 f["activation"],
-                f["form"],
+                f["pattern"],
                 str(f["count"]),
                 f["dtype"],
                 "yes" if f["qdq"] else "no",
@@ -70,7 +70,7 @@ def format_report(report: dict) -> str:
     lines.append("")
     lines.append(f"Near misses: {sum(m['count'] for m in misses)}")
     for m in misses:
-        head = f"  {m['looks_like']} ×{m['count']}  {m['form']}"
+        head = f"  {m['looks_like']} ×{m['count']}  {m['pattern']}"
         lines.append(cut(head, WIDTH))
         lines += textwrap.wrap(
             "why: " + m["reason"], WIDTH, initial_indent="      ", subsequent_indent="        "

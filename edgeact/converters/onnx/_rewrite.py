@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto
 
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops
 from edgeact.converters.onnx._graph import GraphView, Match, nested_graphs, subgraphs
 from edgeact.converters.onnx._inspect import graphs, scan
@@ -93,7 +94,7 @@ def _prelu_slope(view: GraphView, m: Match) -> tuple[dict, str | None]:
 def _site(number, view, m, rules, fuse, opset, types) -> Site | None:
     if m.activation in rules:
         kind, target, rule = "swap", rules[m.activation], f"{m.activation}={rules[m.activation]}"
-    elif fuse and len(m.nodes) > 1 and m.form.startswith("pattern"):
+    elif fuse and len(m.nodes) > 1 and m.form not in (Form.OP, Form.FUSED):
         kind, target, rule = "fuse", m.activation, f"fuse {m.activation}"
     else:
         return None

@@ -11,6 +11,7 @@ s = Sigmoid(y); s · f(s)        -> s is the gated tensor, not a gate: a plain s
 import onnx
 
 from edgeact.catalogue import GELU_QUICK_ALPHA
+from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, close
 
 __all__ = ["match_mish", "match_silu"]
@@ -23,7 +24,11 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
     for mul in muls:
         other = g.other_operand(mul, sig.output[0])
         if other is not None and g.same(other, x):
-            return [Match("silu", "pattern: Sigmoid(x)·x", [sig, mul], x, mul.output[0])]
+            return [
+                Match(
+                    "silu", Form.SIGMOID_MUL, "pattern: Sigmoid(x)·x", [sig, mul], x, mul.output[0]
+                )
+            ]
     # A Sigmoid whose output is the gated tensor, not the gate: PyTorch's SE block after a
     # Sigmoid exports as s = Sigmoid(conv); Mul(s, Sigmoid(Conv(Relu(Conv(GlobalAveragePool(s))))))
     # and the first Sigmoid is a plain sigmoid (the op rule reports it).
@@ -42,12 +47,23 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
         if c is not None and inner is not None and g.same(inner, other):
             form = "pattern: Sigmoid(a·x)·x"
             if close(c, GELU_QUICK_ALPHA):
-                return [Match("gelu_quick", form, [scale, sig, mul], inner, mul.output[0])]
+                return [
+                    Match(
+                        "gelu_quick",
+                        Form.SCALED_SIGMOID_MUL,
+                        form,
+                        [scale, sig, mul],
+                        inner,
+                        mul.output[0],
+                    )
+                ]
             why = f"a = {c:.6g}; silu needs a = 1, gelu_quick a = 1.702"
-            return [NearMiss("silu", form, [scale, sig, mul], why)]
-    gate = Match("sigmoid", "pattern: sigmoid gate σ(y)·x", [sig], x, sig.output[0])
+            return [NearMiss("silu", Form.SCALED_SIGMOID_MUL, form, [scale, sig, mul], why)]
+    gate = Match(
+        "sigmoid", Form.SIGMOID_GATE, "pattern: sigmoid gate σ(y)·x", [sig], x, sig.output[0]
+    )
     why = "the Mul's other operand is not the Sigmoid's input: a gate (e.g. squeeze-excitation)"
-    return [gate, NearMiss("silu", "pattern: Sigmoid(y)·x", [sig, mul], why)]
+    return [gate, NearMiss("silu", Form.SIGMOID_MUL, "pattern: Sigmoid(y)·x", [sig, mul], why)]
 
 
 def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
@@ -61,8 +77,10 @@ def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
     for mul in muls:
         other = g.other_operand(mul, tanh.output[0])
         if other is not None and g.same(other, x):
-            return Match("mish", form, [sp, tanh, mul], x, mul.output[0])
+            return Match("mish", Form.MISH_CHAIN, form, [sp, tanh, mul], x, mul.output[0])
     if not muls:
-        return NearMiss("mish", form, [sp, tanh], "Tanh(Softplus(x)) is not multiplied by x")
+        return NearMiss(
+            "mish", Form.MISH_CHAIN, form, [sp, tanh], "Tanh(Softplus(x)) is not multiplied by x"
+        )
     why = "Tanh(Softplus(x)) is multiplied by a tensor other than x"
-    return NearMiss("mish", form, [sp, tanh, muls[0]], why)
+    return NearMiss("mish", Form.MISH_CHAIN, form, [sp, tanh, muls[0]], why)

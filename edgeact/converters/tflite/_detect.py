@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS, GELU_QUICK_ALPHA, TFLITE_FORMS
+from edgeact.converters._forms import Form
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_operand
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS, schema
@@ -43,7 +44,9 @@ def find_activations(view: SubgraphView) -> list[dict]:
     """Every activation of the subgraph, ordered by its first operator index."""
     found, claimed = [], set()
     for m in match_hard_activations(view):
-        found.append(_finding(view, m.name, m.form, m.operators, m.x, m.y, m.params, m.x))
+        found.append(
+            _finding(view, m.name, (m.form, m.pattern), m.operators, m.x, m.y, m.params, m.x)
+        )
         claimed.update(m.operators)
     for o, op in enumerate(view.ops):
         if o in claimed:  # its RELU6 (op or fused) belongs to a matched chain
@@ -58,7 +61,16 @@ def find_activations(view: SubgraphView) -> list[dict]:
             name = FUSED_ACTIVATIONS.get(kind, kind.lower())
             out = view.outputs(o)[0] if view.outputs(o) else None
             found.append(
-                _finding(view, name, f"fused into {op}", [o], None, out, {"fused": kind}, out)
+                _finding(
+                    view,
+                    name,
+                    (Form.FUSED, f"fused into {op}"),
+                    [o],
+                    None,
+                    out,
+                    {"fused": kind},
+                    out,
+                )
             )
     return sorted(found, key=lambda f: f["operators"][0])
 
@@ -83,7 +95,7 @@ def _builtin(view: SubgraphView, o: int, op: str) -> dict:
             params["alpha_size"] = int(np.prod(view.shape(alpha), dtype=np.int64))
             params["alpha_constant"] = view.is_constant(alpha)
     x, y = _first(view.inputs(o)), _first(view.outputs(o))
-    return _finding(view, name, "op", [o], x, y, params, x)
+    return _finding(view, name, _OP, [o], x, y, params, x)
 
 
 def _option(options, field: str):
@@ -102,7 +114,14 @@ def _logistic(view: SubgraphView, o: int) -> dict:
         others = [t for t in ins if t != s]
         if len(ins) == 2 and others == [x]:
             return _finding(
-                view, "silu", "pattern: LOGISTIC·x", [o, c], x, _first(view.outputs(c)), {}, x
+                view,
+                "silu",
+                (Form.SIGMOID_MUL, "pattern: LOGISTIC·x"),
+                [o, c],
+                x,
+                _first(view.outputs(c)),
+                {},
+                x,
             )
         quick = _quick_gelu(view, x, others)
         if quick is not None:
@@ -114,11 +133,14 @@ def _logistic(view: SubgraphView, o: int) -> dict:
     if gate is not None:
         c, other = gate
         params = {"gated_tensor": text(view.tensor(other).name)}
-        return _finding(view, "sigmoid", "pattern: sigmoid gate", [o, c], x, s, params, x)
-    return _finding(view, "sigmoid", "op", [o], x, s, {}, x)
+        return _finding(
+            view, "sigmoid", (Form.SIGMOID_GATE, "pattern: sigmoid gate"), [o, c], x, s, params, x
+        )
+    return _finding(view, "sigmoid", _OP, [o], x, s, {}, x)
 
 
-_FORM_QUICK = "pattern: LOGISTIC(1.702·x)·x"
+_FORM_QUICK = (Form.SCALED_SIGMOID_MUL, "pattern: LOGISTIC(1.702·x)·x")
+_OP = (Form.OP, "op")
 
 
 def _quick_gelu(view: SubgraphView, x: int | None, others: list[int]) -> int | None:
@@ -137,10 +159,12 @@ def _quick_gelu(view: SubgraphView, x: int | None, others: list[int]) -> int | N
     return m if scalar_operand(view, m, GELU_QUICK_ALPHA, others[0]) is not None else None
 
 
-def _finding(view, name, form, operators, x, y, params, dtype_tensor) -> dict:
+def _finding(view, name, form_and_pattern, operators, x, y, params, dtype_tensor) -> dict:
+    form, pattern = form_and_pattern
     return {
         "activation": name,
         "form": form,
+        "pattern": pattern,
         "subgraph": view.index,
         "operators": list(operators),
         "ops": [view.ops[o] for o in operators],

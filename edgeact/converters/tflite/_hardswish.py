@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS
+from edgeact.converters._forms import Form
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._schema import schema
 
@@ -28,7 +29,8 @@ _RELU6 = schema.ActivationFunctionType.RELU6
 @dataclass(frozen=True)
 class HardMatch:
     name: str  # "hardswish" or "hardsigmoid"
-    form: str
+    form: Form
+    pattern: str  # the report's text for the form
     operators: tuple[int, ...]
     x: int
     y: int
@@ -70,8 +72,18 @@ def _from_folded(view: SubgraphView, a: int) -> HardMatch | None:
     mul = _only_consumer(view, g)
     if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) is not None:
         params["gated_tensor"] = text(view.tensor(_other_input(view, mul, g)).name)
-        return HardMatch("hardsigmoid", "pattern: hard-sigmoid gate", (a, nxt, mul), r, g, params)
-    return HardMatch("hardsigmoid", "pattern: relu6(x+3)/6", (a, nxt), r, g, params)
+        return HardMatch(
+            "hardsigmoid",
+            Form.HARDSIGMOID_GATE,
+            "pattern: hard-sigmoid gate",
+            (a, nxt, mul),
+            r,
+            g,
+            params,
+        )
+    return HardMatch(
+        "hardsigmoid", Form.HARD_CHAIN, "pattern: relu6(x+3)/6", (a, nxt), r, g, params
+    )
 
 
 def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
@@ -98,19 +110,33 @@ def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
         mul = _only_consumer(view, g)
         if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) == x:
             y = view.outputs(mul)[0]
-            return HardMatch("hardswish", _FORM_SWISH, (*chain, mul), x, y, _BUILTIN)
+            return HardMatch(
+                "hardswish", Form.HARD_CHAIN, _FORM_SWISH, (*chain, mul), x, y, _BUILTIN
+            )
         if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) is not None:
             gated = text(view.tensor(_other_input(view, mul, g)).name)
             params = {"gated_tensor": gated}
             ops = (*chain, mul)
-            return HardMatch("hardsigmoid", "pattern: hard-sigmoid gate", ops, x, g, params)
-        return HardMatch("hardsigmoid", "pattern: relu6(x+3)/6", tuple(chain), x, g, {})
+            return HardMatch(
+                "hardsigmoid",
+                Form.HARDSIGMOID_GATE,
+                "pattern: hard-sigmoid gate",
+                ops,
+                x,
+                g,
+                params,
+            )
+        return HardMatch(
+            "hardsigmoid", Form.HARD_CHAIN, "pattern: relu6(x+3)/6", tuple(chain), x, g, {}
+        )
     if view.ops[nxt] == "MUL" and _other_input(view, nxt, r) == x:  # x·relu6(x+3) first
         p = view.outputs(nxt)[0]
         last = _only_consumer(view, p)
         if last is not None and _is_sixth(view, last, p):
             y = view.outputs(last)[0]
-            return HardMatch("hardswish", _FORM_SWISH, (*chain, nxt, last), x, y, _BUILTIN)
+            return HardMatch(
+                "hardswish", Form.HARD_CHAIN, _FORM_SWISH, (*chain, nxt, last), x, y, _BUILTIN
+            )
     return None
 
 

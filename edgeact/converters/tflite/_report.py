@@ -68,7 +68,7 @@ def _row(a: dict) -> tuple[str, ...]:
         edge = rec["replacement"]
         if rec["max_abs_error"] is not None:
             edge += f" ±{rec['max_abs_error']:.2g}"
-    form = a["form"].replace("fused into ", "fused:").replace("pattern: ", "")
+    form = a["pattern"].replace("fused into ", "fused:").replace("pattern: ", "")
     return (
         ops,
         cut(name, 24),

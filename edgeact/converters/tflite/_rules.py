@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._errors import ModelError
+from edgeact.converters._forms import Form
 from edgeact.converters._swaps import canonical_name
 from edgeact.converters.tflite._detect import find_activations
 from edgeact.converters.tflite._graph import SubgraphView, text
@@ -41,14 +42,8 @@ FUSABLE = {name: form.fused for name, form in TARGET_FORMS.items() if form.fused
 # activation types whose op versions and quantized arithmetic edgeact writes
 _DTYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8")
 # finding form -> how many trailing operators belong to the consumer, not to the activation
-_GATE_FORMS = {"pattern: sigmoid gate": 1, "pattern: hard-sigmoid gate": 1}
-_CHAIN_FORMS = (
-    "op",
-    "pattern: LOGISTIC·x",
-    "pattern: LOGISTIC(1.702·x)·x",
-    "pattern: x·relu6(x+3)/6",
-    "pattern: relu6(x+3)/6",
-)
+_GATE_FORMS = {Form.SIGMOID_GATE: 1, Form.HARDSIGMOID_GATE: 1}
+_CHAIN_FORMS = (Form.OP, Form.SIGMOID_MUL, Form.SCALED_SIGMOID_MUL, Form.HARD_CHAIN)
 
 
 @dataclass
@@ -59,7 +54,7 @@ class Site:
     source: str
     target: str
     subgraph: int
-    form: str
+    form: Form
     operators: tuple[int, ...]
     x: int | None
     y: int
@@ -115,7 +110,7 @@ def find_sites(
     for view in views:
         _custom_sources(view, codes, rules, explicit, name, notes)
         for finding in find_activations(view):
-            seen.setdefault(finding["activation"], []).append(finding["form"])
+            seen.setdefault(finding["activation"], []).append(finding["pattern"])
             source = finding["activation"]
             if source not in rules:
                 continue
@@ -172,14 +167,14 @@ def _site(view: SubgraphView, finding: dict, source: str, target: str):
     params: dict = {}
     if dtype not in _DTYPES:
         return None, f"{dtype} activations are not rewritten (only {', '.join(_DTYPES)})"
-    if form.startswith("fused into"):
+    if form is Form.FUSED:
         if target not in FUSABLE:
             return None, f"{target} cannot be fused into {view.ops[ops[0]]}"
         return _make(view, rule, source, target, form, ops, x, y, True, dtype, quantized), None
     if form in _GATE_FORMS:
         ops = ops[: -_GATE_FORMS[form]]
     elif form not in _CHAIN_FORMS:
-        return None, f"the form {form!r} is not rewritten"
+        return None, f"the form {finding['pattern']!r} is not rewritten"
     if "folded" in finding["params"]:
         return None, "the +3 is folded into the bias of the producing op"
     if x is None or y is None:
