@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeact import bench, numerics
+from edgeact import bench, numerics, schema
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters import format_conversion
 from edgeact.kernels import KERNELS
@@ -63,12 +63,15 @@ def run(progress=None) -> dict:
         list(KERNELS), list(DTYPES), [DEMO_ELEMENTS], min_time=0.02, repeats=3, progress=progress
     )
     conversions = convert_models()
-    return {
-        "machine": bench.machine_info(),
-        "accuracy": accuracy,
-        "speed": speed,
-        "conversions": conversions,
-    }
+    return schema.document(
+        "demo",
+        {
+            "machine": bench.machine_info(),
+            "accuracy": accuracy,
+            "speed": speed,
+            "conversions": conversions,
+        },
+    )
 
 
 def format_report(report: dict) -> str:

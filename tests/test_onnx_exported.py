@@ -12,6 +12,7 @@ import pytest
 
 from edgeact.converters.onnx import format_report, inspect
 from tests._files import inspected_untouched
+from tests._reports import grouped_findings, grouped_misses
 
 FIXTURES = Path(__file__).parent / "fixtures" / "onnx"
 
@@ -182,17 +183,19 @@ def test_every_fixture_is_pinned_and_small():
 def test_exported_model(name):
     opset, exporter, want_findings, want_misses = EXPECTED[name]
     r = _inspect_untouched(FIXTURES / name)
-    assert r["opset"] == opset
-    assert r["producer"].startswith("pytorch 2.13.0")
-    assert r["graphs"] == 1
-    got = sorted((f["activation"], f["pattern"], f["count"], f["nodes"]) for f in r["findings"])
+    assert r["model"]["opset"] == opset
+    assert r["model"]["producer"].startswith("pytorch 2.13.0")
+    assert r["model"]["graphs"] == 1
+    got = sorted(
+        (f["activation"], f["pattern"], f["count"], f["nodes"]) for f in grouped_findings(r)
+    )
     want = sorted((a, form, len(nodes), nodes) for a, form, nodes in want_findings)
     assert got == want
-    for f in r["findings"]:
+    for f in grouped_findings(r):
         assert f["dtype"] == "float32", (exporter, f["activation"])
         assert f["qdq"] is False
         assert f["opset"] == opset
-    got_m = sorted((m["looks_like"], m["pattern"], m["nodes"]) for m in r["near_misses"])
+    got_m = sorted((m["looks_like"], m["pattern"], m["nodes"]) for m in grouped_misses(r))
     assert got_m == sorted(want_misses)
     assert format_report(r)  # renders
 

@@ -10,6 +10,7 @@ from edgeact.converters.onnx import ModelError, format_report, inspect
 from edgeact.converters.onnx._load import MAX_OPSET
 from tests import onnx_models as om
 from tests._files import inspected_untouched
+from tests._reports import grouped_findings, grouped_misses
 
 
 @pytest.fixture
@@ -27,18 +28,18 @@ def run(tmp_path):
 
 
 def found(report: dict) -> list[tuple[str, str, int]]:
-    return sorted((f["activation"], f["pattern"], f["count"]) for f in report["findings"])
+    return sorted((f["activation"], f["pattern"], f["count"]) for f in grouped_findings(report))
 
 
 def missed(report: dict) -> list[tuple[str, str]]:
-    return sorted((m["looks_like"], m["reason"]) for m in report["near_misses"])
+    return sorted((m["looks_like"], m["reason"]) for m in grouped_misses(report))
 
 
 # --- exporter-shaped models --------------------------------------------------------------------
 @pytest.mark.parametrize("opset", [12, 13, 17])
 def test_exporter_shaped_model(run, opset):
     r = run(om.exporter_shaped(opset))
-    assert r["opset"] == opset
+    assert r["model"]["opset"] == opset
     assert found(r) == [
         ("gelu", "pattern: erf form, Div(√2)", 1),
         ("gelu", "pattern: erf form, Mul(1/√2)", 1),
@@ -47,20 +48,20 @@ def test_exporter_shaped_model(run, opset):
         ("sigmoid", "pattern: sigmoid gate σ(y)·x", 1),
         ("silu", "pattern: Sigmoid(x)·x", 1),
     ]
-    assert [(m["looks_like"], m["nodes"]) for m in r["near_misses"]] == [
+    assert [(m["looks_like"], m["nodes"]) for m in grouped_misses(r)] == [
         ("silu", [["/blocks/Sigmoid_1", "/blocks/Mul_4"]])
     ]
-    assert "not the Sigmoid's input" in r["near_misses"][0]["reason"]
-    gelu = next(f for f in r["findings"] if f["pattern"] == "pattern: erf form, Div(√2)")
+    assert "not the Sigmoid's input" in grouped_misses(r)[0]["reason"]
+    gelu = next(f for f in grouped_findings(r) if f["pattern"] == "pattern: erf form, Div(√2)")
     assert gelu["nodes"] == [
         ["/blocks/Div", "/blocks/Erf", "/blocks/Add", "/blocks/Mul", "/blocks/Mul_1"]
     ]
     assert gelu["ops"] == ["Div", "Erf", "Add", "Mul", "Mul"]
     assert (gelu["dtype"], gelu["qdq"], gelu["opset"]) == ("float32", False, opset)
-    assert (gelu["replacement"], gelu["replacement_max_abs_error"]) == ("gelu_tanh", 4.8e-4)
-    silu = next(f for f in r["findings"] if f["activation"] == "silu")
-    assert (silu["replacement"], silu["replacement_max_abs_error"]) == ("hardswish", 0.143)
-    relu6 = next(f for f in r["findings"] if f["activation"] == "relu6")
+    assert (gelu["replacement"], gelu["max_abs_error"]) == ("gelu_tanh", 4.8e-4)
+    silu = next(f for f in grouped_findings(r) if f["activation"] == "silu")
+    assert (silu["replacement"], silu["max_abs_error"]) == ("hardswish", 0.143)
+    relu6 = next(f for f in grouped_findings(r) if f["activation"] == "relu6")
     assert relu6["replacement"] is None and relu6["nodes"] == [["/blocks/Clip_1"]]
 
 
@@ -69,7 +70,7 @@ def test_identical_findings_are_grouped(run):
     v = om.silu(b, om.silu(b, om.silu(b, "x")), swap=True)
     r = run(b.model(v, 13))
     assert found(r) == [("silu", "pattern: Sigmoid(x)·x", 3)]
-    assert len(r["findings"][0]["nodes"]) == 3
+    assert len(grouped_findings(r)[0]["nodes"]) == 3
 
 
 # --- GELU -------------------------------------------------------------------------------------
@@ -80,8 +81,8 @@ def test_gelu_erf_forms(run, scale, half, swap):
     r = run(om.single(om.gelu_erf, 13, scale=scale, half=half, swap=swap))
     form = "Div(√2)" if scale == "div" else "Mul(1/√2)"
     assert found(r) == [("gelu", f"pattern: erf form, {form}", 1)]
-    assert r["near_misses"] == []
-    assert len(r["findings"][0]["nodes"][0]) == 5
+    assert grouped_misses(r) == []
+    assert len(grouped_findings(r)[0]["nodes"][0]) == 5
 
 
 @pytest.mark.parametrize(
@@ -112,7 +113,7 @@ def test_gelu_erf_times_other_tensor_is_a_near_miss(run):
 def test_gelu_tanh_forms(run, cube, form, opset):
     r = run(om.single(om.gelu_tanh, opset, cube=cube))
     assert found(r) == [("gelu_tanh", f"pattern: tanh form, {form}", 1)]
-    assert r["near_misses"] == []
+    assert grouped_misses(r) == []
 
 
 def test_gelu_tanh_wrong_constant_is_a_near_miss(run):
@@ -126,14 +127,14 @@ def test_gelu_tanh_wrong_constant_is_a_near_miss(run):
 def test_silu(run, swap):
     r = run(om.single(om.silu, 13, swap=swap))
     assert found(r) == [("silu", "pattern: Sigmoid(x)·x", 1)]
-    assert r["near_misses"] == []
+    assert grouped_misses(r) == []
 
 
 def test_se_gate_is_not_silu(run):
     r = run(om.single(om.se_gate, 13))
     assert found(r) == [("sigmoid", "pattern: sigmoid gate σ(y)·x", 1)]
-    assert [m["looks_like"] for m in r["near_misses"]] == ["silu"]
-    assert "a gate" in r["near_misses"][0]["reason"]
+    assert [m["looks_like"] for m in grouped_misses(r)] == ["silu"]
+    assert "a gate" in grouped_misses(r)[0]["reason"]
 
 
 def test_quick_gelu_pattern_and_near_miss(run):
@@ -169,7 +170,7 @@ def test_hardswish_chain(run, opset, by, order):
     if order == "div_first":
         steps[2:] = [six, "Mul(x)"]
     assert found(r) == [("hardswish", "pattern: " + "→".join(steps), 1)]
-    assert r["near_misses"] == []
+    assert grouped_misses(r) == []
 
 
 @pytest.mark.parametrize(
@@ -184,7 +185,7 @@ def test_hardswish_chain(run, opset, by, order):
 def test_hardswish_chain_near_misses(run, kw, reason):
     r = run(om.single(om.hardswish_chain, 13, **kw))
     assert missed(r) == [("hardswish", reason)]
-    assert all(f["activation"] != "hardswish" for f in r["findings"])
+    assert all(f["activation"] != "hardswish" for f in grouped_findings(r))
 
 
 @pytest.mark.parametrize("opset", [10, 12])
@@ -249,29 +250,29 @@ def test_microsoft_ops(run):
         ("gelu_quick", "op", 1),
         ("gelu_tanh", "op", 1),
     ]
-    ops = sorted(op for f in r["findings"] for op in f["ops"])
+    ops = sorted(op for f in grouped_findings(r) for op in f["ops"])
     assert ops == [
         "com.microsoft.BiasGelu",
         "com.microsoft.FastGelu",
         "com.microsoft.Gelu",
         "com.microsoft.QuickGelu",
     ]
-    assert r["opset_imports"] == {"ai.onnx": 17, "com.microsoft": 1}
+    assert r["model"]["opset_imports"] == {"ai.onnx": 17, "com.microsoft": 1}
 
 
 def test_qdq(run):
     r = run(om.qdq(13))
-    by_name = {f["activation"]: f for f in r["findings"]}
+    by_name = {f["activation"]: f for f in grouped_findings(r)}
     assert found(r) == [("sigmoid", "op", 1), ("silu", "pattern: Sigmoid(x)·x", 1)]
     assert by_name["sigmoid"]["qdq"] and by_name["silu"]["qdq"]
     assert by_name["silu"]["nodes"] == [["/q/Sigmoid_1", "/q/Mul"]]
     assert by_name["silu"]["dtype"] == "float32"  # from the DequantizeLinear scale
-    assert r["near_misses"] == []
+    assert grouped_misses(r) == []
 
 
 def test_not_qdq_when_output_is_not_quantized(run):
     r = run(om.single(om.silu, 13))
-    assert r["findings"][0]["qdq"] is False
+    assert grouped_findings(r)[0]["qdq"] is False
 
 
 def test_subgraphs_and_functions(run):
@@ -281,19 +282,19 @@ def test_subgraphs_and_functions(run):
         ("relu", "op", 1),
         ("silu", "pattern: Sigmoid(x)·x", 1),
     ]
-    graphs = {f["activation"]: f["graphs"] for f in r["findings"]}
+    graphs = {f["activation"]: f["graphs"] for f in grouped_findings(r)}
     assert graphs["silu"] == ["main:/top/If.then_branch"]
     assert graphs["relu"] == ["main:/top/If.else_branch"]
     assert graphs["hardswish"] == ["function local::HSwishBlock"]
-    by_name = {f["activation"]: f for f in r["findings"]}
+    by_name = {f["activation"]: f for f in grouped_findings(r)}
     assert by_name["silu"]["dtype"] == "float32"  # outer-scope x
-    assert r["graphs"] == 4
+    assert r["model"]["graphs"] == 4
 
 
 def test_float16_dtype(run):
     b = om.Builder()
     r = run(b.model(om.silu(b, "x"), 13, elem=TensorProto.FLOAT16))
-    assert r["findings"][0]["dtype"] == "float16"
+    assert grouped_findings(r)[0]["dtype"] == "float16"
 
 
 # --- the report ---------------------------------------------------------------------------------

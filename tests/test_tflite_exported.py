@@ -97,7 +97,10 @@ def reports() -> dict[str, dict]:
 
 
 def summary(report: dict) -> list[tuple]:
-    return [(a["activation"], a["pattern"], a["operators"], a["dtype"]) for a in report["findings"]]
+    return [
+        (a["activation"], a["pattern"], a["operators"], a["dtype"].upper())
+        for a in report["findings"]
+    ]
 
 
 def test_fixture_set_is_small_and_complete():
@@ -115,8 +118,8 @@ def test_findings(reports, name):
     for a, *_ in EXPECTED[name]:
         counts[a] = counts.get(a, 0) + 1
     assert report["activation_counts"] == dict(sorted(counts.items()))
-    assert len(report["subgraphs"]) == 1 and report["custom_ops"] == {}
-    assert [s["key"] for s in report["signatures"]] == ["serving_default"]
+    assert len(report["model"]["subgraphs"]) == 1 and report["model"]["custom_ops"] == {}
+    assert [s["key"] for s in report["model"]["signatures"]] == ["serving_default"]
     json.dumps(report)
     assert all(len(line) <= 100 for line in format_report(report).splitlines())
 
@@ -133,7 +136,9 @@ def test_gated_tensor_is_the_mul_operand(reports, name):
         if "gated_tensor" not in a["params"]:
             continue
         mul = a["operators"][-1]
-        others = [t for t in view.inputs(mul) if t != a["output"]["index"]]
+        others = [
+            t for t in view.inputs(mul) if view.tensor(t).name.decode() != a["output"]["name"]
+        ]
         assert [view.tensor(t).name.decode() for t in others] == [a["params"]["gated_tensor"]]
 
 
@@ -145,16 +150,16 @@ def test_params(reports):
     hard = reports["hard_swish"]["findings"][0]["params"]
     assert hard["folded"] == "+3 in the FULLY_CONNECTED bias"
     quick = reports["gelu"]["findings"][2]
-    assert quick["recommendation"] is None  # gelu_quick is already an edge form
-    assert reports["silu"]["findings"][0]["recommendation"]["replacement"] == "hardswish"
+    assert quick["replacement"] is None  # gelu_quick is already an edge form
+    assert reports["silu"]["findings"][0]["replacement"] == "hardswish"
 
 
 @pytest.mark.parametrize("name", ["mobile_int8", "misc_int8", "gates_int8"])
 def test_int8_quantization(reports, name):
     report = reports[name]
-    assert report["quantized"] == "int8"
-    assert not report["float16_weights"]
-    io = report["subgraphs"][0]
+    assert report["model"]["quantized"] == "int8"
+    assert not report["model"]["float16_weights"]
+    io = report["model"]["subgraphs"][0]
     for t in io["inputs"] + io["outputs"]:
         assert t["dtype"] == "INT8"
         assert isinstance(t["quantization"]["scale"], float)
@@ -163,7 +168,7 @@ def test_int8_quantization(reports, name):
         assert sides  # a fused finding has only an output
         for t in sides:
             q = t["quantization"]
-            if a["dtype"] != "INT8":
+            if a["dtype"] != "int8":
                 assert q is None  # misc_int8's float ELU island
                 continue
             assert isinstance(q["scale"], float) and q["scale"] > 0
@@ -174,25 +179,29 @@ def test_int8_quantization(reports, name):
 
 def test_float16_weights(reports):
     report = reports["mobile_float16"]
-    assert report["float16_weights"] is True
-    assert report["float16_dequantize_ops"] == report["operator_counts"]["DEQUANTIZE"] == 8
-    assert report["weight_types"] == ["FLOAT16", "INT32"]
-    assert report["quantized"] is None
+    assert report["model"]["float16_weights"] is True
+    assert (
+        report["model"]["float16_dequantize_ops"]
+        == report["model"]["operator_counts"]["DEQUANTIZE"]
+        == 8
+    )
+    assert report["model"]["weight_types"] == ["FLOAT16", "INT32"]
+    assert report["model"]["quantized"] is None
 
 
 def test_dynamic_range_weights(reports):
     """Dynamic-range quantization: int8 weights, float activations (not a quantized model)."""
     report = reports["wide_dynamic"]
-    assert report["weight_types"] == ["INT8"]
-    assert report["quantized"] is None and not report["float16_weights"]
+    assert report["model"]["weight_types"] == ["INT8"]
+    assert report["model"]["quantized"] is None and not report["model"]["float16_weights"]
     assert all(a["output"]["quantization"] is None for a in report["findings"])
 
 
 def test_float_models_are_float(reports):
     for name in ("fused", "silu", "gelu", "hard_swish", "se_block", "misc"):
         report = reports[name]
-        assert report["quantized"] is None and not report["float16_weights"], name
-        assert "FLOAT32" in report["weight_types"]
+        assert report["model"]["quantized"] is None and not report["model"]["float16_weights"], name
+        assert "FLOAT32" in report["model"]["weight_types"]
 
 
 @pytest.mark.litert_gemm  # every fixture has FULLY_CONNECTED or CONV_2D

@@ -42,16 +42,15 @@ def summary(report: dict) -> list[tuple]:
     """(activation, form, subgraph, operators, dtype, replacement, max error) per finding."""
     rows = []
     for a in report["findings"]:
-        rec = a["recommendation"] or {}
         rows.append(
             (
                 a["activation"],
                 a["pattern"],
-                a["subgraph"],
+                int(a["graph"].removeprefix("subgraph ")),
                 a["operators"],
-                a["dtype"],
-                rec.get("replacement"),
-                rec.get("max_abs_error"),
+                a["dtype"].upper() if a["dtype"] else None,
+                a["replacement"],
+                a["max_abs_error"],
             )
         )
     return rows
@@ -96,8 +95,8 @@ def test_custom_op_model_is_not_runnable_but_inspectable(models):
     with pytest.raises(RuntimeError, match="EdgeactMystery"):
         _interpreter(tm.custom_op_model())
     report = inspect(models["custom"])
-    assert report["custom_ops"] == {"EdgeactMystery": 1}
-    assert report["operator_counts"] == {"CUSTOM": 1, "RELU": 1}
+    assert report["model"]["custom_ops"] == {"EdgeactMystery": 1}
+    assert report["model"]["operator_counts"] == {"CUSTOM": 1, "RELU": 1}
     assert summary(report) == [("relu", "op", 0, [0], "FLOAT32", "relu6", None)]
 
 
@@ -118,7 +117,7 @@ def test_float_model(models):
     assert silu["input"]["quantization"] is None
     assert report["findings"][0]["params"] == {"fused": "RELU6"}
     assert report["findings"][3]["params"] == {"approximate": False}
-    assert report["operator_counts"] == {
+    assert report["model"]["operator_counts"] == {
         "CONV_2D": 1,
         "FULLY_CONNECTED": 1,
         "GELU": 1,
@@ -126,23 +125,23 @@ def test_float_model(models):
         "MUL": 1,
     }
     assert report["activation_counts"] == {"gelu": 1, "relu": 1, "relu6": 1, "silu": 1}
-    assert report["signatures"] == [
+    assert report["model"]["signatures"] == [
         {"key": "serving_default", "subgraph": 0, "inputs": ["x"], "outputs": ["y"]}
     ]
-    assert report["float16_weights"] is False
-    assert report["quantized"] is None
-    assert report["custom_ops"] == {}
-    assert report["subgraphs"][0]["inputs"] == [
+    assert report["model"]["float16_weights"] is False
+    assert report["model"]["quantized"] is None
+    assert report["model"]["custom_ops"] == {}
+    assert report["model"]["subgraphs"][0]["inputs"] == [
         {"name": "x", "dtype": "FLOAT32", "shape": [1, 4, 4, 3], "quantization": None}
     ]
 
 
 def test_float16_weights_model(models):
     report = inspect(models["float16_weights"])
-    assert report["float16_weights"] is True
-    assert report["float16_dequantize_ops"] == 2
-    assert report["weight_types"] == ["FLOAT16"]
-    assert report["quantized"] is None
+    assert report["model"]["float16_weights"] is True
+    assert report["model"]["float16_dequantize_ops"] == 2
+    assert report["model"]["weight_types"] == ["FLOAT16"]
+    assert report["model"]["quantized"] is None
     # MUL(x, LOGISTIC(x)): the other operand order is SiLU too
     assert summary(report) == [
         ("relu6", "fused into FULLY_CONNECTED", 0, [2], "FLOAT32", None, None),
@@ -163,8 +162,8 @@ def test_se_gate_is_not_silu(models):
 
 def test_int8_model(models):
     report = inspect(models["int8"])
-    assert report["quantized"] == "int8"
-    assert report["weight_types"] == ["INT32", "INT8"]
+    assert report["model"]["quantized"] == "int8"
+    assert report["model"]["weight_types"] == ["INT32", "INT8"]
     assert summary(report) == [
         ("relu", "fused into FULLY_CONNECTED", 0, [0], "INT8", "relu6", None),
         ("hardswish", "op", 0, [1], "INT8", None, None),
@@ -177,17 +176,17 @@ def test_int8_model(models):
     assert hardswish["output"]["quantization"] == {"scale": f32(tm.HS_Q[0]), "zero_point": -20}
     assert leaky["output"]["quantization"] == {"scale": f32(tm.Y_Q[0]), "zero_point": -8}
     assert leaky["params"] == {"alpha": 0.1}
-    x = report["subgraphs"][0]["inputs"][0]
+    x = report["model"]["subgraphs"][0]["inputs"][0]
     assert (x["dtype"], x["quantization"]) == ("INT8", {"scale": f32(0.05), "zero_point": -3})
 
 
 def test_two_subgraphs(models):
     report = inspect(models["two_subgraphs"])
-    assert [(s["index"], s["name"], s["operators"]) for s in report["subgraphs"]] == [
+    assert [(s["index"], s["name"], s["operators"]) for s in report["model"]["subgraphs"]] == [
         (0, "main", 1),
         (1, "extra", 7),
     ]
-    assert [(s["key"], s["subgraph"]) for s in report["signatures"]] == [
+    assert [(s["key"], s["subgraph"]) for s in report["model"]["signatures"]] == [
         ("main", 0),
         ("extra", 1),
     ]
@@ -290,7 +289,7 @@ def test_op_names_from_deprecated_builtin_code(tmp_path):
 
     report = inspect(_rewritten(tmp_path, tm.float_model, edit))
     assert summary(report) == summary(inspect(_rewritten(tmp_path, tm.float_model, repr)))
-    assert list(report["operator_counts"]) == [
+    assert list(report["model"]["operator_counts"]) == [
         "CONV_2D",
         "FULLY_CONNECTED",
         "GELU",
@@ -313,8 +312,8 @@ def test_json_text_and_file_untouched(models, name):
     assert f"activations: {len(report['findings'])}" in text
     for a in report["findings"]:
         assert a["activation"] in text
-        if a["recommendation"]:
-            assert a["recommendation"]["replacement"] in text
+        if a["replacement"]:
+            assert a["replacement"] in text
 
 
 def test_format_report_rows_are_aligned(models):

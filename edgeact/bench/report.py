@@ -9,6 +9,8 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from edgeact import schema
+
 __all__ = [
     "SCHEMA",
     "compare",
@@ -20,7 +22,7 @@ __all__ = [
     "write_document",
 ]
 
-SCHEMA = 1
+SCHEMA = schema.VERSION  # one version for every --json document (edgeact.schema)
 TABLE_WIDTH = 110
 _PEER_TITLES = {"onnxruntime": "× ORT", "litert": "× LiteRT", "xnnpack": "× XNNPACK"}
 
@@ -29,10 +31,12 @@ _PEER_TITLES = {"onnxruntime": "× ORT", "litert": "× LiteRT", "xnnpack": "× X
 
 
 def document(kind: str, machine: Mapping, settings: Mapping, records: list) -> dict:
-    """The JSON document: schema, kind ("kernels" | "models"), date, machine, settings, records."""
+    """The JSON document: schema, command, kind ("kernels" | "models"), date, machine, settings,
+    records."""
     now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return {
         "schema": SCHEMA,
+        "command": "bench",
         "kind": kind,
         "date": now,
         "machine": dict(machine),

@@ -11,14 +11,21 @@ read raise ``ModelError`` (a ``ValueError``) naming the problem.
 import os
 from pathlib import Path
 
+from edgeact import schema
 from edgeact.converters._compare import verification
 from edgeact.converters._convert_report import format_conversion, format_verification
 from edgeact.converters._errors import ModelError
+from edgeact.converters._findings import Finding, NearMiss, Tensor
+from edgeact.converters._forms import Form
 from edgeact.converters._inputs import load_npz, parse_input_shapes
 from edgeact.converters._swaps import resolve_swaps
 
 __all__ = [
+    "Finding",
+    "Form",
     "ModelError",
+    "NearMiss",
+    "Tensor",
     "convert",
     "detect_format",
     "format_conversion",
@@ -52,7 +59,7 @@ def detect_format(path) -> str:
 def inspect(path) -> dict:
     """The activations in an ONNX or TFLite model, as a JSON-serialisable report."""
     fmt = detect_format(path)
-    return {"format": fmt, **_module(fmt).inspect(path)}
+    return _module(fmt).inspect(path)
 
 
 def convert(
@@ -93,9 +100,15 @@ def verify(original, converted, **options) -> dict:
     shapes, provided = options.get("input_shapes"), options.get("inputs")
     outputs, notes = module.compare_models(original, converted, shapes, provided)
     block = verification(module.runtime_name(), notes, outputs, options.get("tolerance"))
-    return {"format": fmt, "original": str(original), "converted": str(converted)} | {
-        "verification": block
-    }
+    return schema.document(
+        "verify",
+        {
+            "format": fmt,
+            "original": str(original),
+            "converted": str(converted),
+            "verification": block,
+        },
+    )
 
 
 def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dict:

@@ -17,6 +17,7 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
 
 import textwrap
 
+from edgeact import schema
 from edgeact.converters._text import WIDTH, cut
 
 __all__ = ["format_conversion", "format_verification", "new_report"]
@@ -24,19 +25,22 @@ __all__ = ["format_conversion", "format_verification", "new_report"]
 
 def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
     """An empty report for a conversion about to run."""
-    return {
-        "format": fmt,
-        "input": str(source),
-        "output": str(destination),
-        "swaps": dict(swaps),
-        "fuse": fuse,
-        "changes": [],
-        "ops_before": {},
-        "ops_after": {},
-        "verification": None,
-        "written": False,
-        "notes": [],
-    }
+    return schema.document(
+        "convert",
+        {
+            "format": fmt,
+            "input": str(source),
+            "output": str(destination),
+            "swaps": dict(swaps),
+            "fuse": fuse,
+            "changes": [],
+            "ops_before": {},
+            "ops_after": {},
+            "verification": None,
+            "written": False,
+            "notes": [],
+        },
+    )
 
 
 def _num(value) -> str:

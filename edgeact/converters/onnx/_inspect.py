@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 
 import onnx
 
-from edgeact.catalogue import ACTIVATIONS
+from edgeact import schema
+from edgeact.converters._findings import Finding, Tensor, replacement_of
+from edgeact.converters._findings import NearMiss as SchemaNearMiss
 from edgeact.converters._forms import Form
 from edgeact.converters.onnx._gelu import match_gelu_erf, match_gelu_tanh
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss
@@ -65,15 +67,12 @@ def graphs(model: onnx.ModelProto) -> Iterator[GraphView]:
         yield from walk(GraphView(fn.node, f"function {fn.domain}::{fn.name}", proto=fn))
 
 
-def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
+def scan(view: GraphView) -> tuple[list[Match], list[NearMiss]]:
     """The matches (in a fixed order) and the near misses of one graph."""
     claimed: set[int] = set()
     missed: set[int] = set()
     matches: list[Match] = []
-    misses: list[dict] = []
-
-    def names(nodes) -> list[str]:
-        return [view.label_of(n) for n in nodes]
+    misses: list[NearMiss] = []
 
     def record(result) -> None:
         for r in result if isinstance(result, list) else [result]:
@@ -84,16 +83,7 @@ def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
                 matches.append(r)
             elif isinstance(r, NearMiss):
                 missed.update(id(n) for n in r.nodes)
-                misses.append(
-                    {
-                        "looks_like": r.looks_like,
-                        "form": r.form,
-                        "pattern": r.pattern,
-                        "reason": r.reason,
-                        "nodes": names(r.nodes),
-                        "graph": view.label,
-                    }
-                )
+                misses.append(r)
 
     for anchors, rule in _PATTERN_RULES:
         for node in view.nodes:
@@ -113,80 +103,85 @@ def scan(view: GraphView) -> tuple[list[Match], list[dict]]:
     return matches, misses
 
 
-def _finding(view: GraphView, m: Match) -> dict:
-    act = ACTIVATIONS[m.activation]
-    replacement = act.edge_replacement
-    error = next((a.max_abs_error for a in act.approximations if a.name == replacement), None)
+def _finding(view: GraphView, m: Match, index: dict[int, int], opset: int) -> Finding:
+    replacement, error = replacement_of(m.activation)
     ops = [n.op_type if n.domain in DEFAULT_DOMAINS else f"{n.domain}.{n.op_type}" for n in m.nodes]
-    return {
-        "activation": m.activation,
-        "form": m.form,
-        "pattern": m.pattern,
-        "ops": ops,
-        "nodes": [view.label_of(n) for n in m.nodes],
-        "dtype": view.dtype(m.x),
-        "qdq": view.in_qdq(m.x, m.y),
-        "graph": view.label,
-        "replacement": replacement,
-        "replacement_max_abs_error": error,
-    }
+    qdq = view.in_qdq(m.x, m.y)
+    return Finding(
+        activation=m.activation,
+        form=m.form,
+        pattern=m.pattern,
+        graph=view.label,
+        operators=tuple(index[id(n)] for n in m.nodes),
+        nodes=tuple(view.label_of(n) for n in m.nodes),
+        ops=tuple(ops),
+        dtype=view.dtype(m.x),
+        opset=opset,
+        qdq=qdq,
+        input=_tensor(view, m.x, "DequantizeLinear" if qdq else None),
+        output=_tensor(view, m.y, "QuantizeLinear" if qdq else None),
+        replacement=replacement,
+        max_abs_error=error,
+    )
 
 
-def _group(items: list[dict], key_fields: tuple[str, ...]) -> list[dict]:
-    """Merge items equal on ``key_fields``: count, list of node-name lists, graphs."""
-    groups: dict[tuple, dict] = {}
-    for item in items:
-        key = tuple(tuple(item[k]) if isinstance(item[k], list) else item[k] for k in key_fields)
-        if key not in groups:
-            groups[key] = {k: item[k] for k in key_fields} | {
-                "count": 0,
-                "nodes": [],
-                "graphs": [],
-            }
-            for k, v in item.items():  # fields outside the key that are equal per key
-                if k not in ("nodes", "graph"):
-                    groups[key].setdefault(k, v)
-        g = groups[key]
-        g["count"] += 1
-        g["nodes"].append(item["nodes"])
-        if item["graph"] not in g["graphs"]:
-            g["graphs"].append(item["graph"])
-    return list(groups.values())
+def _tensor(view: GraphView, value: str, qdq_op: str | None) -> Tensor | None:
+    """The value and, inside QDQ, the scale and zero point of the DQ producing it / Q reading it."""
+    if not value:
+        return None
+    if qdq_op is None:
+        return Tensor(value)
+    node = view.producer(value) if qdq_op == "DequantizeLinear" else None
+    if node is None:
+        node = next((c for c in view.consumers(value) if c.op_type == qdq_op), None)
+    if node is None or node.op_type != qdq_op:
+        return Tensor(value)
+    scale = view.scalar(node.input[1]) if len(node.input) > 1 else None
+    zero = view.scalar(node.input[2]) if len(node.input) > 2 and node.input[2] else 0.0
+    if scale is None or zero is None:  # per-channel or not constant
+        return Tensor(value)
+    return Tensor(value, {"scale": float(scale), "zero_point": int(zero)})
+
+
+def _near_miss(view: GraphView, m: NearMiss, index: dict[int, int]) -> SchemaNearMiss:
+    return SchemaNearMiss(
+        looks_like=m.looks_like,
+        form=m.form,
+        pattern=m.pattern,
+        reason=m.reason,
+        graph=view.label,
+        operators=tuple(index[id(n)] for n in m.nodes),
+        nodes=tuple(view.label_of(n) for n in m.nodes),
+    )
 
 
 def inspect(path: str | os.PathLike) -> dict:
     """Every activation in the ONNX model at ``path``, as ops and decomposed patterns.
 
-    Returns a JSON-serialisable dict: model facts (opset, producer), ``findings`` grouped by
-    (activation, form, ops, dtype, qdq) with counts, node names and the catalogue's edge
-    replacement, and ``near_misses`` with the reason each one did not match. The file is only
-    read. Raises ``ModelError`` for anything that is not a readable, supported ONNX model.
+    Returns the ``edgeact.schema`` inspect document: model facts (opset, producer), one finding
+    per site with node names and the catalogue's edge replacement, and ``near_misses`` with the
+    reason each one did not match. The file is only read. Raises ``ModelError`` for anything
+    that is not a readable, supported ONNX model.
     """
     model = with_types(load_model(path))
-    findings: list[dict] = []
-    misses: list[dict] = []
+    opset = default_opset(model)
+    findings: list[Finding] = []
+    misses: list[SchemaNearMiss] = []
     n_graphs = n_nodes = 0
     for view in graphs(model):
         n_graphs += 1
         n_nodes += len(view.nodes)
-        matches, m = scan(view)
-        findings += [_finding(view, match) for match in matches]
-        misses += m
-    opset = default_opset(model)
-    for f in findings:
-        f["opset"] = opset
+        index = {id(n): i for i, n in enumerate(view.nodes)}
+        matches, near = scan(view)
+        findings += [_finding(view, match, index, opset) for match in matches]
+        misses += [_near_miss(view, m, index) for m in near]
     producer = " ".join(p for p in (model.producer_name, model.producer_version) if p)
-    return {
-        "model": os.fspath(path),
+    facts = {
         "ir_version": int(model.ir_version),
         "producer": producer or "unknown",
         "opset": opset,
         "opset_imports": {(i.domain or "ai.onnx"): int(i.version) for i in model.opset_import},
         "graphs": n_graphs,
         "nodes": n_nodes,
-        "findings": _group(
-            findings,
-            ("activation", "form", "pattern", "ops", "dtype", "qdq", "replacement"),
-        ),
-        "near_misses": _group(misses, ("looks_like", "form", "pattern", "reason")),
     }
+    return schema.inspect_document("onnx", path, facts, findings, misses)

@@ -24,28 +24,42 @@ def _nodes_line(nodes: list[list[str]], indent: str) -> str:
     return cut(f"{indent}nodes: {text}", WIDTH)
 
 
+def _groups(items: list[dict], key_fields: tuple[str, ...]) -> list[dict]:
+    """Items equal on ``key_fields`` as one row: the first item, its count and every node list."""
+    groups: dict[tuple, dict] = {}
+    for item in items:
+        key = tuple(tuple(item[k]) if isinstance(item[k], list) else item[k] for k in key_fields)
+        group = groups.setdefault(key, {**item, "count": 0, "node_lists": []})
+        group["count"] += 1
+        group["node_lists"].append(item["nodes"])
+    return list(groups.values())
+
+
 def _replacement(f: dict) -> str:
     if f["replacement"] is None:
         return "— (already edge-friendly)"
-    err = f["replacement_max_abs_error"]
+    err = f["max_abs_error"]
     return f["replacement"] + (f" (max err {err:.2g})" if err is not None else "")
 
 
 def format_report(report: dict) -> str:
     """Render an ``inspect`` report as an aligned, ≤100-column text table."""
     lines = []
-    imports = ", ".join(f"{d} {v}" for d, v in report["opset_imports"].items())
-    lines.append(cut(f"{report['model']}", WIDTH))
+    model = report["model"]
+    imports = ", ".join(f"{d} {v}" for d, v in model["opset_imports"].items())
+    lines.append(cut(f"{report['file']}", WIDTH))
     lines.append(
         cut(
-            f"  opset {report['opset']} ({imports}) · IR {report['ir_version']} · "
-            f"producer {report['producer']} · {report['nodes']} nodes in "
-            f"{report['graphs']} graph(s)",
+            f"  opset {model['opset']} ({imports}) · IR {model['ir_version']} · "
+            f"producer {model['producer']} · {model['nodes']} nodes in "
+            f"{model['graphs']} graph(s)",
             WIDTH,
         )
     )
-    findings = report["findings"]
-    total = sum(f["count"] for f in findings)
+    total = len(report["findings"])
+    findings = _groups(
+        report["findings"], ("activation", "pattern", "ops", "dtype", "qdq", "replacement")
+    )
     lines.append("")
     lines.append(f"Activations: {total} in {len(findings)} group(s)")
     if findings:
@@ -65,8 +79,8 @@ def format_report(report: dict) -> str:
         lines.append(table[0])
         for row_line, f in zip(table[1:], findings, strict=True):
             lines.append(row_line)
-            lines.append(_nodes_line(f["nodes"], "      "))
-    misses = report["near_misses"]
+            lines.append(_nodes_line(f["node_lists"], "      "))
+    misses = _groups(report["near_misses"], ("looks_like", "pattern", "reason"))
     lines.append("")
     lines.append(f"Near misses: {sum(m['count'] for m in misses)}")
     for m in misses:
@@ -75,5 +89,5 @@ def format_report(report: dict) -> str:
         lines += textwrap.wrap(
             "why: " + m["reason"], WIDTH, initial_indent="      ", subsequent_indent="        "
         )
-        lines.append(_nodes_line(m["nodes"], "      "))
+        lines.append(_nodes_line(m["node_lists"], "      "))
     return "\n".join(lines)

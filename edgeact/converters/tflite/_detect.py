@@ -18,26 +18,15 @@ from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS, schema
 from edgeact.forms import Param
 
-__all__ = ["FUSED_ACTIVATIONS", "find_activations", "recommendation"]
+__all__ = ["FUSED_ACTIVATIONS", "find_activations"]
 
 
-# TFLite activation ops outside the catalogue: reported under these names, without a recommendation
+# TFLite activation ops outside the catalogue: reported under these names, without a replacement
 _UNCATALOGUED = {"RELU_0_TO_1": "relu_0_to_1"}
 # ActivationFunctionType name -> catalogue name (others are reported as their lower-case name)
 FUSED_ACTIVATIONS = {
     form.fused: name for name, a in ACTIVATIONS.items() for form in a.tflite if form.fused
 }
-
-
-def recommendation(name: str) -> dict | None:
-    """The catalogue's edge replacement for ``name`` and its max |error| when it approximates."""
-    act = ACTIVATIONS.get(name)
-    if act is None or act.edge_replacement is None:
-        return None
-    error = next(
-        (a.max_abs_error for a in act.approximations if a.name == act.edge_replacement), None
-    )
-    return {"replacement": act.edge_replacement, "max_abs_error": error}
 
 
 def find_activations(view: SubgraphView) -> list[dict]:
@@ -172,7 +161,6 @@ def _finding(view, name, form_and_pattern, operators, x, y, params, dtype_tensor
         "input": _tensor(view, x),
         "output": _tensor(view, y),
         "params": params,
-        "recommendation": recommendation(name),
     }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from edgeact import schema
+from edgeact.converters._findings import Finding, Tensor, replacement_of
 from edgeact.converters.tflite._detect import find_activations
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import read_model
@@ -47,10 +49,9 @@ def inspect(path: str | os.PathLike) -> dict:
                 weight_types.add(dtype)
             elif dtype in _QUANTIZED_TYPES and view.quant(t) is not None:
                 activation_types.add(dtype)
-        activations.extend(find_activations(view))
+        activations.extend(_public(view, a) for a in find_activations(view))
 
-    return {
-        "file": os.fspath(path),
+    model_facts = {
         "size_bytes": size,
         "schema_version": int(model.version),
         "description": text(model.description),
@@ -62,9 +63,37 @@ def inspect(path: str | os.PathLike) -> dict:
         "float16_dequantize_ops": f16_dequantize,
         "quantized": "+".join(t.lower() for t in sorted(activation_types)) or None,
         "weight_types": sorted(weight_types),
-        "findings": activations,
-        "activation_counts": dict(sorted(Counter(a["activation"] for a in activations).items())),
     }
+    return schema.inspect_document("tflite", path, model_facts, activations, [])
+
+
+def _public(view: SubgraphView, a: dict) -> Finding:
+    """The schema's Finding for one of ``find_activations``' records."""
+    replacement, error = replacement_of(a["activation"])
+    tensors = [_tensor(t) for t in (a["input"], a["output"])]
+    return Finding(
+        activation=a["activation"],
+        form=a["form"],
+        pattern=a["pattern"],
+        graph=f"subgraph {view.index}",
+        operators=tuple(a["operators"]),
+        nodes=tuple(
+            text(view.tensor(view.outputs(o)[0]).name) for o in a["operators"] if view.outputs(o)
+        ),
+        ops=tuple(a["ops"]),
+        dtype=a["dtype"].lower() if a["dtype"] else None,
+        opset=None,
+        qdq=any(t is not None and t.quantization is not None for t in tensors),
+        input=tensors[0],
+        output=tensors[1],
+        params=a["params"],
+        replacement=replacement,
+        max_abs_error=error,
+    )
+
+
+def _tensor(t: dict | None) -> Tensor | None:
+    return None if t is None else Tensor(t["name"], t["quantization"])
 
 
 def _subgraph(view: SubgraphView) -> dict:

@@ -13,10 +13,9 @@ _COLUMNS = ("op#", "activation", "form", "dtype", "in q", "out q", "edge replace
 
 def format_report(report: dict) -> str:
     """Model facts, then one aligned row per activation grouped by subgraph (lines ≤ 100)."""
-    lines = [
-        f"{report['file']}  ({report['size_bytes']} bytes, schema v{report['schema_version']})"
-    ]
-    subgraphs = report["subgraphs"]
+    model = report["model"]
+    lines = [f"{report['file']}  ({model['size_bytes']} bytes, schema v{model['schema_version']})"]
+    subgraphs = model["subgraphs"]
     lines.append(f"subgraphs: {len(subgraphs)}")
     for sg in subgraphs:
         ins = ", ".join(_io(t) for t in sg["inputs"])
@@ -24,32 +23,32 @@ def format_report(report: dict) -> str:
         lines.append(
             f"  [{sg['index']}] {sg['name'] or '-'}: {sg['operators']} ops; {ins} -> {outs}"
         )
-    counts = ", ".join(f"{op}×{n}" for op, n in report["operator_counts"].items())
+    counts = ", ".join(f"{op}×{n}" for op, n in model["operator_counts"].items())
     lines.extend(_wrap(f"operators: {counts or '-'}"))
-    if report["custom_ops"]:
-        customs = ", ".join(f"{k}×{n}" for k, n in report["custom_ops"].items())
+    if model["custom_ops"]:
+        customs = ", ".join(f"{k}×{n}" for k, n in model["custom_ops"].items())
         lines.extend(_wrap(f"custom ops: {customs}"))
-    for sig in report["signatures"]:
+    for sig in model["signatures"]:
         lines.append(
             f"signature {sig['key']!r} -> subgraph {sig['subgraph']}: "
             f"({', '.join(sig['inputs'])}) -> ({', '.join(sig['outputs'])})"
         )
-    weights = "/".join(report["weight_types"]) or "-"
-    if report["float16_weights"]:
-        weights += f" (float16 behind {report['float16_dequantize_ops']} DEQUANTIZE ops)"
-    lines.append(f"weights: {weights}; quantized activations: {report['quantized'] or 'no'}")
+    weights = "/".join(model["weight_types"]) or "-"
+    if model["float16_weights"]:
+        weights += f" (float16 behind {model['float16_dequantize_ops']} DEQUANTIZE ops)"
+    lines.append(f"weights: {weights}; quantized activations: {model['quantized'] or 'no'}")
 
     found = report["findings"]
     lines.append(f"activations: {len(found)}")
     if found:
         rows = [_COLUMNS] + [_row(a) for a in found]
         widths = [max(len(r[i]) for r in rows) for i in range(len(_COLUMNS))]
-        names = {sg["index"]: sg["name"] for sg in subgraphs}
-        subgraph = None
+        names = {f"subgraph {sg['index']}": sg["name"] for sg in subgraphs}
+        graph = None
         for a, row in zip([None, *found], rows, strict=True):
-            if a is not None and a["subgraph"] != subgraph:
-                subgraph = a["subgraph"]
-                lines.append(f" subgraph {subgraph} ({names.get(subgraph) or '-'}):")
+            if a is not None and a["graph"] != graph:
+                graph = a["graph"]
+                lines.append(f" {graph} ({names.get(graph) or '-'}):")
             line = "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
             lines.append(cut(line.rstrip()))
     return "\n".join(cut(line) for line in lines)
@@ -61,13 +60,12 @@ def _row(a: dict) -> tuple[str, ...]:
     params = _params(a["params"])
     if params:
         name += f"({params})"
-    rec = a["recommendation"]
-    if rec is None:
+    if a["replacement"] is None:
         edge = f"one {a['params']['builtin_op']} op" if "builtin_op" in a["params"] else "-"
     else:
-        edge = rec["replacement"]
-        if rec["max_abs_error"] is not None:
-            edge += f" ±{rec['max_abs_error']:.2g}"
+        edge = a["replacement"]
+        if a["max_abs_error"] is not None:
+            edge += f" ±{a['max_abs_error']:.2g}"
     form = a["pattern"].replace("fused into ", "fused:").replace("pattern: ", "")
     return (
         ops,
