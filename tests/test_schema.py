@@ -54,3 +54,21 @@ def test_every_command_document_is_stamped(tmp_path):
     checked = converters.verify(tmp_path / "silu.onnx", tmp_path / "out.onnx")
     for doc, command in ((report, "convert"), (checked, "verify"), (from_onnx, "inspect")):
         assert (doc["schema"], doc["command"]) == (schema.VERSION, command)
+
+
+def test_convert_changes_have_one_schema_for_onnx_and_tflite(tmp_path):
+    _both(tmp_path)
+    reports = [
+        converters.convert(
+            tmp_path / f"silu.{ext}", tmp_path / f"out.{ext}", swaps=["silu=hardswish"]
+        )
+        for ext in ("onnx", "tflite")
+    ]
+    (onnx_change,), (tflite_change,) = (r["changes"] for r in reports)
+    assert onnx_change.keys() == tflite_change.keys()
+    same = ("kind", "rule", "activation", "target", "form", "dtype", "quantized", "applied")
+    assert {k: onnx_change[k] for k in same} == {k: tflite_change[k] for k in same}
+    assert onnx_change["form"] == Form.SIGMOID_MUL.value
+    for report in reports:  # op type -> count: keys are the format's op names
+        del report["ops_before"], report["ops_after"]
+    assert _shape(reports[0]) == _shape(reports[1])

@@ -4,7 +4,8 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
 
 - ``format``, ``input``, ``output``, ``swaps`` (the rules asked for, {from: to}), ``fuse``.
 - ``changes``: one record per rewritten site: ``kind`` ("swap" or "fuse"), ``rule``
-  ("gelu=gelu_tanh" or "fuse hardswish"), ``activation``, ``target``, ``graph``, ``nodes``,
+  ("gelu=gelu_tanh" or "fuse hardswish"), ``activation``, ``target``, ``form`` (the finding's
+  structured id), ``graph``, ``nodes``,
   ``ops_before``, ``ops_after``, ``dtype``, ``quantized``, ``notes`` (e.g. new output
   quantization parameters), ``max_abs_error`` (this change alone, from verification, or None),
   ``applied`` and ``skipped`` (why not, e.g. over the tolerance).

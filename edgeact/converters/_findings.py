@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._forms import Form
 
-__all__ = ["Finding", "NearMiss", "Tensor", "replacement_of"]
+__all__ = ["Change", "Finding", "NearMiss", "Tensor", "replacement_of"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,33 @@ class NearMiss:
 
     def to_json(self) -> dict:
         return _plain(asdict(self))
+
+
+@dataclass(frozen=True)
+class Change:
+    """One site a conversion rewrites (or would have: ``skipped`` says why not).
+
+    ``max_abs_error`` is this change's own error, measured by verification (None until then).
+    """
+
+    kind: str  # "swap" or "fuse"
+    rule: str  # "gelu=gelu_tanh" or "fuse hardswish"
+    activation: str
+    target: str
+    form: Form
+    graph: str
+    nodes: tuple[str, ...]
+    ops_before: tuple[str, ...]
+    ops_after: tuple[str, ...]
+    dtype: str | None  # NumPy name of the activation's input type
+    quantized: bool
+    notes: tuple[str, ...] = ()
+    max_abs_error: float | None = None
+    skipped: str | None = None
+
+    def to_json(self) -> dict:
+        """The report's record; ``applied`` is ``skipped is None`` (the report updates both)."""
+        return _plain(asdict(self)) | {"applied": self.skipped is None}
 
 
 def replacement_of(name: str) -> tuple[str | None, float | None]:

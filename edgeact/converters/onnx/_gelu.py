@@ -14,9 +14,9 @@ import math
 import onnx
 
 from edgeact.converters._forms import Form
-from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, close
+from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, PatternRule, close
 
-__all__ = ["match_gelu_erf", "match_gelu_tanh"]
+__all__ = ["RULES", "match_gelu_erf", "match_gelu_tanh"]
 
 SQRT2 = math.sqrt(2.0)
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -166,3 +166,10 @@ def match_gelu_tanh(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | No
     except Fail as f:
         return NearMiss("gelu_tanh", Form.GELU_TANH, form, nodes, str(f))
     return Match("gelu_tanh", Form.GELU_TANH, form, nodes, x, nodes[-1].output[0])
+
+
+# Erf and Tanh anchors; the tanh form runs before Mish, which also has a Tanh.
+RULES = (
+    PatternRule(10, frozenset({"Erf"}), match_gelu_erf, "gelu"),
+    PatternRule(20, frozenset({"Tanh"}), match_gelu_tanh, "gelu"),
+)

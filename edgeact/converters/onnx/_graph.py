@@ -7,7 +7,7 @@ through them and ``same`` treats two DequantizeLinear outputs of one quantized t
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -69,6 +69,18 @@ class Match:
     nodes: list[onnx.NodeProto]
     x: str  # the activation's input value
     y: str  # its output value
+
+
+@dataclass(frozen=True)
+class PatternRule:
+    """A decomposed-pattern rule: the op types it is tried on, its matcher and its activation
+    family. Each pattern module lists its rules in ``RULES``; the scanner runs all of them by
+    ``order`` (lower first), and a rule that matches claims its nodes from the later ones."""
+
+    order: int
+    anchors: frozenset[str]
+    match: "Callable[[GraphView, onnx.NodeProto], Match | NearMiss | list | None]"
+    family: str
 
 
 @dataclass

@@ -14,9 +14,9 @@ import onnx
 from onnx import helper
 
 from edgeact.converters._forms import Form
-from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, close
+from edgeact.converters.onnx._graph import Fail, GraphView, Match, NearMiss, PatternRule, close
 
-__all__ = ["clip_bounds", "match_hard_chain", "match_hardsigmoid_mul"]
+__all__ = ["RULES", "clip_bounds", "match_hard_chain", "match_hardsigmoid_mul"]
 
 _DYNAMIC = object()
 
@@ -183,3 +183,9 @@ def match_hardsigmoid_mul(g: GraphView, hs: onnx.NodeProto) -> Match | NearMiss 
         )
     why = f"HardSigmoid alpha={alpha:.6g}, beta={beta:.6g}; hardswish needs alpha=1/6, beta=0.5"
     return NearMiss("hardswish", Form.HARDSIGMOID_MUL, form, [hs, mul], why)
+
+
+RULES = (
+    PatternRule(40, frozenset({"HardSigmoid"}), match_hardsigmoid_mul, "hard"),
+    PatternRule(50, frozenset({"Clip", "Min", "Max"}), match_hard_chain, "hard"),
+)

@@ -6,7 +6,7 @@ are still reported (a Clip(0, 6) inside a broken Hardswish is still a relu6).
 """
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import onnx
 
@@ -14,25 +14,16 @@ from edgeact import schema
 from edgeact.converters._findings import Finding, Tensor, replacement_of
 from edgeact.converters._findings import NearMiss as SchemaNearMiss
 from edgeact.converters._forms import Form
-from edgeact.converters.onnx._gelu import match_gelu_erf, match_gelu_tanh
-from edgeact.converters.onnx._graph import GraphView, Match, NearMiss
-from edgeact.converters.onnx._hard import match_hard_chain, match_hardsigmoid_mul
+from edgeact.converters.onnx import _gelu, _hard, _silu
+from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, PatternRule
 from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset, load_model
 from edgeact.converters.onnx._ops import match_op
-from edgeact.converters.onnx._silu import match_mish, match_silu
 
 __all__ = ["graphs", "inspect", "scan", "with_types"]
 
-Rule = Callable[[GraphView, onnx.NodeProto], "Match | NearMiss | list | None"]
-
-# (anchor op types, rule); the order decides who claims shared nodes.
-_PATTERN_RULES: tuple[tuple[frozenset[str], Rule], ...] = (
-    (frozenset({"Erf"}), match_gelu_erf),
-    (frozenset({"Tanh"}), match_gelu_tanh),
-    (frozenset({"Tanh"}), match_mish),
-    (frozenset({"HardSigmoid"}), match_hardsigmoid_mul),
-    (frozenset({"Clip", "Min", "Max"}), match_hard_chain),
-    (frozenset({"Sigmoid"}), match_silu),
+# Every pattern module's rules, in the order that decides who claims shared nodes.
+_PATTERN_RULES: tuple[PatternRule, ...] = tuple(
+    sorted((*_gelu.RULES, *_hard.RULES, *_silu.RULES), key=lambda rule: rule.order)
 )
 
 
@@ -85,11 +76,11 @@ def scan(view: GraphView) -> tuple[list[Match], list[NearMiss]]:
                 missed.update(id(n) for n in r.nodes)
                 misses.append(r)
 
-    for anchors, rule in _PATTERN_RULES:
+    for rule in _PATTERN_RULES:
         for node in view.nodes:
-            if node.op_type not in anchors or node.domain not in DEFAULT_DOMAINS:
+            if node.op_type not in rule.anchors or node.domain not in DEFAULT_DOMAINS:
                 continue
-            if id(node) not in claimed and (result := rule(view, node)) is not None:
+            if id(node) not in claimed and (result := rule.match(view, node)) is not None:
                 record(result)
     for node in view.nodes:
         if id(node) in claimed or not node.output:

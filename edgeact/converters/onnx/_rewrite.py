@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import onnx
 from onnx import TensorProto
 
+from edgeact.converters._findings import Change
 from edgeact.converters._forms import Form
 from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops
 from edgeact.converters.onnx._graph import GraphView, Match, nested_graphs, subgraphs
@@ -54,24 +55,21 @@ class Site:
 
     def record(self) -> dict:
         """The site as a change record of the conversion report (see _convert_report)."""
-        labels = [self.view.label_of(n) for n in self.match.nodes]
-        ops = [n.op_type for n in self.match.nodes]
-        return {
-            "kind": self.kind,
-            "rule": self.rule,
-            "activation": self.match.activation,
-            "target": self.target,
-            "graph": self.view.label,
-            "nodes": labels,
-            "ops_before": ops,
-            "ops_after": self.ops_after if not self.problem else [],
-            "dtype": self.dtype,
-            "quantized": self.view.in_qdq(self.match.x, self.match.y),
-            "notes": list(self.notes),
-            "max_abs_error": None,
-            "applied": self.problem is None,
-            "skipped": self.problem,
-        }
+        return Change(
+            kind=self.kind,
+            rule=self.rule,
+            activation=self.match.activation,
+            target=self.target,
+            form=self.match.form,
+            graph=self.view.label,
+            nodes=tuple(self.view.label_of(n) for n in self.match.nodes),
+            ops_before=tuple(n.op_type for n in self.match.nodes),
+            ops_after=tuple(self.ops_after) if not self.problem else (),
+            dtype=self.dtype,
+            quantized=self.view.in_qdq(self.match.x, self.match.y),
+            notes=tuple(self.notes),
+            skipped=self.problem,
+        ).to_json()
 
 
 def _opset(model: onnx.ModelProto, view: GraphView) -> int:

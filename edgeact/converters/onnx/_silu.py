@@ -12,9 +12,9 @@ import onnx
 
 from edgeact.catalogue import GELU_QUICK_ALPHA
 from edgeact.converters._forms import Form
-from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, close
+from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, PatternRule, close
 
-__all__ = ["match_mish", "match_silu"]
+__all__ = ["RULES", "match_mish", "match_silu"]
 
 
 def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | None:
@@ -84,3 +84,10 @@ def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
         )
     why = "Tanh(Softplus(x)) is multiplied by a tensor other than x"
     return NearMiss("mish", Form.MISH_CHAIN, form, [sp, tanh, muls[0]], why)
+
+
+# SiLU last: a Sigmoid inside another pattern must be claimed by that pattern first.
+RULES = (
+    PatternRule(30, frozenset({"Tanh"}), match_mish, "silu"),
+    PatternRule(60, frozenset({"Sigmoid"}), match_silu, "silu"),
+)

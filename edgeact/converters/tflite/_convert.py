@@ -16,6 +16,7 @@ from collections import Counter
 from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError
+from edgeact.converters._findings import Change
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
@@ -142,22 +143,20 @@ def _check_explicit_matched(explicit, usable, sites, site_notes, seen, name) -> 
 def _change(site: Site, views, notes: list[str]) -> dict:
     sg = views[site.subgraph].subgraph
     graph = text(sg.name) or f"subgraph {site.subgraph}"
-    return {
-        "kind": "swap",
-        "rule": site.rule,
-        "activation": site.source,
-        "target": site.target,
-        "graph": graph,
-        "nodes": site.nodes,
-        "ops_before": site.ops_before,
-        "ops_after": site.ops_after,
-        "dtype": site.dtype,
-        "quantized": site.quantized,
-        "notes": notes,
-        "max_abs_error": None,
-        "applied": True,
-        "skipped": None,
-    }
+    return Change(
+        kind="swap",
+        rule=site.rule,
+        activation=site.source,
+        target=site.target,
+        form=site.form,
+        graph=graph,
+        nodes=tuple(site.nodes),
+        ops_before=tuple(site.ops_before),
+        ops_after=tuple(site.ops_after),
+        dtype=site.dtype.lower(),
+        quantized=site.quantized,
+        notes=tuple(notes),
+    ).to_json()
 
 
 def _measure_each(report, build, feeds, reference, tolerance, steps: Steps) -> None:
