@@ -24,9 +24,10 @@ Adding an activation (``tests/test_completeness.py`` names each piece that is mi
 int8 cases against LiteRT and ONNX Runtime, bench peers and converter rules come from its forms.
 """
 
+import contextlib
 import inspect
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -49,6 +50,7 @@ __all__ = [
     "Activation",
     "Approximation",
     "get",
+    "registered",
 ]
 
 _INF = math.inf
@@ -517,7 +519,26 @@ _RECORDS = (
     ),
 )
 
-ACTIVATIONS: Mapping[str, Activation] = MappingProxyType({a.name: a for a in _RECORDS})
+_BY_NAME: dict[str, Activation] = {a.name: a for a in _RECORDS}
+ACTIVATIONS: Mapping[str, Activation] = MappingProxyType(_BY_NAME)
+
+
+@contextlib.contextmanager
+def registered(*records: Activation) -> Iterator[None]:
+    """Add ``records`` to ``ACTIVATIONS`` for the duration of the block (tests, experiments).
+
+    Kernels (``edgeact.kernels.get``), benchmarks and the guide see them like any record; the
+    converters' op indexes (``ONNX_FORMS``, ``TFLITE_FORMS``) keep the built-in records only.
+    """
+    taken = [r.name for r in records if r.name in _BY_NAME]
+    if taken:
+        raise ValueError(f"activation(s) {', '.join(taken)} already in the catalogue")
+    _BY_NAME.update({r.name: r for r in records})
+    try:
+        yield
+    finally:
+        for r in records:
+            _BY_NAME.pop(r.name, None)
 
 
 def _index(forms_of: Callable[[Activation], tuple], key: Callable) -> Mapping:

@@ -17,7 +17,7 @@ ELEMENTWISE = sorted(n for n, a in ACTIVATIONS.items() if a.elementwise)
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_has_an_element_function_and_a_kernel(name):
     assert name in scalar.ELEMENTS, f"{name}: add its @jit element function to scalar.ELEMENTS"
-    assert name in kernels.KERNELS, f"{name}: no public kernel"
+    assert callable(kernels.get(name)), f"{name}: no public kernel"
 
 
 @pytest.mark.parametrize("name", ELEMENTWISE)

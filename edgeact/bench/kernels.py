@@ -206,10 +206,13 @@ def parse_sizes(text: str) -> list[int | str]:
 
 
 def _kernels() -> dict:
-    """The kernels as they are now (looked up per call, so tests can substitute one)."""
-    from edgeact.kernels import KERNELS
+    """The kernels as they are now (looked up per call, so tests can substitute one), including
+    records registered after import."""
+    from edgeact import kernels
+    from edgeact.catalogue import ACTIVATIONS
 
-    return KERNELS
+    added = [n for n in ACTIVATIONS if n not in kernels.KERNELS and n in kernels.scalar.ELEMENTS]
+    return {**kernels.KERNELS, **{name: kernels.get(name) for name in added}}
 
 
 def _checked_cases(kernels, names, dtypes, sizes):

@@ -54,9 +54,16 @@ __all__ = [
 
 
 def get(name: str) -> Kernel:
-    """The public kernel for a catalogue name; ValueError naming what is wrong otherwise."""
+    """The public kernel for a catalogue name; ValueError naming what is wrong otherwise.
+
+    A record added after import (``catalogue.registered``) gets a kernel built from its element
+    function in ``scalar.ELEMENTS``.
+    """
     if name in KERNELS:
         return KERNELS[name]
+    act = ACTIVATIONS.get(name)
+    if act is not None and act.elementwise and name in scalar.ELEMENTS:
+        return make_kernel(name, scalar.ELEMENTS[name], act.params, act.formula)
     if name in ACTIVATIONS:
         raise ValueError(
             f"activation {name!r} has no float kernel yet; kernels: {', '.join(KERNELS)}"
