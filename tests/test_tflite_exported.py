@@ -249,6 +249,13 @@ def test_scaled_sigmoid_that_is_not_quick_gelu_stays_a_gate(tmp_path):
 
     report = inspect(_edited(tmp_path, "gelu", edit))
     assert summary(report)[2] == (*GATE, [6, 7], "FLOAT32")
+    (miss,) = report["near_misses"]
+    assert (miss["looks_like"], miss["form"], miss["operators"]) == (
+        "silu",
+        "scaled_sigmoid_mul",
+        [5, 6, 7],
+    )
+    assert miss["reason"] == "a = 2; silu needs a = 1, gelu_quick a = 1.702"
 
 
 def test_fused_relu6_without_a_sixth_is_not_hardsigmoid(tmp_path):

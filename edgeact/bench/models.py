@@ -124,7 +124,7 @@ def _load(path: Path, runtime: str, threads: int, rng) -> tuple[Callable[[], obj
 
 def _load_onnxruntime(path: Path, threads: int, rng):
     from edgeact.bench.runtimes import ort_session
-    from edgeact.converters.onnx._verify import input_specs
+    from edgeact.converters.onnx import input_specs
 
     session = ort_session(str(path), threads)
     feeds = {

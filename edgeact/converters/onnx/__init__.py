@@ -3,14 +3,23 @@ patterns exporters emit, with near misses and the catalogue's edge replacement; 
 fuses and swaps them (``_rewrite``, ``_emit``), verifies in ONNX Runtime and writes atomically.
 
 The matcher is a small one over the ONNX protobuf (``_graph.GraphView``), one module per rule
-family: ``_gelu`` (erf/tanh GELU), ``_silu`` (SiLU, QuickGELU, Mish, sigmoid gates),
-``_hard`` (Hardswish, Hardsigmoid, ReLU6), ``_ops`` (single ops).
+family, each listing its ``PatternRule`` records in ``RULES``: ``_gelu`` (erf/tanh GELU),
+``_silu`` (SiLU, QuickGELU, Mish, sigmoid gates), ``_hard`` (Hardswish, Hardsigmoid, ReLU6);
+``_ops`` matches single ops from the catalogue's ONNX forms.
 """
 
 from edgeact.converters._errors import ModelError
 from edgeact.converters.onnx._convert import convert
 from edgeact.converters.onnx._inspect import inspect
 from edgeact.converters.onnx._report import format_report
-from edgeact.converters.onnx._verify import compare_models, runtime_name
+from edgeact.converters.onnx._verify import compare_models, input_specs, runtime_name
 
-__all__ = ["ModelError", "compare_models", "convert", "format_report", "inspect", "runtime_name"]
+__all__ = [
+    "ModelError",
+    "compare_models",
+    "convert",
+    "format_report",
+    "input_specs",
+    "inspect",
+    "runtime_name",
+]

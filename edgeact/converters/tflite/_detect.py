@@ -18,7 +18,7 @@ from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS, schema
 from edgeact.forms import Param
 
-__all__ = ["FUSED_ACTIVATIONS", "find_activations"]
+__all__ = ["FUSED_ACTIVATIONS", "find_activations", "find_near_misses"]
 
 
 # TFLite activation ops outside the catalogue: reported under these names, without a replacement
@@ -126,6 +126,49 @@ def _logistic(view: SubgraphView, o: int) -> dict:
             view, "sigmoid", (Form.SIGMOID_GATE, "pattern: sigmoid gate"), [o, c], x, s, params, x
         )
     return _finding(view, "sigmoid", _OP, [o], x, s, {}, x)
+
+
+def find_near_misses(view: SubgraphView) -> list[dict]:
+    """Patterns that almost are an activation: MUL(t, a) -> LOGISTIC -> MUL(t, ·) with a scale a
+    that is neither GELU-quick's 1.702 nor SiLU's 1 (reported as a sigmoid gate as well)."""
+    misses = []
+    for o, op in enumerate(view.ops):
+        x, s = _first(view.inputs(o)), _first(view.outputs(o))
+        if op != "LOGISTIC" or x is None or s is None or x not in view.producer:
+            continue
+        m = view.producer[x]
+        scale = _scalar_and_operand(view, m)
+        if scale is None or any(np.isclose(scale[0], (GELU_QUICK_ALPHA, 1.0), rtol=1e-3)):
+            continue
+        a, t = scale
+        for c in view.consumers.get(s, []):
+            if view.ops[c] == "MUL" and sorted(view.inputs(c)) == sorted([s, t]):
+                misses.append(
+                    {
+                        "looks_like": "silu",  # the ONNX matcher's wording for the same shape
+                        "form": Form.SCALED_SIGMOID_MUL,
+                        "pattern": "pattern: LOGISTIC(a·x)·x",
+                        "reason": f"a = {a:.6g}; silu needs a = 1, gelu_quick a = 1.702",
+                        "operators": [m, o, c],
+                    }
+                )
+    return misses
+
+
+def _scalar_and_operand(view: SubgraphView, m: int) -> tuple[float, int] | None:
+    """(a, t) when operator ``m`` is MUL(t, a) with a scalar constant a and no fused activation."""
+    if view.ops[m] != "MUL" or getattr(
+        view.operator(m).builtinOptions, "fusedActivationFunction", 0
+    ):
+        return None
+    ins = view.inputs(m)
+    if len(ins) != 2:
+        return None
+    for k in (0, 1):
+        c = view.constant(ins[k])
+        if c is not None and c.size == 1 and view.constant(ins[1 - k]) is None:
+            return float(c.reshape(-1)[0]), ins[1 - k]
+    return None
 
 
 _FORM_QUICK = (Form.SCALED_SIGMOID_MUL, "pattern: LOGISTIC(1.702·x)·x")

@@ -6,8 +6,8 @@ import os
 from collections import Counter
 
 from edgeact import schema
-from edgeact.converters._findings import Finding, Tensor, replacement_of
-from edgeact.converters.tflite._detect import find_activations
+from edgeact.converters._findings import Finding, NearMiss, Tensor, replacement_of
+from edgeact.converters.tflite._detect import find_activations, find_near_misses
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import read_model
 
@@ -33,7 +33,8 @@ def inspect(path: str | os.PathLike) -> dict:
     activation_types: set[str] = set()
     weight_types: set[str] = set()
     f16_dequantize = 0
-    activations: list[dict] = []
+    activations: list[Finding] = []
+    near_misses: list[NearMiss] = []
     for view in views:
         for o, op in enumerate(view.ops):
             op_counts[op] += 1
@@ -50,6 +51,7 @@ def inspect(path: str | os.PathLike) -> dict:
             elif dtype in _QUANTIZED_TYPES and view.quant(t) is not None:
                 activation_types.add(dtype)
         activations.extend(_public(view, a) for a in find_activations(view))
+        near_misses.extend(_near_miss(view, m) for m in find_near_misses(view))
 
     model_facts = {
         "size_bytes": size,
@@ -64,7 +66,7 @@ def inspect(path: str | os.PathLike) -> dict:
         "quantized": "+".join(t.lower() for t in sorted(activation_types)) or None,
         "weight_types": sorted(weight_types),
     }
-    return schema.inspect_document("tflite", path, model_facts, activations, [])
+    return schema.inspect_document("tflite", path, model_facts, activations, near_misses)
 
 
 def _public(view: SubgraphView, a: dict) -> Finding:
@@ -77,9 +79,7 @@ def _public(view: SubgraphView, a: dict) -> Finding:
         pattern=a["pattern"],
         graph=f"subgraph {view.index}",
         operators=tuple(a["operators"]),
-        nodes=tuple(
-            text(view.tensor(view.outputs(o)[0]).name) for o in a["operators"] if view.outputs(o)
-        ),
+        nodes=tuple(_names(view, a["operators"])),
         ops=tuple(a["ops"]),
         dtype=a["dtype"].lower() if a["dtype"] else None,
         opset=None,
@@ -90,6 +90,23 @@ def _public(view: SubgraphView, a: dict) -> Finding:
         replacement=replacement,
         max_abs_error=error,
     )
+
+
+def _near_miss(view: SubgraphView, m: dict) -> NearMiss:
+    return NearMiss(
+        looks_like=m["looks_like"],
+        form=m["form"],
+        pattern=m["pattern"],
+        reason=m["reason"],
+        graph=f"subgraph {view.index}",
+        operators=tuple(m["operators"]),
+        nodes=tuple(_names(view, m["operators"])),
+    )
+
+
+def _names(view: SubgraphView, operators) -> list[str]:
+    """The operators' output tensor names: TFLite operators have no names of their own."""
+    return [text(view.tensor(view.outputs(o)[0]).name) for o in operators if view.outputs(o)]
 
 
 def _tensor(t: dict | None) -> Tensor | None:

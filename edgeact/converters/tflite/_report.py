@@ -51,6 +51,11 @@ def format_report(report: dict) -> str:
                 lines.append(f" {graph} ({names.get(graph) or '-'}):")
             line = "  " + "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True))
             lines.append(cut(line.rstrip()))
+    for m in report["near_misses"]:
+        ops = ",".join(str(o) for o in m["operators"])
+        lines.extend(
+            _wrap(f"near miss ({m['graph']}, op# {ops}): {m['looks_like']}: {m['reason']}")
+        )
     return "\n".join(cut(line) for line in lines)
 
 
