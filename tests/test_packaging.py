@@ -115,6 +115,7 @@ def _cached_files(directory: Path) -> list[Path]:
     return sorted(directory.rglob("*.nbi"))
 
 
+@pytest.mark.subprocess
 @pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="XDG layout is Linux's")
 def test_numba_cache_goes_to_the_per_user_cache_directory(tmp_path):
     result = _probe(tmp_path)
@@ -125,6 +126,7 @@ def test_numba_cache_goes_to_the_per_user_cache_directory(tmp_path):
     assert result["in_package"] == [], "numba wrote its cache into the package"
 
 
+@pytest.mark.subprocess
 def test_numba_cache_dir_overrides_it(tmp_path):
     result = _probe(tmp_path, NUMBA_CACHE_DIR=str(tmp_path / "mine"))
     assert result["cache_dir"] == str(tmp_path / "mine")

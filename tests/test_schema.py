@@ -4,6 +4,7 @@ on every command's document."""
 import json
 
 import onnx
+import pytest
 
 from edgeact import converters, schema
 from edgeact.converters import Form
@@ -46,6 +47,7 @@ def test_inspect_has_one_schema_for_onnx_and_tflite(tmp_path):
     assert f_onnx["input"]["name"] == "x" and f_tflite["input"]["name"] == "x"
 
 
+@pytest.mark.onnxruntime
 def test_every_command_document_is_stamped(tmp_path):
     from_onnx, _ = _both(tmp_path)
     report = converters.convert(
@@ -56,6 +58,7 @@ def test_every_command_document_is_stamped(tmp_path):
         assert (doc["schema"], doc["command"]) == (schema.VERSION, command)
 
 
+@pytest.mark.onnxruntime
 def test_convert_changes_have_one_schema_for_onnx_and_tflite(tmp_path):
     _both(tmp_path)
     reports = [
