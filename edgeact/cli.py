@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 
 from edgeact import bench_cli
@@ -159,9 +160,21 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         return args.run(args)
+    except KeyboardInterrupt:  # Ctrl-C: the shell's status for SIGINT, no traceback
+        return 130
+    except BrokenPipeError:  # stdout closed early (| head): quiet, as when SIGPIPE kills a tool
+        _silence_stdout()
+        return 141
     except (ValueError, TypeError, OSError) as error:
         print(f"edgeact {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "check_destination"]
+__all__ = ["atomic_write", "check_destination", "give_normal_mode"]
 
 
 def check_destination(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
@@ -35,7 +35,20 @@ def atomic_write(destination: str | os.PathLike, write: Callable[[Path], None]) 
         write(tmp_path)
         with tmp_path.open("rb+") as f:
             os.fsync(f.fileno())
+        give_normal_mode(tmp_path, dst)
         os.replace(tmp_path, dst)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def give_normal_mode(path: Path, destination: Path) -> None:
+    """Give ``path`` the permissions a plain write to ``destination`` would have: the existing
+    file's mode, else 0o666 less the umask (``mkstemp`` makes its files 0o600)."""
+    try:
+        mode = destination.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    os.chmod(path, mode)

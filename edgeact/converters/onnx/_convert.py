@@ -20,7 +20,7 @@ from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
 from edgeact.converters._progress import Steps
-from edgeact.converters._write import atomic_write, check_destination
+from edgeact.converters._write import atomic_write, check_destination, give_normal_mode
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
@@ -118,8 +118,11 @@ def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool) -> N
             size_threshold=EXTERNAL_THRESHOLD,
         )
         _checked(tmp_model, strict)
-        if (Path(tmp) / location).exists():
-            os.replace(Path(tmp) / location, dst.resolve().parent / location)
+        data, data_dst = Path(tmp) / location, dst.resolve().parent / location
+        if data.exists():
+            give_normal_mode(data, data_dst)
+            os.replace(data, data_dst)
+        give_normal_mode(tmp_model, dst)
         os.replace(tmp_model, dst)
 
 
