@@ -193,7 +193,7 @@ def convert(
     if verify:
         original = session(model, f"the input model {source}")
         feeds, notes = random_inputs(input_specs(original), input_shapes, inputs)
-        reference = run(original, feeds)
+        reference = run(original, feeds, f"the input model {source}")
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
@@ -204,7 +204,7 @@ def convert(
     if verify:  # without verification, _write's check is the one that ORT accepts the result
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
-        outputs = compare_outputs(reference, run(final, feeds))
+        outputs = compare_outputs(reference, run(final, feeds, "the converted model"))
         report["verification"] = verification(runtime_name(), notes, outputs, tolerance)
         if not report["verification"]["passed"]:
             report["notes"].append(

@@ -52,10 +52,14 @@ def input_specs(sess) -> list[tuple]:
     return specs
 
 
-def run(sess, inputs: dict) -> dict[str, np.ndarray]:
-    """Every output of ``sess`` by name."""
+def run(sess, inputs: dict, what: str = "the model") -> dict[str, np.ndarray]:
+    """Every output of ``sess`` by name; ModelError naming ``what`` if ONNX Runtime fails to
+    run it (a model can pass ``onnx.checker`` and fail at run time: an index out of range)."""
     names = [o.name for o in sess.get_outputs()]
-    return dict(zip(names, sess.run(names, inputs), strict=True))
+    try:
+        return dict(zip(names, sess.run(names, inputs), strict=True))
+    except Exception as exc:  # ORT's own exception types
+        raise ModelError(f"ONNX Runtime fails to run {what}: {first_line(exc)}") from None
 
 
 def runtime_name() -> str:

@@ -15,7 +15,7 @@ from collections import Counter
 
 from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
 from edgeact.converters._convert_report import new_report
-from edgeact.converters._errors import ModelError
+from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
@@ -92,10 +92,15 @@ def convert(
         try:
             interp = load(data)
         except RuntimeError as error:
-            report["notes"].append(f"verification skipped: LiteRT cannot run {name}: {error}")
+            report["notes"].append(
+                f"verification skipped: LiteRT cannot run {name}: {first_line(error)}"
+            )
         else:
             feeds, input_notes = make_inputs(interp, inputs, input_shapes)
-            reference = run(interp, feeds)
+            try:
+                reference = run(interp, feeds)
+            except RuntimeError as error:  # loads but cannot run: nothing to verify against
+                raise ModelError(f"LiteRT fails to run {name}: {first_line(error)}") from None
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, tolerance, steps)
     elif tolerance is not None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeact.converters._compare import compare_outputs
-from edgeact.converters._errors import ModelError
+from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 
@@ -177,10 +177,16 @@ def compare_models(original, converted, shapes=None, provided=None) -> tuple[lis
         try:
             interps.append(load(data))
         except RuntimeError as error:
-            raise ModelError(f"LiteRT cannot run {path}: {error}") from None
+            raise ModelError(f"LiteRT cannot run {path}: {first_line(error)}") from None
     feeds, notes = make_inputs(interps[0], provided, shapes)
     try:
         outputs = run(interps[1], feeds)
     except (KeyError, ValueError, RuntimeError) as error:
-        raise ModelError(f"{converted} does not run on {original}'s inputs: {error}") from None
-    return compare_outputs(run(interps[0], feeds), outputs), notes
+        raise ModelError(
+            f"{converted} does not run on {original}'s inputs: {first_line(error)}"
+        ) from None
+    try:
+        reference = run(interps[0], feeds)
+    except RuntimeError as error:
+        raise ModelError(f"LiteRT fails to run {original}: {first_line(error)}") from None
+    return compare_outputs(reference, outputs), notes
