@@ -70,3 +70,12 @@ def test_verify_reports_a_model_that_fails_to_run(broken, capsys, fmt, runtime):
     assert main(["verify", source, source]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and (f"{runtime} fails to run" in err or "does not run" in err), err
+
+
+@pytest.mark.parametrize(("fmt", "other"), [("onnx", "tflite"), ("tflite", "onnx")])
+def test_an_output_named_for_the_other_format_is_refused(broken, tmp_path, capsys, fmt, other):
+    out = tmp_path / f"out.{other}"
+    assert main(["convert", str(broken[fmt]), "-o", str(out), "--swap", "silu=hardswish"]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert f"named like a {other} model, but a {fmt} model is written; name it out.{fmt}" in last
+    assert not out.exists()

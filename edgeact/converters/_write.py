@@ -13,9 +13,22 @@ from pathlib import Path
 __all__ = ["atomic_write", "check_destination", "give_normal_mode"]
 
 
-def check_destination(source: str | os.PathLike, destination: str | os.PathLike) -> Path:
-    """The destination path; ValueError if it is the input itself or its folder is missing."""
+_SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite"}
+
+
+def check_destination(
+    source: str | os.PathLike, destination: str | os.PathLike, written_format: str
+) -> Path:
+    """The destination path; ValueError if it is the input itself, its folder is missing, or its
+    name ends in the other format's extension (a .tflite file holding ONNX misleads every tool
+    that picks a loader by name)."""
     src, dst = Path(source), Path(destination)
+    wrong = [f for f, s in _SUFFIXES.items() if f != written_format and dst.suffix.lower() == s]
+    if wrong:
+        raise ValueError(
+            f"output {dst} is named like a {wrong[0]} model, but a {written_format} model is "
+            f"written; name it {dst.with_suffix(_SUFFIXES[written_format]).name}"
+        )
     if dst.exists() and src.exists() and os.path.samefile(src, dst):
         raise ValueError(f"output {dst} is the input model; choose another path (-o)")
     if dst.is_dir():

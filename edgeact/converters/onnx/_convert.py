@@ -173,7 +173,7 @@ def convert(
         raise ValueError(
             f"no ONNX form for swap target {target!r}; ONNX targets: {', '.join(sorted(EMITTABLE))}"
         )
-    dst = check_destination(source, destination)
+    dst = check_destination(source, destination, "onnx")
     steps = Steps(progress)
     steps.step(f"read and plan {source}")
     model, external = _load(source)

@@ -55,7 +55,7 @@ def convert(
     explicit = dict(explicit or {})
     name = os.fspath(source)
     report = new_report("tflite", source, destination, rules, False)
-    dst = check_destination(source, destination)
+    dst = check_destination(source, destination, "tflite")
     steps = Steps(progress)
     steps.step(f"read and plan {name}")
     data = read_bytes(source)
