@@ -56,7 +56,7 @@ __all__ = [
 _INF = math.inf
 
 # Defining constants, stated once: kernels and converters read them from here; the float64
-# references restate them in extended precision and tests/test_catalogue.py checks they agree.
+# references restate them in extended precision and tests/test_forms.py checks they agree.
 GELU_QUICK_ALPHA = 1.702  # x·σ(1.702·x) (Hendrycks & Gimpel 2016)
 GELU_TANH_CUBIC = 0.044715  # tanh-GELU's cubic coefficient
 IBERT_A = -0.2888  # I-BERT's erf polynomial a·(min(|z|, −b) + b)² + 1 (Kim et al. 2021)
@@ -126,7 +126,13 @@ class Activation:
     edge_replacement: str | None = None
     onnx: tuple[OnnxForm, ...] = ()
     tflite: tuple[TfliteForm, ...] = ()
-    constants: Mapping[str, float] = field(default_factory=dict, hash=False)
+
+    @property
+    def replacement_error(self) -> float | None:
+        """Max |error| of ``edge_replacement`` as an approximation (None: another function)."""
+        return next(
+            (a.max_abs_error for a in self.approximations if a.name == self.edge_replacement), None
+        )
 
     @property
     def onnx_op(self) -> str | None:

@@ -226,7 +226,7 @@ def _positive_side(a: Activation):
 
 
 def _swap_text(a: Activation) -> str:
-    err = next((p.max_abs_error for p in a.approximations if p.name == a.edge_replacement), None)
+    err = a.replacement_error
     how = f"max |error| {err:g}" if err is not None else "a different function: retrain or check"
     return f"swap to {a.edge_replacement} for mobile/int8 ({how})"
 
@@ -552,19 +552,20 @@ def _edge_table() -> list[dict]:
     for act in ACTIVATIONS.values():
         if act.edge_replacement is None:
             continue
-        err = next(
-            (p.max_abs_error for p in act.approximations if p.name == act.edge_replacement), None
+        rows.append(
+            {"from": act.name, "to": act.edge_replacement, "max_abs_error": act.replacement_error}
         )
-        rows.append({"from": act.name, "to": act.edge_replacement, "max_abs_error": err})
     return rows
 
 
 def _preset_table(name: str) -> dict:
-    errors = {r["from"]: r["max_abs_error"] for r in _edge_table()}
     swaps = _PRESETS[name].swaps
     return {
         "name": name,
-        "swaps": [{"from": f, "to": t, "max_abs_error": errors[f]} for f, t in swaps.items()],
+        "swaps": [
+            {"from": f, "to": t, "max_abs_error": ACTIVATIONS[f].replacement_error}
+            for f, t in swaps.items()
+        ],
     }
 
 
