@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._forms import Form
 
-__all__ = ["Change", "Finding", "NearMiss", "Tensor", "replacement_of"]
+__all__ = ["Change", "Finding", "NearMiss", "Tensor", "group", "replacement_of"]
 
 
 @dataclass(frozen=True)
@@ -97,13 +97,24 @@ class Change:
 
 def replacement_of(name: str) -> tuple[str | None, float | None]:
     """The catalogue's edge replacement for ``name`` and its max |error| when it approximates."""
-    act = ACTIVATIONS.get(name)
-    if act is None or act.edge_replacement is None:
+    act = ACTIVATIONS.get(name)  # fused SIGN_BIT, RELU_0_TO_1: not catalogue activations
+    if act is None:
         return None, None
-    error = next(
-        (a.max_abs_error for a in act.approximations if a.name == act.edge_replacement), None
-    )
-    return act.edge_replacement, error
+    return act.edge_replacement, act.replacement_error
+
+
+def group(items: list[dict], key_fields: tuple[str, ...]) -> list[dict]:
+    """JSON findings (or near misses) equal on ``key_fields`` as one row, in first-seen order: the
+    first item plus ``count``, ``node_lists`` (each item's nodes) and ``graphs`` (distinct)."""
+    groups: dict[tuple, dict] = {}
+    for item in items:
+        key = tuple(tuple(item[k]) if isinstance(item[k], list) else item[k] for k in key_fields)
+        row = groups.setdefault(key, {**item, "count": 0, "node_lists": [], "graphs": []})
+        row["count"] += 1
+        row["node_lists"].append(item["nodes"])
+        if item["graph"] not in row["graphs"]:
+            row["graphs"].append(item["graph"])
+    return list(groups.values())
 
 
 def _plain(value):

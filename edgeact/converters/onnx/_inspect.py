@@ -122,8 +122,9 @@ def _tensor(view: GraphView, value: str, qdq_op: str | None) -> Tensor | None:
         return None
     if qdq_op is None:
         return Tensor(value)
-    node = view.producer(value) if qdq_op == "DequantizeLinear" else None
-    if node is None:
+    if qdq_op == "DequantizeLinear":
+        node = view.producer(value)
+    else:
         node = next((c for c in view.consumers(value) if c.op_type == qdq_op), None)
     if node is None or node.op_type != qdq_op:
         return Tensor(value)

@@ -22,7 +22,7 @@ from edgeact.forms import OnnxForm, Param
 __all__ = ["match_op"]
 
 
-def _plain(value):
+def _decoded(value):
     return value.decode() if isinstance(value, bytes) else value
 
 
@@ -35,12 +35,12 @@ def _schema_default(op: str, attribute: str):
         return None
     if not attr.default_value.name:  # required, or no default
         return None
-    return _plain(helper.get_attribute_value(attr.default_value))
+    return _decoded(helper.get_attribute_value(attr.default_value))
 
 
 def _value(node_attrs: dict, form: OnnxForm, attribute: str):
     if attribute in node_attrs:
-        return _plain(node_attrs[attribute])
+        return _decoded(node_attrs[attribute])
     if attribute in form.defaults:
         return form.defaults[attribute]
     return _schema_default(form.op, attribute) if not form.domain else None

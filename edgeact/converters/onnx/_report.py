@@ -2,6 +2,7 @@
 
 import textwrap
 
+from edgeact.converters._findings import group
 from edgeact.converters._text import WIDTH, cut
 
 __all__ = ["format_report"]
@@ -22,17 +23,6 @@ def _table(headers: list[str], rows: list[list[str]], caps: list[int]) -> list[s
 def _nodes_line(nodes: list[list[str]], indent: str) -> str:
     text = "; ".join(" → ".join(occ) for occ in nodes)
     return cut(f"{indent}nodes: {text}", WIDTH)
-
-
-def _groups(items: list[dict], key_fields: tuple[str, ...]) -> list[dict]:
-    """Items equal on ``key_fields`` as one row: the first item, its count and every node list."""
-    groups: dict[tuple, dict] = {}
-    for item in items:
-        key = tuple(tuple(item[k]) if isinstance(item[k], list) else item[k] for k in key_fields)
-        group = groups.setdefault(key, {**item, "count": 0, "node_lists": []})
-        group["count"] += 1
-        group["node_lists"].append(item["nodes"])
-    return list(groups.values())
 
 
 def _replacement(f: dict) -> str:
@@ -57,7 +47,7 @@ def format_report(report: dict) -> str:
         )
     )
     total = len(report["findings"])
-    findings = _groups(
+    findings = group(
         report["findings"], ("activation", "pattern", "ops", "dtype", "qdq", "replacement")
     )
     lines.append("")
@@ -80,7 +70,7 @@ def format_report(report: dict) -> str:
         for row_line, f in zip(table[1:], findings, strict=True):
             lines.append(row_line)
             lines.append(_nodes_line(f["node_lists"], "      "))
-    misses = _groups(report["near_misses"], ("looks_like", "pattern", "reason"))
+    misses = group(report["near_misses"], ("looks_like", "pattern", "reason"))
     lines.append("")
     lines.append(f"Near misses: {sum(m['count'] for m in misses)}")
     for m in misses:

@@ -157,9 +157,7 @@ def find_near_misses(view: SubgraphView) -> list[dict]:
 
 def _scalar_and_operand(view: SubgraphView, m: int) -> tuple[float, int] | None:
     """(a, t) when operator ``m`` is MUL(t, a) with a scalar constant a and no fused activation."""
-    if view.ops[m] != "MUL" or getattr(
-        view.operator(m).builtinOptions, "fusedActivationFunction", 0
-    ):
+    if not _plain_mul(view, m):
         return None
     ins = view.inputs(m)
     if len(ins) != 2:
@@ -184,11 +182,15 @@ def _quick_gelu(view: SubgraphView, x: int | None, others: list[int]) -> int | N
     if x is None or len(others) != 1 or x not in view.producer:
         return None
     m = view.producer[x]
-    if view.ops[m] != "MUL" or getattr(
-        view.operator(m).builtinOptions, "fusedActivationFunction", 0
-    ):
+    if not _plain_mul(view, m):
         return None
     return m if scalar_operand(view, m, GELU_QUICK_ALPHA, others[0]) is not None else None
+
+
+def _plain_mul(view: SubgraphView, m: int) -> bool:
+    """Operator ``m`` is a MUL without a fused activation."""
+    options = view.operator(m).builtinOptions
+    return view.ops[m] == "MUL" and not getattr(options, "fusedActivationFunction", 0)
 
 
 def _finding(view, name, form_and_pattern, operators, x, y, params, dtype_tensor) -> dict:

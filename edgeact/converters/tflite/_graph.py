@@ -83,6 +83,11 @@ class SubgraphView:
     def outputs(self, o: int) -> list[int]:
         return _indices(self.operator(o).outputs)
 
+    def output_names(self, operators) -> list[str]:
+        """The operators' first output tensor names: TFLite operators have no names of their own,
+        so reports and conversion records name them by what they write."""
+        return [text(self.tensor(self.outputs(o)[0]).name) for o in operators if self.outputs(o)]
+
     def tensor(self, t: int):
         return self.subgraph.tensors[t]
 

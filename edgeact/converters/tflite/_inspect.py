@@ -79,7 +79,7 @@ def _public(view: SubgraphView, a: dict) -> Finding:
         pattern=a["pattern"],
         graph=f"subgraph {view.index}",
         operators=tuple(a["operators"]),
-        nodes=tuple(_names(view, a["operators"])),
+        nodes=tuple(view.output_names(a["operators"])),
         ops=tuple(a["ops"]),
         dtype=a["dtype"].lower() if a["dtype"] else None,
         opset=None,
@@ -100,13 +100,8 @@ def _near_miss(view: SubgraphView, m: dict) -> NearMiss:
         reason=m["reason"],
         graph=f"subgraph {view.index}",
         operators=tuple(m["operators"]),
-        nodes=tuple(_names(view, m["operators"])),
+        nodes=tuple(view.output_names(m["operators"])),
     )
-
-
-def _names(view: SubgraphView, operators) -> list[str]:
-    """The operators' output tensor names: TFLite operators have no names of their own."""
-    return [text(view.tensor(view.outputs(o)[0]).name) for o in operators if view.outputs(o)]
 
 
 def _tensor(t: dict | None) -> Tensor | None:

@@ -209,7 +209,7 @@ def _make(view, rule, source, target, form, ops, x, y, fused, dtype, quantized) 
         before = [f"{before[0]}+{_fused_name(view, ops[0])}"]
     else:
         after = list(TARGET_OPS[target])
-    nodes = [text(view.tensor(view.outputs(o)[0]).name) for o in ops if view.outputs(o)]
+    nodes = view.output_names(ops)
     return Site(
         rule, source, target, view.index, form, tuple(ops), x, y, fused, dtype, quantized,
         nodes, before, after,
