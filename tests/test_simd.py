@@ -5,7 +5,7 @@ import os
 import numpy as np
 import pytest
 
-from edgeact.kernels import _simd
+from edgeact.kernels import _cpu, _simd
 from edgeact.kernels._loops import lut_loop
 
 BYTE_SIZES = [0, 1, 63, 64, 65, 127, 128, 1000, 4096 + 17]
@@ -19,7 +19,7 @@ FAST_LOOPS = {
 def _loops(dtype):
     yield "portable", lut_loop
     feature, loop = FAST_LOOPS[dtype]
-    if _simd._has(feature):
+    if _cpu.has(feature):
         yield feature, loop
 
 
@@ -43,7 +43,7 @@ def test_every_available_loop_matches_numpy_indexing(dtype, size):
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
 def test_the_fast_loop_is_used_where_the_cpu_has_it(dtype):
     feature = FAST_LOOPS[dtype][0]
-    expected = feature if _simd._has(feature) else "portable"
+    expected = feature if _cpu.has(feature) else "portable"
     if os.environ.get("EDGEACT_PORTABLE", "") not in ("", "0"):
         expected = "portable"
     chosen = {np.uint8: _simd.BYTE_LUT_IMPLEMENTATION, np.uint16: _simd.HALF_LUT_IMPLEMENTATION}
@@ -55,4 +55,4 @@ def test_edgeact_portable_forces_the_fallback(monkeypatch):
     assert _simd._choose("avx512f", _simd._avx512_half_lut_loop) == ("portable", lut_loop)
     monkeypatch.setenv("EDGEACT_PORTABLE", "0")
     for feature, loop in FAST_LOOPS.values():
-        assert _simd._choose(feature, loop)[0] == (feature if _simd._has(feature) else "portable")
+        assert _simd._choose(feature, loop)[0] == (feature if _cpu.has(feature) else "portable")

@@ -74,19 +74,19 @@ def get(name: str) -> Kernel:
 def implementation_of(name: str, dtype) -> str:
     """Which code path ``name`` runs on ``dtype`` arrays, as benchmark records name it.
 
-    float32 in float64 or (where it only selects) in float32; float16 through float32 (F16C) or
-    a 65 536-entry table (AVX-512F gather or portable); int8/uint8 the byte lookup (AVX-512 VBMI
-    or portable).
+    float32 in float64 or (where it only selects) in float32; float16 through float32 (where the
+    CPU converts float16 in hardware) or a 65 536-entry table (AVX-512F gather or portable);
+    int8/uint8 the byte lookup (AVX-512 VBMI or portable).
     """
     import numpy as np
 
-    from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS
+    from edgeact.kernels import _half
 
     dtype = np.dtype(dtype)
     if dtype == np.float32:
-        return "float32 in float32" if name in FLOAT32_ELEMENTS else "float32 in float64"
+        return "float32 in float32" if name in _half.FLOAT32_ELEMENTS else "float32 in float64"
     if dtype == np.float16:
-        if name in HALF_ELEMENTS:
+        if name in _half.HALF_ELEMENTS and _half.HALF_ARITHMETIC:
             return "float16 in float32"
         return f"float16 table ({lookup_paths()['float16']})"
     return f"byte lookup ({lookup_paths()['int8']})"

@@ -6,7 +6,9 @@ x86-64). Clamps, hardsigmoid and hardswish vectorise instead: load 16 halves, wi
 float32 (F16C ``vcvtph2ps`` on x86, ``fcvtl`` on ARM), compute, round back to nearest even
 (``vcvtps2ph``): relu6 at memory speed (~14 G elements/s on the development machine), hardswish at
 ~5 G elements/s at L2 size, 1.4× its table. Numba has no float16 type, so the
-conversions are LLVM ``half`` casts through two intrinsics on the uint16 view.
+conversions are LLVM ``half`` casts through two intrinsics on the uint16 view. Where the compiled
+target has no conversion instructions (``_cpu.has_half_conversion``; ``EDGEACT_PORTABLE=1``),
+LLVM would emit library calls Numba cannot link, so these activations use the table there too.
 
 Only activations whose float32 result always rounds to the same float16 as the float64
 reference are listed: relu and relu6 only select (exact in any precision); hardsigmoid's
@@ -27,9 +29,10 @@ from numba import types
 from numba.extending import intrinsic
 
 from edgeact._jit import jit
+from edgeact.kernels._cpu import has_half_conversion
 from edgeact.kernels._loops import specialise
 
-__all__ = ["FLOAT32_ELEMENTS", "HALF_ELEMENTS", "float32_loop", "half_loop"]
+__all__ = ["FLOAT32_ELEMENTS", "HALF_ARITHMETIC", "HALF_ELEMENTS", "float32_loop", "half_loop"]
 
 _ZERO, _THREE, _SIX, _SIXTH = np.float32(0), np.float32(3), np.float32(6), np.float32(1 / 6)
 _TINIEST_HALF = np.float32(2.0**-24)  # float16's smallest subnormal
@@ -94,6 +97,7 @@ HALF_ELEMENTS = {
     "hardswish": _hardswish_f32,
 }
 FLOAT32_ELEMENTS = {"relu": _relu_f32, "relu6": _relu6_f32}  # exact for float32 output too
+HALF_ARITHMETIC = has_half_conversion()  # chosen at import, like the table loops (``_simd``)
 
 
 def _half_template(codes, out):

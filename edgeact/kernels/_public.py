@@ -7,7 +7,7 @@
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
   relu, relu6, hardsigmoid and hardswish compute in float32 instead (``_half``), with the same
-  results.
+  results, where the CPU converts float16 in hardware.
 - int8/uint8 run through a 256-entry table computed by the arithmetic of the runtime named by
   ``compat`` (see ``edgeact.kernels._quantized``).
 """
@@ -19,6 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
+from edgeact.kernels import _half
 from edgeact.kernels._checks import (
     Compat,
     check_array,
@@ -89,7 +90,7 @@ def make_kernel(
         if x_q is not None:
             pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
             return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out)
-        if x.dtype == _FLOAT16 and name in HALF_ELEMENTS:
+        if x.dtype == _FLOAT16 and name in HALF_ELEMENTS and _half.HALF_ARITHMETIC:
             apply_1d(half_loop(name), x.view(_CODES16), out.view(_CODES16))
             return out
         if x.dtype == _FLOAT16:

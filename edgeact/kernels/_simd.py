@@ -12,18 +12,17 @@ Numba cannot express the faster forms, so those loops are written in LLVM IR thr
   entries 65 534-65 535 and keeps the high half, so nothing past the table is read: 1.25× the
   scalar loop at L2 sizes, 1.4× at DRAM sizes.
 
-Elsewhere (ARM, older x86), and whenever ``EDGEACT_PORTABLE=1`` is set, the portable loop runs
-instead, so every code path can be tested on any machine.
+Elsewhere (ARM, older x86, a ``NUMBA_CPU_NAME=generic`` build: see ``_cpu``), and whenever
+``EDGEACT_PORTABLE=1`` is set, the portable loop runs instead, so every code path can be tested on
+any machine.
 """
 
-import os
-
-from llvmlite import binding as llvm
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
+from edgeact.kernels._cpu import has
 from edgeact.kernels._loops import lut_loop, specialise
 
 __all__ = ["BYTE_LUT_IMPLEMENTATION", "HALF_LUT_IMPLEMENTATION", "byte_lut_loop", "half_lut_loop"]
@@ -37,16 +36,23 @@ _WORDS = ir.VectorType(ir.IntType(32), _HALF_BLOCK)
 _LAST_CODE = 0xFFFF
 
 
-def _has(feature: str) -> bool:
-    return f"+{feature}" in llvm.get_host_cpu_features().flatten().split(",")
-
-
 def _blockwise(name: str, vector: ir.VectorType, setup):
     """An intrinsic ``(codes, table, out, blocks)``: out[bk:bk+b] = lookup(codes[bk:bk+b]) for
     k < blocks, b = vector.count, over contiguous arrays. ``setup(builder, table_ptr)`` emits what
     the loop reuses (table registers, constants) and returns ``lookup(builder, codes_vector)``."""
 
+    code = getattr(types, f"uint{vector.element.width}")
+
+    def typed_as_assumed(a) -> bool:
+        return isinstance(a, types.Array) and (a.dtype, a.ndim, a.layout) == (code, 1, "C")
+
     def blocks_of(typingctx, codes, table, out, blocks):
+        """Typed only for what the IR assumes: C-contiguous 1-D arrays of the vector's unsigned
+        element type (any other argument is a typing error, not a wild load) and an integer."""
+        if not all(map(typed_as_assumed, (codes, table, out))) or not out.mutable:
+            return None
+        if not isinstance(blocks, types.Integer):
+            return None
         sig = types.void(codes, table, out, types.intp)
 
         def codegen(context, builder, signature, args):
@@ -139,10 +145,8 @@ _avx512_half_lut_loop = specialise(
 
 
 def _choose(feature: str, fast_loop):
-    """(name, loop): the loop for ``feature`` where the CPU has it and EDGEACT_PORTABLE is unset."""
-    if os.environ.get("EDGEACT_PORTABLE", "") not in ("", "0") or not _has(feature):
-        return "portable", lut_loop
-    return feature, fast_loop
+    """(name, loop): the loop for ``feature`` where ``_cpu.has`` allows it, else portable."""
+    return (feature, fast_loop) if has(feature) else ("portable", lut_loop)
 
 
 BYTE_LUT_IMPLEMENTATION, _fast_byte_loop = _choose("avx512vbmi", _vbmi_lut_loop)

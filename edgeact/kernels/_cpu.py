@@ -1,0 +1,54 @@
+"""Which CPU features the compiled loops may use: those Numba compiles for that the host also has.
+
+A loop that uses an instruction is only safe where both hold. Numba compiles for
+``NUMBA_CPU_NAME``/``NUMBA_CPU_FEATURES`` when they are set (``NUMBA_CPU_NAME=generic`` alone
+means no optional features: how portable caches and container images are built), and for the host
+otherwise. Asking only the host, as edgeact once did, handed AVX-512 intrinsics and float16
+conversions to a generic target: LLVM turned the conversions into calls to ``__extendhfsf2``,
+which Numba's JIT cannot resolve, and the first float16 call segfaulted. A feature the target
+names but the host lacks would fault with an illegal instruction instead.
+
+Where a CPU model is named with an explicit feature list, only the listed features count: the
+model's own defaults are not visible from Python, and leaving a feature out only costs speed.
+``EDGEACT_PORTABLE=1`` turns every feature off, so the portable loops can be tested anywhere.
+"""
+
+import os
+import platform
+
+from llvmlite import binding as llvm
+from numba.core import config
+from numba.core.codegen import get_host_cpu_features
+
+__all__ = ["has", "has_half_conversion", "portable"]
+
+
+def portable() -> bool:
+    """Whether ``EDGEACT_PORTABLE`` asks for the portable loops (any value but "" and "0")."""
+    return os.environ.get("EDGEACT_PORTABLE", "") not in ("", "0")
+
+
+def _enabled(features: str) -> set[str]:
+    return {f[1:] for f in features.split(",") if f.startswith("+")}
+
+
+def _compiled_features() -> set[str]:
+    """The features Numba's JIT targets, exactly as Numba chooses them (``ENABLE_AVX`` too)."""
+    chosen = config.CPU_FEATURES
+    return _enabled(get_host_cpu_features() if chosen is None else chosen)
+
+
+def has(feature: str) -> bool:
+    """Whether loops may use LLVM feature ``feature`` (e.g. "avx512vbmi") in this process."""
+    if portable():
+        return False
+    return feature in _compiled_features() and feature in _enabled(
+        llvm.get_host_cpu_features().flatten()
+    )
+
+
+def has_half_conversion() -> bool:
+    """Whether float16 <-> float32 conversions compile to instructions rather than library calls:
+    F16C on x86, the base floating point of ARMv8 on AArch64."""
+    feature = "fp-armv8" if platform.machine().lower() in ("aarch64", "arm64") else "f16c"
+    return has(feature)

@@ -1,0 +1,33 @@
+"""Run every public kernel on float32, float16 and int8/uint8 inputs and save the results to the
+.npz named by argv[1]; tests/test_cpu_dispatch.py runs it under several Numba CPU targets."""
+
+import sys
+
+import numpy as np
+
+import edgeact.kernels as K
+from edgeact.quant import QuantParams
+
+
+def results() -> dict[str, np.ndarray]:
+    every_half = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    special = np.array([np.nan, np.inf, -np.inf, 1e-40, -1e-40, -0.0, 3.0, -3.0], np.float32)
+    floats = np.concatenate([np.linspace(-10, 10, 4099, dtype=np.float32), special])
+    out = {}
+    for name, kernel in K.KERNELS.items():
+        with np.errstate(all="ignore"):
+            out[f"{name} float32"] = kernel(floats)
+            out[f"{name} float16"] = kernel(every_half)
+        for dtype, zero_point in (("int8", -3), ("uint8", 128)):
+            codes = np.tile(np.arange(256, dtype=np.uint8).view(dtype), 5)  # > one SIMD block
+            x_q, y_q = QuantParams(0.05, zero_point, dtype), QuantParams(0.04, zero_point, dtype)
+            for compat in ("tflite", "xnnpack", "onnxruntime"):
+                try:
+                    out[f"{name} {dtype} {compat}"] = kernel(codes, x_q=x_q, y_q=y_q, compat=compat)
+                except ValueError:  # no table for this compat
+                    continue
+    return out
+
+
+if __name__ == "__main__":
+    np.savez(sys.argv[1], **results())
