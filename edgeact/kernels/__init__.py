@@ -86,7 +86,7 @@ def implementation_of(name: str, dtype) -> str:
     if dtype == np.float32:
         return "float32 in float32" if name in _half.FLOAT32_ELEMENTS else "float32 in float64"
     if dtype == np.float16:
-        if name in _half.HALF_ELEMENTS and _half.HALF_ARITHMETIC:
+        if name in _half.HALF_ARITHMETIC:
             return "float16 in float32"
         return f"float16 table ({lookup_paths()['float16']})"
     return f"byte lookup ({lookup_paths()['int8']})"

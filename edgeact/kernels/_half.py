@@ -97,7 +97,8 @@ HALF_ELEMENTS = {
     "hardswish": _hardswish_f32,
 }
 FLOAT32_ELEMENTS = {"relu": _relu_f32, "relu6": _relu6_f32}  # exact for float32 output too
-HALF_ARITHMETIC = has_half_conversion()  # chosen at import, like the table loops (``_simd``)
+# The names computed in float32 on this CPU target; chosen at import, like the table loops (_simd)
+HALF_ARITHMETIC = frozenset(HALF_ELEMENTS if has_half_conversion() else ())
 
 
 def _half_template(codes, out):

@@ -19,7 +19,6 @@ from typing import Protocol
 
 import numpy as np
 
-from edgeact.kernels import _half
 from edgeact.kernels._checks import (
     Compat,
     check_array,
@@ -28,7 +27,7 @@ from edgeact.kernels._checks import (
     checked_out,
     param_values,
 )
-from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS, float32_loop, half_loop
+from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ARITHMETIC, float32_loop, half_loop
 from edgeact.kernels._loops import apply_1d, map_loop, unaliased
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
@@ -90,7 +89,7 @@ def make_kernel(
         if x_q is not None:
             pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
             return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out)
-        if x.dtype == _FLOAT16 and name in HALF_ELEMENTS and _half.HALF_ARITHMETIC:
+        if x.dtype == _FLOAT16 and name in HALF_ARITHMETIC:
             apply_1d(half_loop(name), x.view(_CODES16), out.view(_CODES16))
             return out
         if x.dtype == _FLOAT16:
