@@ -11,8 +11,9 @@ from edgeact.quant import QuantParams
 
 def results() -> dict[str, np.ndarray]:
     every_half = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
-    special = np.array([np.nan, np.inf, -np.inf, 1e-40, -1e-40, -0.0, 3.0, -3.0], np.float32)
-    floats = np.concatenate([np.linspace(-10, 10, 4099, dtype=np.float32), special])
+    special = np.array([np.inf, -np.inf, 1e-40, -1e-40, -0.0, 3.0, -3.0], np.float32)
+    nans = np.array([0x7FC00000, 0xFFC00000, 0x7F800001, 0xFFA12345], np.uint32).view(np.float32)
+    floats = np.concatenate([np.linspace(-10, 10, 4099, dtype=np.float32), special, nans])
     out = {}
     for name, kernel in K.KERNELS.items():
         with np.errstate(all="ignore"):

@@ -41,15 +41,9 @@ def _run(tmp_path: Path, label: str) -> dict[str, np.ndarray]:
 
 
 def _same_bits(expected: np.ndarray, got: np.ndarray) -> bool:
-    """Equal bits; NaN results only need to be NaN where expected has NaN (their sign and payload
-    follow the instructions LLVM picks, see the README's float16 notes)."""
-    if expected.dtype.kind != "f":
-        return np.array_equal(expected, got)
-    nan = np.isnan(expected)
-    if not np.array_equal(nan, np.isnan(got)):
-        return False
+    """Equal bits, NaN payloads and signed zeros included (the float views would hide both)."""
     bits = f"u{expected.itemsize}"
-    return np.array_equal(expected[~nan].view(bits), got[~nan].view(bits))
+    return expected.dtype == got.dtype and np.array_equal(expected.view(bits), got.view(bits))
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,7 @@ __all__ = ["FLOAT32_ELEMENTS", "HALF_ARITHMETIC", "HALF_ELEMENTS", "float32_loop
 
 _ZERO, _THREE, _SIX, _SIXTH = np.float32(0), np.float32(3), np.float32(6), np.float32(1 / 6)
 _TINIEST_HALF = np.float32(2.0**-24)  # float16's smallest subnormal
+_ABS_HALF, _INF_HALF, _QUIET_HALF = np.uint16(0x7FFF), np.uint16(0x7C00), np.uint16(0x0200)
 
 
 @intrinsic
@@ -103,12 +104,15 @@ HALF_ARITHMETIC = frozenset(HALF_ELEMENTS if has_half_conversion() else ())
 
 def _half_template(codes, out):
     for i in range(codes.size):
-        out[i] = _float32_to_half(_element(_half_to_float32(codes[i])))  # noqa: F821
+        code = codes[i]
+        y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
+        out[i] = code | _QUIET_HALF if code & _ABS_HALF > _INF_HALF else y  # NaN rule: see _loops
 
 
 def _float32_template(x, out):
     for i in range(x.size):
-        out[i] = _element(x[i])  # noqa: F821
+        y = _element(x[i])  # noqa: F821
+        out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
 
 
 @functools.cache

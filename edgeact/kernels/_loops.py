@@ -10,6 +10,14 @@ name also carries a hash of the kernel sources and the JIT flags: editing an ele
 never load a stale loop from the cache.
 
 Loops take 1-D arrays of any stride; ``apply_1d`` cuts N-d arrays into such views.
+
+The NaN rule of every loop template (here and in ``_half``): a NaN input gives that NaN back,
+quieted, sign and payload kept. Left to the element function, a NaN result's sign and payload
+would follow the instructions LLVM picks for the target (``x·σ(x)`` computes ``-x`` on the way,
+and which operand's NaN a multiply propagates differs between vector widths), so the kernels would
+give different bits under different ``NUMBA_CPU_NAME``s. ``v + v`` is the quieted NaN on every
+ISA, and LLVM cannot fold it away as it folds ``v · 1``. No element function gives NaN for any
+other input (tests/test_kernels.py).
 """
 
 import functools
@@ -27,7 +35,9 @@ __all__ = ["apply_1d", "lut_loop", "map_loop", "specialise", "unaliased"]
 
 def _map_template(x, out, params):
     for i in range(x.size):
-        out[i] = _element(np.float64(x[i]), *params)  # noqa: F821 - bound by map_loop
+        v = np.float64(x[i])
+        y = _element(v, *params)  # noqa: F821 - bound by map_loop
+        out[i] = y if v == v else v + v  # the NaN rule (module docstring)
 
 
 _KERNEL_SOURCES = [
