@@ -1,9 +1,12 @@
 """The ``edgeact`` command: argument parsing and printing only; the work is in the library."""
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 
 from edgeact import bench_cli
 
@@ -159,7 +162,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return args.run(args)
+        with _terminate_as_exit():
+            return args.run(args)
     except KeyboardInterrupt:  # Ctrl-C: the shell's status for SIGINT, no traceback
         return 130
     except BrokenPipeError:  # stdout closed early (| head): quiet, as when SIGPIPE kills a tool
@@ -168,6 +172,26 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError) as error:
         print(f"edgeact {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+@contextlib.contextmanager
+def _terminate_as_exit():
+    """Turn SIGTERM (``kill``, ``docker stop``, a CI timeout) into ``SystemExit(143)``, the
+    shell's status for it, so that cleanup runs as for Ctrl-C: SIGTERM's default action ends the
+    process on the spot and would leave a conversion's temporary file behind. Only the main thread
+    can set handlers; the caller's handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def exit_143(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_143)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:

@@ -2,15 +2,27 @@
 
 The bytes go to a temporary file in the destination's directory, are flushed to disk, and only
 then renamed over the destination (``os.replace`` is atomic on POSIX and Windows). The input
-model is never opened for writing.
+model is never opened for writing. A model with an external data file is two renames; ``deferred
+signals`` keeps Ctrl-C and SIGTERM from landing between them.
 """
 
+import contextlib
 import os
+import signal
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
-__all__ = ["atomic_write", "check_destination", "give_normal_mode"]
+__all__ = [
+    "atomic_write",
+    "check_destination",
+    "deferred_signals",
+    "flush_to_disk",
+    "give_normal_mode",
+]
+
+_INTERRUPTS = {signal.SIGINT, signal.SIGTERM}
 
 
 _SUFFIXES = {"onnx": ".onnx", "tflite": ".tflite"}
@@ -46,13 +58,19 @@ def atomic_write(destination: str | os.PathLike, write: Callable[[Path], None]) 
     tmp_path = Path(tmp)
     try:
         write(tmp_path)
-        with tmp_path.open("rb+") as f:
-            os.fsync(f.fileno())
+        flush_to_disk(tmp_path)
         give_normal_mode(tmp_path, dst)
         os.replace(tmp_path, dst)
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+def flush_to_disk(path: Path) -> None:
+    """Make ``path``'s bytes durable before it is renamed into place (else a power cut after the
+    rename can leave an empty file under the final name)."""
+    with path.open("rb+") as f:
+        os.fsync(f.fileno())
 
 
 def give_normal_mode(path: Path, destination: Path) -> None:
@@ -65,3 +83,20 @@ def give_normal_mode(path: Path, destination: Path) -> None:
         os.umask(umask)
         mode = 0o666 & ~umask
     os.chmod(path, mode)
+
+
+@contextlib.contextmanager
+def deferred_signals():
+    """Hold SIGINT and SIGTERM back until the block is done (the kernel delivers them then), so
+    that steps which only make sense together, such as renaming a model and its data file, all
+    happen or none does. No-op where signals cannot be masked (Windows, other threads)."""
+    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
+        threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)

@@ -20,7 +20,13 @@ from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
 from edgeact.converters._progress import Steps
-from edgeact.converters._write import atomic_write, check_destination, give_normal_mode
+from edgeact.converters._write import (
+    atomic_write,
+    check_destination,
+    deferred_signals,
+    flush_to_disk,
+    give_normal_mode,
+)
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
@@ -119,11 +125,14 @@ def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool) -> N
         )
         _checked(tmp_model, strict)
         data, data_dst = Path(tmp) / location, dst.resolve().parent / location
-        if data.exists():
-            give_normal_mode(data, data_dst)
-            os.replace(data, data_dst)
-        give_normal_mode(tmp_model, dst)
-        os.replace(tmp_model, dst)
+        for path, final in ((tmp_model, dst), (data, data_dst)):
+            if path.exists():
+                flush_to_disk(path)
+                give_normal_mode(path, final)
+        with deferred_signals():  # both files, or neither
+            if data.exists():
+                os.replace(data, data_dst)
+            os.replace(tmp_model, dst)
 
 
 def _passes_full_check(model: onnx.ModelProto) -> bool:
