@@ -1,7 +1,15 @@
 """Run every public kernel on float32, float16 and int8/uint8 inputs and save the results to the
-.npz named by argv[1]; tests/test_cpu_dispatch.py runs it under several Numba CPU targets."""
+.npz named by argv[1]; tests/test_cpu_dispatch.py runs it under several Numba CPU targets.
 
+``python tests/_kernel_bits.py --record`` rewrites tests/fixtures/kernel_bits.json, the digests
+of these results that tests/test_kernel_bits.py holds every CPU to (x86-64 and the emulated
+AArch64 in CI); run it after a change that is meant to change a kernel's bits.
+"""
+
+import hashlib
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -30,5 +38,19 @@ def results() -> dict[str, np.ndarray]:
     return out
 
 
+RECORDED = Path(__file__).parent / "fixtures" / "kernel_bits.json"
+
+
+def digests(arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    """SHA-256 of each result's bytes (with its dtype): a few KiB instead of ~7 MB of arrays."""
+    return {
+        k: hashlib.sha256(f"{v.dtype.str}:".encode() + v.tobytes()).hexdigest()
+        for k, v in arrays.items()
+    }
+
+
 if __name__ == "__main__":
-    np.savez(sys.argv[1], **results())
+    if sys.argv[1] == "--record":
+        RECORDED.write_text(json.dumps(digests(results()), indent=1, sort_keys=True) + "\n")
+    else:
+        np.savez(sys.argv[1], **results())
