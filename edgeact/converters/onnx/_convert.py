@@ -32,7 +32,7 @@ from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_model
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
-from edgeact.converters.onnx._verify import input_specs, run, runtime_name, session
+from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtime_name, session
 
 __all__ = ["convert"]
 
@@ -94,21 +94,23 @@ def _check_explicit(explicit: dict, sites, model, source) -> None:
             raise ModelError(f"swap {a}={b} matches nothing in {source}; its activations: {have}")
 
 
-def _checked(path: Path, strict: bool) -> None:
+def _checked(path: Path, strict: bool, runnable: bool) -> None:
+    """onnx.checker, and loading in ONNX Runtime unless the model has ops ORT cannot run."""
     try:
         onnx.checker.check_model(str(path), full_check=strict)
     except onnx.checker.ValidationError as exc:
         raise ModelError(f"the converted model fails onnx.checker: {first_line(exc)}") from None
-    session(str(path), "the converted model")
+    if runnable:
+        session(str(path), "the converted model")
 
 
-def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool) -> None:
+def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool, runnable: bool) -> None:
     """Atomically write ``model`` (with an external data file ``<name>.data`` if ``external``)."""
     if not external:
 
         def write(tmp: Path) -> None:
             onnx.save_model(model, str(tmp))
-            _checked(tmp, strict)
+            _checked(tmp, strict, runnable)
 
         atomic_write(dst, write)
         return
@@ -123,7 +125,7 @@ def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool) -> N
             location=location,
             size_threshold=EXTERNAL_THRESHOLD,
         )
-        _checked(tmp_model, strict)
+        _checked(tmp_model, strict, runnable)
         data, data_dst = Path(tmp) / location, dst.resolve().parent / location
         for path, final in ((tmp_model, dst), (data, data_dst)):
             if path.exists():
@@ -197,6 +199,18 @@ def convert(
     strict = _passes_full_check(model)
     if not strict:
         report["notes"].append("the input fails onnx.checker's full check; checked without it")
+    custom = custom_ops(model)
+    if custom and tolerance is not None:
+        raise ModelError(
+            f"{source}: cannot hold the result to --tolerance: ONNX Runtime has no kernels for "
+            f"{', '.join(custom)}; convert without --tolerance, unverified"
+        )
+    if custom:
+        verify = False
+        report["notes"].append(
+            f"not verified: ONNX Runtime has no kernels for {', '.join(custom)} without your "
+            "op library; the result passed onnx.checker only"
+        )
     pending = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
     steps.plan((len(pending) + 1 if verify else 0) + 1)
     if verify:
@@ -222,6 +236,6 @@ def convert(
             )
             return report
     steps.step(f"check and write {dst}")
-    _write(converted, dst, external, strict)
+    _write(converted, dst, external, strict, runnable=not custom)
     report["written"] = True
     return report

@@ -12,9 +12,22 @@ import onnx
 from edgeact.converters._compare import compare_outputs
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import random_inputs
+from edgeact.converters.onnx._graph import nested_graphs
 from edgeact.converters.onnx._load import load_model
 
-__all__ = ["compare_models", "input_specs", "run", "runtime_name", "session"]
+__all__ = ["compare_models", "custom_ops", "input_specs", "run", "runtime_name", "session"]
+
+# Operator domains ONNX Runtime's CPU build has kernels for; any other domain is a custom op
+# library the user registers in their own sessions (ORT: "is not a registered function/op").
+_RUNTIME_DOMAINS = {
+    "",
+    "ai.onnx",
+    "ai.onnx.ml",
+    "ai.onnx.preview.training",
+    "com.microsoft",
+    "com.microsoft.nchwc",
+    "com.ms.internal.nhwc",
+}
 
 _ORT_TYPES = {
     "tensor(float)": np.float32,
@@ -39,6 +52,21 @@ def session(model: onnx.ModelProto | str, what: str):
         return cpu_session(source, threads=None)
     except Exception as exc:  # ORT raises its own exception types (Fail, InvalidGraph, ...)
         raise ModelError(f"ONNX Runtime cannot run {what}: {first_line(exc)}") from None
+
+
+def custom_ops(model: onnx.ModelProto) -> list[str]:
+    """``domain:Op`` of every op ONNX Runtime cannot run without the user's op library: ops of
+    other domains than its own, unless the model defines them as local functions."""
+    local = {(f.domain, f.name) for f in model.functions}
+    nodes = [n for g in nested_graphs(model.graph) for n in g.node]
+    nodes += [n for f in model.functions for n in f.node]
+    return sorted(
+        {
+            f"{n.domain}:{n.op_type}"
+            for n in nodes
+            if n.domain not in _RUNTIME_DOMAINS and (n.domain, n.op_type) not in local
+        }
+    )
 
 
 def input_specs(sess) -> list[tuple]:
