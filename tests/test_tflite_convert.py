@@ -302,6 +302,12 @@ def test_custom_ops_outside_swaps_are_kept_and_verification_is_skipped(tmp_path)
     assert ("CUSTOM", "EdgeactMystery") in opcode_names(parse_model(out))
 
 
+def test_a_tolerance_is_refused_where_litert_cannot_run_the_model(tmp_path):
+    with pytest.raises(ValueError, match="cannot hold the result to --tolerance"):
+        _convert(tmp_path, tm.custom_op_model(), ["relu=relu6"], tolerance=0.1)
+    assert not (tmp_path / "out.tflite").exists()
+
+
 def test_calibration_recomputes_only_the_swapped_int8_output(tmp_path):
     data = tm.activation_model("silu", "int8")
     rng = np.random.default_rng(5)

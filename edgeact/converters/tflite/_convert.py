@@ -91,7 +91,12 @@ def convert(
     if verify:
         try:
             interp = load(data)
-        except RuntimeError as error:
+        except RuntimeError as error:  # custom ops: the user's resolver has them, LiteRT not
+            if tolerance is not None:
+                raise ModelError(
+                    f"{name}: cannot hold the result to --tolerance: LiteRT cannot run it: "
+                    f"{first_line(error)}"
+                ) from None
             report["notes"].append(
                 f"verification skipped: LiteRT cannot run {name}: {first_line(error)}"
             )
