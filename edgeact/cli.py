@@ -1,14 +1,12 @@
 """The ``edgeact`` command: argument parsing and printing only; the work is in the library."""
 
 import argparse
-import contextlib
 import json
 import os
-import signal
 import sys
-import threading
 
 from edgeact import bench_cli
+from edgeact._signals import terminate_as_exit
 
 __all__ = ["main"]
 
@@ -53,6 +51,7 @@ def _convert(args) -> int:
         calibration=args.calibration,
         opset=args.opset,
         progress=None if args.json else _progress,
+        isolate=args.isolate,
     )
     print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
     return 0 if report["written"] else 1
@@ -67,6 +66,7 @@ def _verify(args) -> int:
         tolerance=args.tolerance,
         input_shapes=args.input_shape or None,
         inputs=args.inputs,
+        isolate=args.isolate,
     )
     print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
     return 0 if report["verification"]["passed"] else 1
@@ -82,6 +82,13 @@ def _progress(done: int, total: int, label: str) -> None:
 
 
 def _verification_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--isolate",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="run the runtime in a child process, so a crash on the model is an error "
+        "(default on)",
+    )
     parser.add_argument("--tolerance", type=float, help="max |error| allowed per output")
     parser.add_argument(
         "--input-shape",
@@ -162,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
-        with _terminate_as_exit():
+        with terminate_as_exit():
             return args.run(args)
     except KeyboardInterrupt:  # Ctrl-C: the shell's status for SIGINT, no traceback
         return 130
@@ -172,26 +179,6 @@ def main(argv=None) -> int:
     except (ValueError, TypeError, OSError) as error:
         print(f"edgeact {args.command}: error: {error}", file=sys.stderr)
         return 2
-
-
-@contextlib.contextmanager
-def _terminate_as_exit():
-    """Turn SIGTERM (``kill``, ``docker stop``, a CI timeout) into ``SystemExit(143)``, the
-    shell's status for it, so that cleanup runs as for Ctrl-C: SIGTERM's default action ends the
-    process on the spot and would leave a conversion's temporary file behind. Only the main thread
-    can set handlers; the caller's handler comes back afterwards."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def exit_143(signum, frame):
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, exit_143)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _silence_stdout() -> None:

@@ -87,16 +87,24 @@ def give_normal_mode(path: Path, destination: Path) -> None:
 
 @contextlib.contextmanager
 def deferred_signals():
-    """Hold SIGINT and SIGTERM back until the block is done (the kernel delivers them then), so
-    that steps which only make sense together, such as renaming a model and its data file, all
-    happen or none does. No-op where signals cannot be masked (Windows, other threads)."""
-    if not hasattr(signal, "pthread_sigmask") or threading.current_thread() is not (
-        threading.main_thread()
-    ):
+    """Hold SIGINT and SIGTERM back until the block is done, so that steps which only make sense
+    together, such as renaming a model and its data file, all happen or none does.
+
+    The handlers only note the signal, which is raised again once the block is done. (Masking it
+    with ``pthread_sigmask`` is not enough: that masks the calling thread only, and the kernel
+    delivers a process's signal to any thread that does not mask it, such as ONNX Runtime's
+    pool; Python then runs the handler in the main thread, between the two renames.)"""
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTS)
+    caught = []
+    previous = {
+        s: signal.signal(s, lambda signum, frame: caught.append(signum)) for s in _INTERRUPTS
+    }
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+        if caught:
+            signal.raise_signal(caught[0])
