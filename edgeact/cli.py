@@ -86,8 +86,7 @@ def _verification_options(parser: argparse.ArgumentParser) -> None:
         "--isolate",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="run the runtime in a child process, so a crash on the model is an error "
-        "(default on)",
+        help="run the runtime in a child process: a crash on the model is an error (default on)",
     )
     parser.add_argument("--tolerance", type=float, help="max |error| allowed per output")
     parser.add_argument(

@@ -11,7 +11,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.cli import main
-from edgeact.converters import ModelError, convert, format_report
+from edgeact.converters import ModelError, convert, format_report, inspect
 from edgeact.converters.onnx._emit import EMITTABLE, Emitter, emit, emitted_ops
 from edgeact.converters.onnx._load import MAX_OPSET
 from tests import onnx_models as om
@@ -475,6 +475,45 @@ def test_external_data_models_are_written_with_their_data_file(tmp_path):
     (y,) = run_ort(str(dst), {"x": x})
     (y0,) = run_ort(str(src), {"x": x})
     assert np.abs(y - y0).max() == pytest.approx(report["verification"]["max_abs"], rel=1.0)
+
+
+def _external_model(folder: Path) -> onnx.ModelProto:
+    """A Conv → SiLU model saved in ``folder`` with its weights in model.data; returned unloaded."""
+    b = om.Builder()
+    weights = np.random.default_rng(0).normal(size=(8, 8, 3, 3)).astype(np.float32)
+    v = om.silu(b, b.op("Conv", "x", b.const(weights), pads=[1, 1, 1, 1]))
+    path = folder / "model.onnx"
+    onnx.save(b.model(v, 17), path, save_as_external_data=True, location="model.data",
+              size_threshold=0)  # fmt: skip
+    return onnx.load(path, load_external_data=False)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("length", str(10**12), "exceeds available data"),  # no terabyte is allocated first
+        ("offset", str(10**12), "exceeds file size"),
+        ("length", "-5", "must be non-negative"),
+        ("location", "../../etc/passwd", "points outside the directory"),
+    ],
+)
+def test_bad_external_data_references_are_one_line_errors(tmp_path, key, value, message):
+    model = _external_model(tmp_path)
+    refs = model.graph.initializer[0].external_data
+    entry = next((e for e in refs if e.key == key), None) or refs.add(key=key)
+    entry.value = value
+    onnx.save(model, tmp_path / "bad.onnx")
+    with pytest.raises(ModelError, match=f"bad.onnx: cannot read its external data .*{message}"):
+        convert(tmp_path / "bad.onnx", tmp_path / "out.onnx", {"silu": "hardswish"})
+    assert not (tmp_path / "out.onnx").exists()
+
+
+def test_inspect_never_reads_external_data(tmp_path):
+    """Its weights may be gigabytes; inspect needs the graph only (it works without the file)."""
+    _external_model(tmp_path)
+    (tmp_path / "model.data").unlink()
+    (finding,) = inspect(tmp_path / "model.onnx")["findings"]
+    assert finding["activation"] == "silu"
 
 
 def test_opset_upgrade_only_when_asked(conv):

@@ -36,6 +36,8 @@ from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtim
 
 __all__ = ["convert"]
 
+# what onnx.checker raises: full_check runs strict shape inference, whose errors are its own type
+_CHECKER_ERRORS = (onnx.checker.ValidationError, onnx.shape_inference.InferenceError)
 EXTERNAL_THRESHOLD = 1024  # bytes: tensors at least this big go to the external data file
 
 
@@ -54,7 +56,7 @@ def _load(source) -> tuple[onnx.ModelProto, bool]:
     if external:
         try:
             external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: a location
             raise ModelError(f"{source}: cannot read its external data ({exc})") from None
     return model, external
 
@@ -98,7 +100,7 @@ def _checked(path: Path, strict: bool, runnable: bool) -> None:
     """onnx.checker, and loading in ONNX Runtime unless the model has ops ORT cannot run."""
     try:
         onnx.checker.check_model(str(path), full_check=strict)
-    except onnx.checker.ValidationError as exc:
+    except _CHECKER_ERRORS as exc:
         raise ModelError(f"the converted model fails onnx.checker: {first_line(exc)}") from None
     if runnable:
         session(str(path), "the converted model")
@@ -140,7 +142,7 @@ def _write(model: onnx.ModelProto, dst: Path, external: bool, strict: bool, runn
 def _passes_full_check(model: onnx.ModelProto) -> bool:
     try:
         onnx.checker.check_model(model, full_check=True)
-    except (onnx.checker.ValidationError, ValueError):
+    except (*_CHECKER_ERRORS, ValueError):
         return False
     return True
 
