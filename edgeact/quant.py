@@ -36,7 +36,8 @@ class QuantParams:
             raise ValueError(f"QuantParams: scale must be a number, got {scale!r}")
         if not math.isfinite(scale) or scale <= 0:
             raise ValueError(f"QuantParams: scale must be finite and > 0, got {scale!r}")
-        scale32 = float(np.float32(scale))
+        with np.errstate(over="ignore"):  # beyond float32: inf, refused just below
+            scale32 = float(np.float32(scale))
         if scale32 == 0.0 or not math.isfinite(scale32):
             raise ValueError(f"QuantParams: scale {scale!r} is not representable as a float32 > 0")
         if isinstance(zero_point, bool) or not isinstance(zero_point, numbers.Integral):
@@ -66,7 +67,10 @@ class QuantParams:
             raise TypeError(
                 f"dequantize: codes have dtype {q.dtype}, parameters are for {self.dtype}"
             )
-        return (q.astype(np.int32) - self.zero_point).astype(np.float32) * np.float32(self.scale)
+        with np.errstate(over="ignore"):  # a huge scale gives ±inf, as in float32 runtimes
+            return (q.astype(np.int32) - self.zero_point).astype(np.float32) * np.float32(
+                self.scale
+            )
 
     def quantize(self, x: npt.ArrayLike) -> np.ndarray:
         """Codes for real values x: round(x / scale) + zero_point, ties to even, saturated.
