@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp
 import edgeact.kernels as K
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.kernels import scalar
-from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ELEMENTS
+from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_CODE_ELEMENTS, HALF_ELEMENTS
 from edgeact.kernels._loops import map_loop
 from tests._numerics import assert_within_ulp, expected
 
@@ -110,10 +110,11 @@ def test_float16_exhaustive_is_correctly_rounded(name):
     assert_within_ulp(K.get(name)(x, **params), expected(name, x, **params), F16_ULP, x)
 
 
-@pytest.mark.parametrize("name", sorted(HALF_ELEMENTS))
+@pytest.mark.parametrize("name", sorted([*HALF_ELEMENTS, *HALF_CODE_ELEMENTS]))
 def test_float16_arithmetic_gives_the_table_bits(name):
-    """The float16 kernels computed in float32 (F16C) give the float64 table's very bits, signed
-    zeros and NaN payloads included, which the ulp distance above does not tell apart."""
+    """The float16 kernels computed in float32 (F16C) or on the bits give the float64 table's
+    very bits, signed zeros and NaN payloads included, which the ulp distance above does not
+    tell apart."""
     x = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
     got, table = K.get(name)(x), K.make_lut(name, np.float16)
     np.testing.assert_array_equal(got.view(np.uint16), table.view(np.uint16))

@@ -86,6 +86,8 @@ def implementation_of(name: str, dtype) -> str:
     if dtype == np.float32:
         return "float32 in float32" if name in _half.FLOAT32_ELEMENTS else "float32 in float64"
     if dtype == np.float16:
+        if name in _half.HALF_CODE_ELEMENTS:
+            return "float16 bits compared"
         if name in _half.HALF_ARITHMETIC:
             return "float16 in float32"
         return f"float16 table ({lookup_paths()['float16']})"

@@ -1,21 +1,21 @@
-"""Kernels computed in float32 arithmetic, for the activations where that is exact: float16
-arrays, and relu/relu6 on float32 arrays.
+"""Kernels computed without the float16 table, for the activations where that is exact:
+float16 arrays, and relu/relu6 on float32 arrays.
 
 The general float16 path is a 65 536-entry table (one gather per element, ~3-4 G elements/s on
-x86-64). Clamps, hardsigmoid and hardswish vectorise instead: load 16 halves, widen them to
-float32 (F16C ``vcvtph2ps`` on x86, ``fcvtl`` on ARM), compute, round back to nearest even
-(``vcvtps2ph``): relu6 at memory speed (~14 G elements/s on the development machine), hardswish at
-~5 G elements/s at L2 size, 1.4× its table. Numba has no float16 type, so the
+x86-64). Hardsigmoid and hardswish vectorise instead: load 16 halves, widen them to float32 (F16C
+``vcvtph2ps`` on x86, ``fcvtl`` on ARM), compute, round back to nearest even (``vcvtps2ph``):
+hardswish at ~5 G elements/s at L2 size, 1.4× its table. Numba has no float16 type, so the
 conversions are LLVM ``half`` casts through two intrinsics on the uint16 view. Where the compiled
 target has no conversion instructions (``_cpu.has_half_conversion``; ``EDGEACT_PORTABLE=1``),
-LLVM would emit library calls Numba cannot link, so these activations use the table there too.
+LLVM would emit library calls Numba cannot link, so these use the table there too. relu and relu6
+only select: they compare the float16 bits as 16-bit integers, exact on every target.
 
 Only activations whose float32 result always rounds to the same float16 as the float64
-reference are listed: relu and relu6 only select (exact in any precision); hardsigmoid's
-``clamp(x + 3, 0, 6) · (1/6)`` and hardswish's ``x · (clamp(x + 3, 0, 6) · (1/6))`` in float32
-were checked over all 65 536 inputs (tests/test_kernels.py checks them exhaustively on every run,
-against the reference and bit for bit against the table). Hardswish has one input where float32
-rounds differently; it is special-cased (see ``_hardswish_f32``).
+reference are listed: hardsigmoid's ``clamp(x + 3, 0, 6) · (1/6)`` and hardswish's
+``x · (clamp(x + 3, 0, 6) · (1/6))`` in float32 were checked over all 65 536 inputs
+(tests/test_kernels.py checks them exhaustively on every run, against the reference and bit for
+bit against the table, as it does relu and relu6). Hardswish has one input where float32 rounds
+differently; it is special-cased (see ``_hardswish_f32``).
 
 The general float32 loop computes in float64 and rounds once (``_loops.map_loop``). relu and relu6
 only select, so their float32 loops skip the widening: 1.3× faster at L2 size, at copy speed.
@@ -32,7 +32,14 @@ from edgeact._jit import jit
 from edgeact.kernels._cpu import has_half_conversion
 from edgeact.kernels._loops import specialise
 
-__all__ = ["FLOAT32_ELEMENTS", "HALF_ARITHMETIC", "HALF_ELEMENTS", "float32_loop", "half_loop"]
+__all__ = [
+    "FLOAT32_ELEMENTS",
+    "HALF_ARITHMETIC",
+    "HALF_CODE_ELEMENTS",
+    "HALF_ELEMENTS",
+    "float32_loop",
+    "half_loop",
+]
 
 _ZERO, _THREE, _SIX, _SIXTH = np.float32(0), np.float32(3), np.float32(6), np.float32(1 / 6)
 _TINIEST_HALF = np.float32(2.0**-24)  # float16's smallest subnormal
@@ -91,15 +98,37 @@ def _hardswish_f32(x):
     return x if x == _TINIEST_HALF else y  # selecting last vectorises better: 5.0 vs 4.4 G/s
 
 
-HALF_ELEMENTS = {
-    "relu": _relu_f32,
-    "relu6": _relu6_f32,
-    "hardsigmoid": _hardsigmoid_f32,
-    "hardswish": _hardswish_f32,
-}
+_SIGN_HALF, _SIX_HALF = np.uint16(0x8000), np.uint16(0x4600)  # -0.0 and 6.0 as float16 bits
+_ZERO_CODE = np.uint16(0)
+
+
+@jit
+def _relu_code(code):
+    """relu on float16 bits: NaN quieted, negative numbers (not -0.0) to +0, the rest kept."""
+    if code & _ABS_HALF > _INF_HALF:
+        return code | _QUIET_HALF
+    return _ZERO_CODE if code > _SIGN_HALF else code
+
+
+@jit
+def _relu6_code(code):
+    """relu6 on float16 bits: as ``_relu_code``, and above 6.0 (+inf included) to 6.0."""
+    clamped = _SIX_HALF if code > _SIX_HALF else code  # below 0x8000 the bits sort as the values
+    y = clamped if code < _SIGN_HALF else code  # -0.0, negatives and negative NaN: left to relu
+    return _relu_code(y if code & _ABS_HALF <= _INF_HALF else code)
+
+
+HALF_ELEMENTS = {"hardsigmoid": _hardsigmoid_f32, "hardswish": _hardswish_f32}
+# relu and relu6 only select, which integer compares on the float16 bits do exactly on every
+# CPU target: no conversion, and no float compare for LLVM to turn into max/min (LLVM 14, in
+# llvmlite 0.43, made relu6(-0.0) +0.0 that way once the NaN rule's select was added).
+HALF_CODE_ELEMENTS = {"relu": _relu_code, "relu6": _relu6_code}
 FLOAT32_ELEMENTS = {"relu": _relu_f32, "relu6": _relu6_f32}  # exact for float32 output too
-# The names computed in float32 on this CPU target; chosen at import, like the table loops (_simd)
-HALF_ARITHMETIC = frozenset(HALF_ELEMENTS if has_half_conversion() else ())
+# The names not computed by the float16 table on this CPU target; chosen at import, like the
+# table loops (_simd)
+HALF_ARITHMETIC = frozenset(
+    [*HALF_CODE_ELEMENTS, *(HALF_ELEMENTS if has_half_conversion() else ())]
+)
 
 
 def _half_template(codes, out):
@@ -107,6 +136,11 @@ def _half_template(codes, out):
         code = codes[i]
         y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
         out[i] = code | _QUIET_HALF if code & _ABS_HALF > _INF_HALF else y  # NaN rule: see _loops
+
+
+def _code_template(codes, out):
+    for i in range(codes.size):
+        out[i] = _element(codes[i])  # noqa: F821
 
 
 def _float32_template(x, out):
@@ -124,6 +158,8 @@ def float32_loop(name: str):
 @functools.cache
 def half_loop(name: str):
     """The compiled ``loop(codes, out)`` over float16 bits (uint16 views) for ``name``."""
+    if name in HALF_CODE_ELEMENTS:
+        return specialise(_code_template, f"code_{name}", _element=HALF_CODE_ELEMENTS[name])
     return specialise(
         _half_template,
         f"half_{name}",
