@@ -41,19 +41,52 @@ _CHECKER_ERRORS = (onnx.checker.ValidationError, onnx.shape_inference.InferenceE
 EXTERNAL_THRESHOLD = 1024  # bytes: tensors at least this big go to the external data file
 
 
+def _tensors(model: onnx.ModelProto):
+    """Every tensor of the model: initializers and node attributes, in subgraphs too."""
+    for g in nested_graphs(model.graph):
+        yield from g.initializer
+        for node in g.node:
+            for a in node.attribute:
+                yield from [a.t] if a.HasField("t") else a.tensors
+
+
 def _external(model: onnx.ModelProto) -> bool:
-    """Any initializer (of the graph or a subgraph) stored in an external data file."""
-    return any(
-        external_data_helper.uses_external_data(t)
-        for g in nested_graphs(model.graph)
-        for t in g.initializer
-    )
+    """Any tensor stored in an external data file."""
+    return any(external_data_helper.uses_external_data(t) for t in _tensors(model))
+
+
+def _check_external_references(model: onnx.ModelProto, folder: Path, source) -> None:
+    """Each external reference names a file in the model's folder and a range inside it, before
+    onnx reads it: onnx 1.19 allocates whatever ``length`` says (a terabyte: MemoryError) and
+    reads past the end without a word."""
+    for t in _tensors(model):
+        if not external_data_helper.uses_external_data(t):
+            continue
+        ref = {e.key: e.value for e in t.external_data}
+        location = ref.get("location", "")
+        path = (folder / location).resolve()
+        where = f"{source}: tensor {t.name!r} refers to {location!r}"
+        if not path.is_relative_to(folder.resolve()):
+            raise ModelError(f"{where}, outside the model's folder")
+        if not path.is_file():
+            raise ModelError(f"{where}, which does not exist")
+        size = path.stat().st_size
+        try:
+            offset = int(ref.get("offset") or 0)
+            length = int(ref["length"]) if ref.get("length") else size - offset
+        except ValueError:
+            raise ModelError(f"{where} with offset/length that are not integers") from None
+        if offset < 0 or length < 0 or offset + length > size:
+            raise ModelError(
+                f"{where} at offset {offset}, length {length}: outside its {size}-byte file"
+            )
 
 
 def _load(source) -> tuple[onnx.ModelProto, bool]:
     model = load_model(source)
     external = _external(model)
     if external:
+        _check_external_references(model, Path(source).parent, source)
         try:
             external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
         except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: a location
