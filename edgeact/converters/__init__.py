@@ -82,7 +82,8 @@ def convert(
     calibration). The report's fields
     are documented in ``edgeact.converters._convert_report``. The source is never written.
     ``isolate`` runs the work in a child process, so that a runtime crashing on the model raises
-    ``ModelError`` instead of ending this process (about 0.1 s more; see _isolated).
+    ``ModelError`` instead of ending this process; each call then pays a fresh interpreter and
+    runtime import (bench/bench_isolation.py).
     """
     if isolate:
         progress = options.pop("progress", None)

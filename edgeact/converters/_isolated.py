@@ -3,10 +3,10 @@
 LiteRT and ONNX Runtime are native code: a model that passes every check edgeact and the
 runtime make can still crash them (a segfault ends the whole process, with no Python exception
 to catch). ``call`` runs the work in a fresh interpreter (``serve`` is its main) and returns its
-result. A crash of the child becomes a
-one-line ``ModelError`` naming the runtime and the signal, and the temporary files the child left
-in the output folder are removed. Errors raised in the child are raised again here, progress
-is relayed, and Ctrl-C or SIGTERM stops the child, which cleans up as it would in-process.
+result. A crash of the child becomes a one-line ``ModelError`` naming the runtime and the
+signal, and the temporary files the child left in the output folder are removed. Errors raised
+in the child are raised again here, progress is relayed, and Ctrl-C or SIGTERM stops the child,
+which cleans up as it would in-process.
 
 The parent only imports this module; the child does the heavy imports, which the work needs
 anyway. Messages go over a pipe as pickles (child and parent are the same installation); the
@@ -59,10 +59,9 @@ def call(
             RuntimeWarning,
             stacklevel=3,
         )
-        work = _resolve(target)
-        return (
-            work(*args, **kwargs) if progress is None else work(*args, progress=progress, **kwargs)
-        )
+        if progress is not None:
+            kwargs["progress"] = progress
+        return _resolve(target)(*args, **kwargs)
     try:
         child.stdin.write(request)
         child.stdin.close()

@@ -103,19 +103,22 @@ _ZERO_CODE = np.uint16(0)
 
 
 @jit
+def _quieted_nan_or(code, y):
+    """The NaN rule on float16 bits (see _loops): ``code`` quieted if it is a NaN, else ``y``."""
+    return code | _QUIET_HALF if code & _ABS_HALF > _INF_HALF else y
+
+
+@jit
 def _relu_code(code):
     """relu on float16 bits: NaN quieted, negative numbers (not -0.0) to +0, the rest kept."""
-    if code & _ABS_HALF > _INF_HALF:
-        return code | _QUIET_HALF
-    return _ZERO_CODE if code > _SIGN_HALF else code
+    return _quieted_nan_or(code, _ZERO_CODE if code > _SIGN_HALF else code)
 
 
 @jit
 def _relu6_code(code):
     """relu6 on float16 bits: as ``_relu_code``, and above 6.0 (+inf included) to 6.0."""
     clamped = _SIX_HALF if code > _SIX_HALF else code  # below 0x8000 the bits sort as the values
-    y = clamped if code < _SIGN_HALF else code  # -0.0, negatives and negative NaN: left to relu
-    return _relu_code(y if code & _ABS_HALF <= _INF_HALF else code)
+    return _quieted_nan_or(code, clamped if code < _SIGN_HALF else _relu_code(code))
 
 
 HALF_ELEMENTS = {"hardsigmoid": _hardsigmoid_f32, "hardswish": _hardswish_f32}
@@ -135,7 +138,7 @@ def _half_template(codes, out):
     for i in range(codes.size):
         code = codes[i]
         y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
-        out[i] = code | _QUIET_HALF if code & _ABS_HALF > _INF_HALF else y  # NaN rule: see _loops
+        out[i] = _quieted_nan_or(code, y)
 
 
 def _code_template(codes, out):

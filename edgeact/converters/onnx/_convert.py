@@ -89,7 +89,8 @@ def _load(source) -> tuple[onnx.ModelProto, bool]:
         _check_external_references(model, Path(source).parent, source)
         try:
             external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
-        except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: a location
+        except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: onnx's own
+            # location checks, stricter in some versions than ours
             raise ModelError(f"{source}: cannot read its external data ({exc})") from None
     return model, external
 
