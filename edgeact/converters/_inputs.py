@@ -6,7 +6,9 @@ activation (ReLU6's 6 and Hardswish's ±3 included); integer inputs (token ids, 
 non-negative integers, valid for any vocabulary or axis.
 """
 
+import math
 import os
+import zipfile
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -16,6 +18,7 @@ __all__ = ["InputSpec", "load_npz", "parse_input_shapes", "random_inputs"]
 SEED = 0
 FLOAT_STD = 2.0
 MAX_INT = 4
+MAX_ELEMENTS = 2**28  # per random input: 2 GiB as the float64 the generator draws
 
 InputSpec = tuple[str, Sequence[int | str | None], np.dtype]  # name, shape (None/str: dynamic)
 
@@ -40,7 +43,7 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # EOFError: empty file
         raise ValueError(f"{path}: cannot read inputs as .npz ({exc})") from None
 
 
@@ -90,9 +93,19 @@ def random_inputs(
     for spec in specs:
         name, _, dtype = spec
         if name in provided:
-            inputs[name] = np.asarray(provided[name]).astype(dtype, copy=False)
+            try:
+                inputs[name] = np.asarray(provided[name]).astype(dtype, copy=False)
+            except (TypeError, ValueError) as exc:  # e.g. strings for a float input
+                raise ValueError(
+                    f"input {name!r} from file: not castable to {dtype} ({exc})"
+                ) from None
             continue
         shape = _concrete(spec, shapes, notes)
+        if math.prod(shape) > MAX_ELEMENTS:  # before numpy tries to allocate it
+            raise ValueError(
+                f"input {name!r} of shape {_show(shape)} is too large for random inputs "
+                f"(over {MAX_ELEMENTS:,} values); give a smaller --input-shape or --inputs"
+            )
         if np.issubdtype(dtype, np.floating):
             inputs[name] = (rng.standard_normal(shape) * FLOAT_STD).astype(dtype)
         elif np.issubdtype(dtype, np.integer):

@@ -104,7 +104,7 @@ def cpu_session(
     if threads is not None:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # no warnings about unused initializers or saved graphs
+    options.log_severity_level = 4  # fatal only: errors also come back as exceptions, worded once
     if not optimized:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     if optimized_model_path is not None:

@@ -93,9 +93,12 @@ class NearMiss:
 
 
 def dtype_name(elem_type: int) -> str:
+    """numpy's name for an ONNX element type, ONNX's for those numpy lacks, else "type <n>"."""
     try:
         return np.dtype(helper.tensor_dtype_to_np_dtype(elem_type)).name
     except Exception:
+        if elem_type not in onnx.TensorProto.DataType.values():  # a corrupt or future file
+            return f"type {elem_type}"
         return onnx.TensorProto.DataType.Name(elem_type).lower()
 
 

@@ -8,9 +8,10 @@ import os
 from pathlib import Path
 
 import onnx
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from edgeact.converters._errors import ModelError
+from edgeact.converters.onnx._graph import nested_graphs
 
 __all__ = ["DEFAULT_DOMAINS", "MAX_OPSET", "default_opset", "load_model"]
 
@@ -46,6 +47,9 @@ def load_model(path: str | os.PathLike) -> onnx.ModelProto:
         raise ModelError(
             f"{p}: not an ONNX model or truncated (protobuf parse failed, {len(data)} bytes)"
         ) from None
+    field = _not_text(model)
+    if field is not None:
+        raise ModelError(f"{p}: not a valid ONNX model ({field} is not UTF-8 text)")
     if model.ir_version <= 0 or not model.opset_import or not model.HasField("graph"):
         raise ModelError(f"{p}: not an ONNX model (no IR version, opset import or graph)")
     if model.ir_version > onnx.IR_VERSION:
@@ -58,4 +62,54 @@ def load_model(path: str | os.PathLike) -> onnx.ModelProto:
         raise ModelError(
             f"{p}: opset {opset} is newer than this onnx supports ({MAX_OPSET}); upgrade onnx"
         )
+    _check_arity(model, p)
     return model
+
+
+def _not_text(message: Message) -> str | None:
+    """The first string field holding bytes that are not UTF-8, or None. The parser accepts them
+    and hands them out as ``bytes``, which every use of a name (``str`` methods) trips over."""
+    for field, value in message.ListFields():
+        if field.type == field.TYPE_MESSAGE:
+            for item in [value] if isinstance(value, Message) else value:
+                found = _not_text(item)
+                if found is not None:
+                    return found
+        elif field.type == field.TYPE_STRING:
+            values = [value] if isinstance(value, str | bytes) else value
+            if any(isinstance(v, bytes) for v in values):
+                return field.full_name
+    return None
+
+
+def _check_arity(model: onnx.ModelProto, p: Path) -> None:
+    """Every node of an op ONNX defines has the inputs and outputs the op requires: the rules
+    read ``node.input[0]`` and ``node.output[0]`` (and onnx.checker refuses such nodes too)."""
+    bodies = [(g.node, model.opset_import) for g in nested_graphs(model.graph)]
+    bodies += [(f.node, f.opset_import or model.opset_import) for f in model.functions]
+    schemas = {}
+    for nodes, imports in bodies:
+        versions = {("" if i.domain == "ai.onnx" else i.domain): i.version for i in imports}
+        for node in nodes:
+            domain = "" if node.domain == "ai.onnx" else node.domain
+            key = (node.op_type, versions.get(domain), domain)
+            if key not in schemas:
+                schemas[key] = _schema(*key)
+            need = schemas[key]
+            if need and (len(node.input) < need[0] or len(node.output) < need[1]):
+                raise ModelError(
+                    f"{p}: node {node.name or node.op_type!r} has {len(node.input)} input(s) and "
+                    f"{len(node.output)} output(s); {node.op_type} needs at least {need[0]} and "
+                    f"{need[1]}"
+                )
+
+
+def _schema(op_type: str, version: int | None, domain: str) -> tuple[int, int] | None:
+    """(min inputs, min outputs) of the op at the opset, None for ops ONNX does not define."""
+    if version is None:
+        return None
+    try:
+        schema = onnx.defs.get_schema(op_type, version, domain)
+    except (onnx.defs.SchemaError, TypeError):  # TypeError: a version beyond a C int
+        return None
+    return schema.min_input, schema.min_output
