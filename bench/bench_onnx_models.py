@@ -50,10 +50,10 @@ def _models(tmp: Path) -> list[tuple[str, Path, list[str]]]:
 
 
 def _feeds(sess) -> dict:
-    from edgeact.converters._inputs import random_inputs
+    from edgeact.converters._inputs import sample_inputs
     from edgeact.converters.onnx._verify import input_specs
 
-    return random_inputs(input_specs(sess))[0]
+    return sample_inputs(input_specs(sess))[0][0]
 
 
 def _variants(name: str, source: Path, swaps: list[str], tmp: Path) -> dict[str, Path]:

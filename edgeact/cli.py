@@ -7,6 +7,8 @@ import sys
 
 from edgeact import bench_cli
 from edgeact._signals import terminate_as_exit
+from edgeact.converters._compare import DEFAULT_THRESHOLDS
+from edgeact.converters._inputs import DEFAULT_SAMPLES
 
 __all__ = ["main"]
 
@@ -45,9 +47,7 @@ def _convert(args) -> int:
         preset=args.preset,
         fuse=None if args.fuse else False,
         verify=args.verify,
-        tolerance=args.tolerance,
-        input_shapes=args.input_shape or None,
-        inputs=args.inputs,
+        **_verification_values(args),
         calibration=args.calibration,
         opset=args.opset,
         progress=None if args.json else _progress,
@@ -63,9 +63,7 @@ def _verify(args) -> int:
     report = converters.verify(
         args.original,
         args.converted,
-        tolerance=args.tolerance,
-        input_shapes=args.input_shape or None,
-        inputs=args.inputs,
+        **_verification_values(args),
         isolate=args.isolate,
     )
     print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
@@ -88,14 +86,43 @@ def _verification_options(parser: argparse.ArgumentParser) -> None:
         default=True,
         help="run the runtime in a child process: a crash on the model is an error (default on)",
     )
-    parser.add_argument("--tolerance", type=float, help="max |error| allowed per output")
+    limits = parser.add_argument_group(
+        "thresholds",
+        f"what agreeing means, per output; without any: --min-cosine "
+        f"{DEFAULT_THRESHOLDS.min_cosine:g}",
+    )
+    limits.add_argument("--tolerance", type=float, help="max |error| allowed")
+    limits.add_argument("--rtol", type=float, help="max |error| / max |original| allowed")
+    limits.add_argument("--min-cosine", type=float, help="min cosine similarity allowed")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        help=f"random input samples (default {DEFAULT_SAMPLES}; a .npz gives its own)",
+    )
+    parser.add_argument("--seed", type=int, help="the first random sample's seed (default 0)")
     parser.add_argument(
         "--input-shape",
         action="append",
         metavar="NAME=1x3x224x224",
         help="a dynamic input's shape for verification",
     )
-    parser.add_argument("--inputs", metavar="FILE.npz", help="real inputs for verification")
+    parser.add_argument(
+        "--inputs",
+        metavar="FILE.npz",
+        help="real inputs for verification (one more leading axis: one sample per row)",
+    )
+
+
+def _verification_values(args) -> dict:
+    return {
+        "tolerance": args.tolerance,
+        "rtol": args.rtol,
+        "min_cosine": args.min_cosine,
+        "samples": args.samples,
+        "seed": args.seed,
+        "input_shapes": args.input_shape or None,
+        "inputs": args.inputs,
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -116,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
     convert = commands.add_parser(
         "convert",
         help="swap a model's activations for edge-friendly ones, verify, write (ONNX or TFLite)",
-        description="Exit status: 0 written, 1 verification over the tolerance (nothing "
+        description="Exit status: 0 written, 1 verification failed the thresholds (nothing "
         "written), 2 bad input (nothing written). The input model is never modified.",
     )
     convert.add_argument("model", help="an .onnx or .tflite file (never modified)")
@@ -148,7 +175,8 @@ def _parser() -> argparse.ArgumentParser:
     verify = commands.add_parser(
         "verify",
         help="compare two models (e.g. before and after convert) on the same inputs",
-        description="Exit status: 0 within the tolerance (or none given), 1 over it, 2 bad input.",
+        description="Exit status: 0 the outputs agree within the thresholds (defaults without "
+        "any), 1 they do not, 2 bad input.",
     )
     verify.add_argument("original", help="the reference model (.onnx or .tflite)")
     verify.add_argument("converted", help="the model to check, same format")

@@ -197,6 +197,11 @@ _BAD_ARGUMENTS = [
     ("verify {model} {dir}/model.tflite", "compare models of one format"),
     ("verify {model} {dir}/other.onnx", "does not run on"),
     ("verify {model} {model} --tolerance nan", "must be a number >= 0"),
+    ("verify {model} {model} --min-cosine 1.5", "must be in [-1, 1]"),
+    ("verify {model} {model} --rtol -0.1", "must be a number >= 0"),
+    ("verify {model} {model} --samples 0", "must be an integer in [1, 1000]"),
+    ("verify {model} {model} --samples 1001", "must be an integer in [1, 1000]"),
+    ("verify {model} {model} --seed -5", "must be an integer in [0, "),
     ("verify {model} {model} --input-shape x=1", "does not fit"),
     ("verify {dir}/model.tflite {dir}/model.tflite --inputs {dir}/bad.npz", "cannot read"),
 ]
@@ -259,6 +264,10 @@ _PATHS = ["{dir}/bad.npz", "{dir}/names.npz", "{dir}/shape.npz", "{dir}/missing.
 _OPTIONS = [
     "--swap",
     "--tolerance",
+    "--rtol",
+    "--min-cosine",
+    "--samples",
+    "--seed",
     "--input-shape",
     "--inputs",
     "--calibration",

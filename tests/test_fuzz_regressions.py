@@ -11,7 +11,7 @@ from onnx import TensorProto, helper
 
 from edgeact.cli import main
 from edgeact.converters import ModelError, convert, inspect
-from edgeact.converters._inputs import load_npz, random_inputs
+from edgeact.converters._inputs import load_npz, sample_inputs
 from tests import onnx_models as om
 
 
@@ -120,7 +120,7 @@ def test_a_huge_input_shape_is_refused_before_allocating():
     """Was ``numpy...ArrayMemoryError`` for ``--input-shape x=99999999999x8``."""
     spec = [("x", [None, 8], np.dtype(np.float32))]
     with pytest.raises(ValueError) as error:
-        random_inputs(spec, {"x": (99999999999, 8)})
+        sample_inputs(spec, {"x": (99999999999, 8)})
     assert "input 'x' of shape [99999999999, 8] is too large" in _one_line(error)
 
 
@@ -129,5 +129,5 @@ def test_inputs_that_cannot_be_cast_name_the_input():
     strings."""
     spec = [("x", [2], np.dtype(np.float32))]
     with pytest.raises(ValueError) as error:
-        random_inputs(spec, provided={"x": np.array(["a", "b"])})
+        sample_inputs(spec, provided={"x": np.array(["a", "b"])})
     assert "input 'x' from file: not castable to float32" in _one_line(error)

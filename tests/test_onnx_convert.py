@@ -208,7 +208,8 @@ def test_single_op_swaps(conv, tmp_path, op, attrs, swap, want, max_err):
             conv(model, swap)
         assert not (tmp_path / "out.onnx").exists()
         return
-    report, out = conv(model, swap, inputs={"x": SWEEP})
+    # the rewrite is under test, not whether the swap approximates: accept any cosine
+    report, out = conv(model, swap, inputs={"x": SWEEP}, min_cosine=-1.0)
     assert op_list(out) == want
     if want == ["Gelu"]:
         assert helper.get_attribute_value(out.graph.node[-2].attribute[0]) == b"tanh"
@@ -359,7 +360,8 @@ def test_tolerance_skips_the_swaps_whose_own_error_exceeds_it(conv):
     by_rule = {c["rule"]: c for c in report["changes"]}
     assert by_rule["gelu=gelu_tanh"]["applied"]
     assert not by_rule["silu=hardswish"]["applied"]
-    assert "exceeds the tolerance 0.001" in by_rule["silu=hardswish"]["skipped"]
+    assert "breaks the thresholds: 'y' max |error|" in by_rule["silu=hardswish"]["skipped"]
+    assert by_rule["silu=hardswish"]["skipped"].endswith("> 0.001")
     assert "Sigmoid" in op_list(out) and "Erf" not in op_list(out)
     assert report["verification"]["passed"] and report["verification"]["max_abs"] <= 1e-3
 
@@ -593,7 +595,7 @@ def newer_opset_model() -> onnx.ModelProto:
         (two_silus, ["--swap", "silu=silu"], "maps silu to itself"),
         (two_silus, ["--swap", "gelu=gelu_tanh"], "swap gelu=gelu_tanh matches nothing"),
         (two_silus, ["--swap", "silu=prelu"], "no ONNX form for swap target 'prelu'"),
-        (custom_op_model, ["--tolerance", "0.2"], "cannot hold the result to --tolerance"),
+        (custom_op_model, ["--tolerance", "0.2"], "cannot hold the result to max |error| ≤ 0.2"),
         (two_silus, ["--tolerance", "-1"], "tolerance -1.0 must be a number >= 0"),
         (dynamic_model, ["--input-shape", "z=1x8"], "the model has no input 'z'"),
         (dynamic_model, ["--input-shape", "x=2x9"], "does not fit the model's shape"),

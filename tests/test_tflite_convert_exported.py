@@ -40,6 +40,8 @@ EXPECTED = {
     "silu": ["silu=hardswish"] * 3,
     "wide_dynamic": ["silu=hardswish"],
 }
+# ... of which the default thresholds (cosine >= 0.99) leave out: ELU -> ReLU6 is no approximation
+LEFT_OUT = {"misc": ["elu=relu6"], "misc_int8": ["elu=relu6"]}
 DIRECT = ("gelu", "misc", "misc_int8", "silu")  # activations feed the output's Concatenate
 OUTPUT_STEP = 0.1  # generous: a few output steps of the int8 fixtures' outputs
 
@@ -54,7 +56,9 @@ def test_mobile_preset_on_real_converter_output(tmp_path, name):
     source, destination = FIXTURES / f"{name}.tflite", tmp_path / f"{name}.tflite"
     report = inspected_untouched(lambda p: convert(p, destination, [], "mobile"), source)
     assert [c["rule"] for c in report["changes"]] == EXPECTED[name]
-    assert all(c["applied"] for c in report["changes"])
+    left_out = [c for c in report["changes"] if not c["applied"]]
+    assert [c["rule"] for c in left_out] == LEFT_OUT.get(name, [])
+    assert all("breaks the thresholds" in c["skipped"] for c in left_out)
     v = report["verification"]
     assert report["written"] and v["passed"]
     assert min(o["cosine"] for o in v["outputs"]) > 0.95
@@ -66,7 +70,7 @@ def test_mobile_preset_on_real_converter_output(tmp_path, name):
                 assert change["max_abs_error"] <= bound + slack, change
     data = destination.read_bytes()
     interp = load(data)
-    feeds, _ = make_inputs(interp)
+    [feeds], _ = make_inputs(interp)
     assert all(np.isfinite(a).all() for a in run(interp, feeds).values())
 
 
@@ -78,7 +82,7 @@ def test_converted_model_runs_with_the_default_xnnpack_resolver(tmp_path):
     convert(FIXTURES / "mobile_float16.tflite", destination, ["relu=relu6"], "mobile")
     data = destination.read_bytes()
     builtin = load(data)
-    feeds, _ = make_inputs(builtin)
+    [feeds], _ = make_inputs(builtin)
     [want] = run(builtin, feeds).values()
     [x] = feeds["serving_default"].values()
     delegated = Interpreter(model_content=data, num_threads=1)  # default resolver: XNNPACK

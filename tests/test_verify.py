@@ -2,12 +2,14 @@
 
 import json
 
+import numpy as np
 import onnx
 import pytest
 
 import tests.tflite_models as tm
 from edgeact.cli import main
 from edgeact.converters import convert, verify
+from edgeact.converters._inputs import DEFAULT_SAMPLES
 from tests import onnx_models as om
 
 
@@ -68,3 +70,119 @@ def test_bad_pairs_are_one_line_exit_2(tmp_path, capsys, pair, message):
     assert main(["verify", *(str(tmp_path / p) for p in pair)]) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
+
+
+# --- thresholds and samples (issue 14) --------------------------------------------------------
+def _conv_model(seed: int) -> onnx.ModelProto:
+    """x -> Conv(3x3, 8 channels, weights from ``seed``) -> SiLU: one graph, many weights."""
+    b = om.Builder()
+    w = np.random.default_rng(seed).normal(size=(8, 8, 3, 3)).astype(np.float32)
+    return b.model(om.silu(b, b.op("Conv", "x", b.const(w), pads=[1, 1, 1, 1])), 17)
+
+
+@pytest.fixture
+def weights_pair(tmp_path):
+    paths = {name: tmp_path / f"{name}.onnx" for name in ("a", "copy", "other")}
+    onnx.save(_conv_model(0), paths["a"])
+    onnx.save(_conv_model(0), paths["copy"])
+    onnx.save(_conv_model(1), paths["other"])
+    return paths
+
+
+@pytest.mark.onnxruntime
+def test_verify_fails_another_model_and_passes_a_copy_with_no_flags(weights_pair, capsys):
+    a, copy, other = (str(weights_pair[n]) for n in ("a", "copy", "other"))
+    assert main(["verify", a, other, "--no-isolate"]) == 1
+    text = capsys.readouterr().out
+    assert "FAILED" in text and "thresholds: cosine ≥ 0.99 (defaults)" in text
+    assert "FAILS: 'y' cosine" in text
+    assert main(["verify", a, copy, "--no-isolate", "--json"]) == 0
+    block = json.loads(capsys.readouterr().out)["verification"]
+    assert block["passed"] and block["max_abs"] == 0 and block["samples"] == DEFAULT_SAMPLES
+    assert block["thresholds"] == {
+        "tolerance": None,
+        "rtol": None,
+        "min_cosine": 0.99,
+        "default": True,
+    }
+
+
+@pytest.mark.onnxruntime
+def test_each_threshold_fails_on_its_own_number(weights_pair):
+    a, other = weights_pair["a"], weights_pair["other"]
+    loose = verify(a, other, min_cosine=-1.0)["verification"]
+    assert loose["passed"] and loose["thresholds"]["default"] is False
+    [record] = loose["outputs"]
+    for option, limit, words in (
+        ("tolerance", record["max_abs"] * 0.99, "max |error|"),
+        ("rtol", record["max_rel"] * 0.99, "max relative error"),
+        ("min_cosine", record["cosine"] + 1e-3, "cosine"),
+    ):
+        block = verify(a, other, **{option: limit})["verification"]
+        [failure] = block["outputs"][0]["failures"]
+        assert not block["passed"] and failure.startswith(f"'y' {words}"), failure
+        assert verify(a, other, **{option: limit * (1.02 if option != "min_cosine" else 0)})[
+            "verification"
+        ]["passed"]
+
+
+@pytest.mark.onnxruntime
+def test_samples_and_seed_choose_the_random_inputs(weights_pair):
+    a, other = weights_pair["a"], weights_pair["other"]
+    runs = {
+        (samples, seed): verify(a, other, samples=samples, seed=seed, min_cosine=-1.0)[
+            "verification"
+        ]
+        for samples, seed in ((1, 0), (1, 1), (2, 0))
+    }
+    assert [runs[k]["samples"] for k in runs] == [1, 1, 2]
+    assert "random inputs (seeds 0–1)" in runs[2, 0]["inputs"][-1]
+    one, two, both = (runs[k]["outputs"][0] for k in ((1, 0), (1, 1), (2, 0)))
+    assert one["max_abs"] != two["max_abs"]  # another seed, other inputs
+    assert both["max_abs"] == max(one["max_abs"], two["max_abs"])  # the worst sample counts
+    assert both["cosine"] == min(one["cosine"], two["cosine"])
+
+
+@pytest.mark.onnxruntime
+def test_an_npz_with_a_leading_sample_axis_runs_one_sample_per_row(weights_pair, tmp_path):
+    rows = np.random.default_rng(3).normal(size=(5, 1, 8, 4, 4)).astype(np.float32)
+    np.savez(tmp_path / "x.npz", x=rows)
+    block = verify(weights_pair["a"], weights_pair["copy"], inputs=str(tmp_path / "x.npz"))
+    assert block["verification"]["samples"] == 5
+    assert block["verification"]["inputs"] == ["1 input(s) from file, 5 sample(s)"]
+    np.savez(tmp_path / "odd.npz", x=rows, y=rows[:2])
+    with pytest.raises(ValueError, match="the model has no input 'y'"):
+        verify(weights_pair["a"], weights_pair["copy"], inputs=str(tmp_path / "odd.npz"))
+
+
+@pytest.mark.onnxruntime
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--min-cosine", "2"], "min_cosine 2.0 must be in [-1, 1]"),
+        (["--rtol", "nan"], "rtol nan must be a number >= 0"),
+        (["--samples", "0"], "samples 0 must be an integer in [1, 1000]"),
+        (["--seed", "-1"], "seed -1 must be an integer in [0, "),
+    ],
+)
+def test_bad_thresholds_and_samples_are_one_line_exit_2(weights_pair, capsys, args, message):
+    a, copy = str(weights_pair["a"]), str(weights_pair["copy"])
+    assert main(["verify", a, copy, "--no-isolate", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+@pytest.mark.onnxruntime
+def test_an_explicit_swap_that_breaks_the_defaults_is_applied_but_not_written(tmp_path, capsys):
+    """The user named it, so it is not skipped; the result does not agree, so nothing is
+    written, and the report says how to accept it."""
+    b = om.Builder()
+    src, dst = tmp_path / "elu.onnx", tmp_path / "out.onnx"
+    onnx.save(b.model(b.op("Elu", "x"), 17), src)
+    assert main(["convert", str(src), "-o", str(dst), "--swap", "elu=relu6", "--no-isolate"]) == 1
+    text = capsys.readouterr().out
+    assert "Changes: 1 applied" in text and "FAILS: 'y' cosine" in text
+    assert "accept more with --min-cosine" in " ".join(text.split()) and not dst.exists()
+    assert main(["convert", str(src), "-o", str(dst), "--swap", "elu=relu6", "--no-isolate",
+                 "--min-cosine", "0.5"]) == 0  # fmt: skip
+    assert "thresholds: cosine ≥ 0.5" in capsys.readouterr().out and dst.exists()

@@ -13,12 +13,12 @@ from pathlib import Path
 
 from edgeact import schema
 from edgeact.converters import _isolated
-from edgeact.converters._compare import verification
+from edgeact.converters._compare import thresholds, verification
 from edgeact.converters._convert_report import format_conversion, format_verification
 from edgeact.converters._errors import ModelError
 from edgeact.converters._findings import Finding, NearMiss, Tensor
 from edgeact.converters._forms import Form
-from edgeact.converters._inputs import load_npz, parse_input_shapes
+from edgeact.converters._inputs import DEFAULT_SAMPLES, load_npz, parse_input_shapes
 from edgeact.converters._swaps import resolve_swaps
 
 __all__ = [
@@ -37,7 +37,8 @@ __all__ = [
 
 _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 _RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "LiteRT"}
-_VERIFY = {"tolerance", "inputs", "input_shapes"}
+_VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "input_shapes"}
+MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own count
 _COMMON = _VERIFY | {"verify", "progress"}
 _OPTIONS = {
     "onnx": _COMMON | {"fuse", "opset"},
@@ -77,9 +78,10 @@ def convert(
 
     ``swaps`` are ``"FROM=TO"`` strings (or a {from: to} dict) over catalogue names; ``preset``
     ("mobile") adds the selection guide's choices, which explicit swaps override. ``options``
-    are the format's own (both: verify, tolerance, inputs (.npz path or {name: array}),
-    input_shapes (["x=1x3x224x224"] or {name: shape}), progress; ONNX: fuse, opset; TFLite:
-    calibration). The report's fields
+    are the format's own (both: verify, the thresholds tolerance, rtol and min_cosine
+    (``_compare.Thresholds``; defaults without any), samples, seed, inputs (.npz path or
+    {name: array}), input_shapes (["x=1x3x224x224"] or {name: shape}), progress; ONNX: fuse,
+    opset; TFLite: calibration). The report's fields
     are documented in ``edgeact.converters._convert_report``. The source is never written.
     ``isolate`` runs the work in a child process, so that a runtime crashing on the model raises
     ``ModelError`` instead of ending this process; each call then pays a fresh interpreter and
@@ -109,9 +111,11 @@ def convert(
 def verify(original, converted, *, isolate: bool = False, **options) -> dict:
     """Run ``original`` and ``converted`` on the same inputs in their runtime; compare outputs.
 
-    ``options``: tolerance (max |error| for ``passed``), inputs (.npz path or {name: array}),
-    input_shapes (["x=1x3x224x224"] or {name: shape}). Both models must be of one format. The
-    result holds the ``verification`` block the conversion report has (see _convert_report).
+    ``options``: the thresholds tolerance, rtol and min_cosine (``_compare.Thresholds``; the
+    defaults without any: ``passed`` can be false with no options), samples (random ones,
+    default ``DEFAULT_SAMPLES``), seed, inputs (.npz path or {name: array}), input_shapes
+    (["x=1x3x224x224"] or {name: shape}). Both models must be of one format. The result holds
+    the ``verification`` block the conversion report has (see _convert_report).
     ``isolate``: as for ``convert``.
     """
     if isolate:
@@ -129,8 +133,9 @@ def verify(original, converted, *, isolate: bool = False, **options) -> dict:
     options = _checked_options(fmt, options, allowed=_VERIFY)
     module = _module(fmt)
     shapes, provided = options.get("input_shapes"), options.get("inputs")
-    outputs, notes = module.compare_models(original, converted, shapes, provided)
-    block = verification(module.runtime_name(), notes, outputs, options.get("tolerance"))
+    samples, seed = options.get("samples", DEFAULT_SAMPLES), options.get("seed", 0)
+    outputs, notes, n = module.compare_models(original, converted, shapes, provided, samples, seed)
+    block = verification(module.runtime_name(), notes, n, outputs, options["limits"])
     return schema.document(
         "verify",
         {
@@ -147,9 +152,12 @@ def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dic
     options = {k: v for k, v in options.items() if v is not None}
     for name in options.keys() - (allowed or _OPTIONS[fmt]):
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
-    tolerance = options.get("tolerance")
-    if tolerance is not None and not tolerance >= 0:  # NaN included
-        raise ValueError(f"tolerance {tolerance} must be a number >= 0")
+    limits = [options.pop(k, None) for k in ("tolerance", "rtol", "min_cosine")]
+    options["limits"] = thresholds(*limits)
+    for name, low, high in (("samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
+        value = options.get(name)
+        if value is not None and (not isinstance(value, int) or not low <= value <= high):
+            raise ValueError(f"{name} {value} must be an integer in [{low}, {high}]")
     if isinstance(options.get("input_shapes"), list | tuple):  # ["x=1x3x224x224", ...]
         options["input_shapes"] = parse_input_shapes(options["input_shapes"])
     if isinstance(options.get("inputs"), str | os.PathLike):  # a .npz file

@@ -8,17 +8,21 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   structured id), ``graph``, ``nodes``,
   ``ops_before``, ``ops_after``, ``dtype``, ``quantized``, ``notes`` (e.g. new output
   quantization parameters), ``max_abs_error`` (this change alone, from verification, or None),
-  ``applied`` and ``skipped`` (why not, e.g. over the tolerance).
+  ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``verification``: None when not run, else ``runtime``, ``inputs`` (notes on what was fed),
-  ``outputs`` (per output: max_abs, max_rel, cosine, top1), ``max_abs``, ``tolerance``,
-  ``passed``.
+  ``samples`` (how many input samples ran), ``outputs`` (per output, its worst sample: max_abs,
+  max_rel, cosine, top1, and ``failures``: the thresholds it breaks, in words), ``max_abs``,
+  ``tolerance`` (the max |error| threshold, or null), ``thresholds`` ({tolerance, rtol,
+  min_cosine, default}: null is not checked; default: the user gave none), ``passed`` (no
+  output has failures).
 - ``written``: whether ``output`` was written; ``notes``: anything else the user should know.
 """
 
 import textwrap
 
 from edgeact import schema
+from edgeact.converters._compare import Thresholds
 from edgeact.converters._text import WIDTH, cut
 
 __all__ = ["format_conversion", "format_verification", "new_report"]
@@ -73,8 +77,9 @@ def format_verification(v: dict | None) -> list[str]:
     if v is None:
         return ["Verification: not run"]
     verdict = "passed" if v["passed"] else "FAILED"
-    tol = "" if v["tolerance"] is None else f" (tolerance {v['tolerance']:g})"
-    lines = [f"Verification in {v['runtime']}: {verdict}{tol}"]
+    limits = Thresholds(**v["thresholds"]).describe()
+    lines = [f"Verification in {v['runtime']}: {verdict}"]
+    lines.append(cut(f"  {v['samples']} sample(s); thresholds: {limits}"))
     lines += [cut(f"  {n}") for n in v["inputs"]]
     for o in v["outputs"]:
         lines.append(
@@ -83,6 +88,7 @@ def format_verification(v: dict | None) -> list[str]:
                 f"{_num(o['max_rel']):<9} cosine {o['cosine']:.6f}  top-1 {_num(o['top1'])}"
             )
         )
+        lines += [cut(f"      FAILS: {f}") for f in o["failures"]]
     return lines
 
 

@@ -3,7 +3,8 @@
 Dynamic dimensions come from ``--input-shape name=1x3x224x224``; those left open are taken as 1
 and the report says so. Float inputs are N(0, 2²), wide enough to reach every branch of every
 activation (ReLU6's 6 and Hardswish's ±3 included); integer inputs (token ids, indices) are small
-non-negative integers, valid for any vocabulary or axis.
+non-negative integers, valid for any vocabulary or axis. Verification runs several samples
+(``DEFAULT_SAMPLES``, each from its own seed), or as many as a .npz holds (``split_samples``).
 """
 
 import math
@@ -13,11 +14,19 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["InputSpec", "load_npz", "parse_input_shapes", "random_inputs"]
+__all__ = [
+    "DEFAULT_SAMPLES",
+    "InputSpec",
+    "load_npz",
+    "parse_input_shapes",
+    "sample_inputs",
+    "split_samples",
+]
 
 SEED = 0
 FLOAT_STD = 2.0
 MAX_INT = 4
+DEFAULT_SAMPLES = 3  # random samples per verification: one can miss a branch (issue 14)
 MAX_ELEMENTS = 2**28  # per random input: 2 GiB as the float64 the generator draws
 
 InputSpec = tuple[str, Sequence[int | str | None], np.dtype]  # name, shape (None/str: dynamic)
@@ -59,11 +68,12 @@ def _concrete(spec: InputSpec, shapes: dict, notes: list[str]) -> tuple[int, ...
             )
         return given
     open_dims = [i for i, d in enumerate(shape) if not (isinstance(d, int) and d >= 0)]
-    if open_dims:
-        notes.append(
-            f"input {name!r} {_show(shape)}: dynamic dimensions taken as 1 "
-            f"(set them with --input-shape {name}=...)"
-        )
+    note = (
+        f"input {name!r} {_show(shape)}: dynamic dimensions taken as 1 "
+        f"(set them with --input-shape {name}=...)"
+    )
+    if open_dims and note not in notes:  # once for all samples
+        notes.append(note)
     return tuple(1 if i in open_dims else int(d) for i, d in enumerate(shape))
 
 
@@ -71,24 +81,70 @@ def _show(shape) -> str:
     return "[" + ", ".join("?" if d is None or d == -1 else str(d) for d in shape) + "]"
 
 
-def random_inputs(
+def split_samples(arrays: dict, shapes: dict) -> list[dict]:
+    """``arrays`` (name → array, as in a .npz) as a list of samples. An array with one more axis
+    than its input's shape in ``shapes`` holds one sample per row, as does a batch above 1 for
+    an input of fixed batch 1; any other array is one sample, used in every sample. ValueError if
+    two arrays hold different numbers of samples."""
+    rows = {}
+    for name, array in arrays.items():
+        array, shape = np.asarray(array), shapes.get(name)
+        if shape is not None and array.ndim == len(shape) + 1:
+            rows[name] = list(array)
+        elif shape and shape[0] == 1 and array.ndim == len(shape) and len(array) > 1:
+            rows[name] = [row[None] for row in array]
+        else:
+            rows[name] = [array]
+    counts = {len(r) for r in rows.values()} - {1}
+    if len(counts) > 1:
+        raise ValueError(f"the input arrays hold different numbers of samples: {sorted(counts)}")
+    n = counts.pop() if counts else 1
+    if any(len(r) == 0 for r in rows.values()):
+        raise ValueError("an input array holds no samples (its first axis is empty)")
+    return [{name: r[i % len(r)] for name, r in rows.items()} for i in range(n)] if rows else []
+
+
+def sample_inputs(
     specs: Sequence[InputSpec],
     shapes: dict | None = None,
     provided: dict | None = None,
+    samples: int = 1,
     seed: int = SEED,
-) -> tuple[dict[str, np.ndarray], list[str]]:
-    """(inputs by name, notes for the report) for a model's input ``specs``.
+) -> tuple[list[dict[str, np.ndarray]], list[str]]:
+    """(a list of samples, each inputs by name; notes for the report) for input ``specs``.
 
-    ``provided`` arrays (from a .npz) are used as they are, cast to the input's dtype; the rest
-    are random. ValueError if ``shapes`` or ``provided`` name an input the model does not have.
+    ``provided`` arrays (from a .npz; ``split_samples`` says how they hold several samples) are
+    used as they are, cast to the input's dtype; the rest are random, sample i from seed
+    ``seed + i``. There are as many samples as the arrays hold when they give every input,
+    else ``samples``. ValueError if ``shapes`` or ``provided`` name an input the model does not
+    have.
     """
     shapes, provided = shapes or {}, provided or {}
     names = {s[0] for s in specs}
     for name in [*shapes, *provided]:
         if name not in names:
             raise ValueError(f"the model has no input {name!r}; inputs: {', '.join(sorted(names))}")
+    rows = split_samples(provided, {s[0]: s[1] for s in specs})
+    if not rows or (len(rows) == 1 and names - set(provided)):
+        rows = [rows[0] if rows else {} for _ in range(samples)]
+    notes = [f"{len(provided)} input(s) from file, {len(rows)} sample(s)"] if provided else []
+    feeds = [_sample(specs, shapes, given, seed + i, notes) for i, given in enumerate(rows)]
+    random_dtypes = [s[2] for s in specs if s[0] not in provided]
+    kinds = [f"floats ~ N(0, {FLOAT_STD:g}²)", f"integers in [0, {MAX_INT})"]
+    used = [any(np.issubdtype(d, t) for d in random_dtypes) for t in (np.floating, np.integer)]
+    if any(used):
+        seeds = f"seed {seed}" if len(rows) == 1 else f"seeds {seed}–{seed + len(rows) - 1}"
+        notes.append(
+            f"random inputs ({seeds}): "
+            + ", ".join(k for k, u in zip(kinds, used, strict=True) if u)
+        )
+    return feeds, notes
+
+
+def _sample(specs, shapes: dict, provided: dict, seed: int, notes: list[str]) -> dict:
+    """One sample: the ``provided`` arrays cast, the other inputs random from ``seed``; notes on
+    dynamic dimensions are added to ``notes`` once."""
     rng = np.random.default_rng(seed)
-    notes = [f"{len(provided)} input(s) from file"] if provided else []
     inputs = {}
     for spec in specs:
         name, _, dtype = spec
@@ -117,14 +173,4 @@ def random_inputs(
                 f"input {name!r} has type {dtype}, which verification cannot fake; "
                 "give real inputs with --inputs FILE.npz"
             )
-    kinds = [f"floats ~ N(0, {FLOAT_STD:g}²)", f"integers in [0, {MAX_INT})"]
-    used = [
-        any(np.issubdtype(inputs[s[0]].dtype, t) for s in specs if s[0] not in provided)
-        for t in (np.floating, np.integer)
-    ]
-    if any(used):
-        notes.append(
-            f"random inputs (seed {seed}): "
-            + ", ".join(k for k, u in zip(kinds, used, strict=True) if u)
-        )
-    return inputs, notes
+    return inputs

@@ -4,7 +4,7 @@ Order matters for the promise "bad input loses nothing": every check that can fa
 input (paths, file, swap names, swaps that match nothing, ONNX Runtime refusing the model) runs
 before anything is written, and the output appears only after the converted model passed
 ``onnx.checker`` (full check), loaded in ONNX Runtime and, unless told otherwise, agreed with the
-original within the tolerance.
+original within the thresholds (``_compare``).
 """
 
 import os
@@ -15,10 +15,11 @@ from pathlib import Path
 import onnx
 from onnx import external_data_helper
 
-from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
+from edgeact.converters import _compare
+from edgeact.converters._compare import compare_samples, failed_note, judge_change, verification
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
-from edgeact.converters._inputs import random_inputs
+from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import (
     atomic_write,
@@ -181,18 +182,16 @@ def _passes_full_check(model: onnx.ModelProto) -> bool:
     return True
 
 
-def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, tolerance) -> None:
-    """Record the error of one change applied alone; skip it if over ``tolerance`` or broken."""
+def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
+    """Record the error of one change applied alone; skip it if broken, or if it breaks the
+    thresholds (``judge_change``: a change the user ``asked`` for by name only breaks theirs)."""
     try:
-        outputs = run(session(alone, "the model with this change alone"), feeds)
+        sess = session(alone, "the model with this change alone")
+        records = compare_samples(reference, [run(sess, feed) for feed in feeds])
     except ValueError as exc:  # ModelError included
         change["applied"], change["skipped"] = False, str(exc)
         return
-    err = worst_abs_error(compare_outputs(reference, outputs))
-    change["max_abs_error"] = err
-    if tolerance is not None and err > tolerance:
-        change["applied"] = False
-        change["skipped"] = f"its error {err:.3g} exceeds the tolerance {tolerance:g}"
+    judge_change(change, records, limits, asked)
 
 
 def convert(
@@ -203,7 +202,9 @@ def convert(
     explicit: dict | None = None,
     fuse: bool = True,
     verify: bool = True,
-    tolerance: float | None = None,
+    limits: _compare.Thresholds = _compare.DEFAULT_THRESHOLDS,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
     input_shapes=None,
     inputs=None,
     opset: int | None = None,
@@ -212,9 +213,10 @@ def convert(
     """Fuse and swap the activations of the ONNX model ``source``; write ``destination``.
 
     ``rules`` {from: to} over catalogue names; ``explicit`` the subset the user named, each of
-    which must match something. ``tolerance`` bounds the max |error| of every output: a change
-    whose own error exceeds it is skipped, and a final model that still exceeds it is not
-    written. Returns the report documented in ``edgeact.converters._convert_report``.
+    which must match something. ``limits``: what agreeing with the original means; a change
+    that alone breaks them is skipped (``skip_reason``), and a final model that breaks them is
+    not written. Verification runs ``samples`` random samples from ``seed`` on (or the samples
+    of ``inputs``). Returns the report documented in ``edgeact.converters._convert_report``.
     """
     for target in set(rules.values()) - EMITTABLE:
         raise ValueError(
@@ -236,10 +238,10 @@ def convert(
     if not strict:
         report["notes"].append("the input fails onnx.checker's full check; checked without it")
     custom = custom_ops(model)
-    if custom and tolerance is not None:
+    if custom and verify and not limits.default:
         raise ModelError(
-            f"{source}: cannot hold the result to --tolerance: ONNX Runtime has no kernels for "
-            f"{', '.join(custom)}; convert without --tolerance, unverified"
+            f"{source}: cannot hold the result to {limits.describe()}: ONNX Runtime has no "
+            f"kernels for {', '.join(custom)}; convert without thresholds, unverified"
         )
     if custom:
         verify = False
@@ -251,25 +253,26 @@ def convert(
     steps.plan((len(pending) + 1 if verify else 0) + 1)
     if verify:
         original = session(model, f"the input model {source}")
-        feeds, notes = random_inputs(input_specs(original), input_shapes, inputs)
-        reference = run(original, feeds, f"the input model {source}")
+        specs = input_specs(original)
+        feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed)
+        reference = [run(original, feed, f"the input model {source}") for feed in feeds]
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
-            _measure(change, alone, feeds, reference, tolerance)
+            asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
+            _measure(change, alone, feeds, reference, limits, asked)
     chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
     converted = apply_sites(model, rules, fuse, types, chosen)
     report["ops_after"] = op_counts(converted)
     if verify:  # without verification, _write's check is the one that ORT accepts the result
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
-        outputs = compare_outputs(reference, run(final, feeds, "the converted model"))
-        report["verification"] = verification(runtime_name(), notes, outputs, tolerance)
-        if not report["verification"]["passed"]:
-            report["notes"].append(
-                f"the converted model's error {report['verification']['max_abs']:.3g} exceeds "
-                f"the tolerance; not written"
-            )
+        outputs = [run(final, feed, "the converted model") for feed in feeds]
+        records = compare_samples(reference, outputs)
+        done = verification(runtime_name(), notes, len(feeds), records, limits)
+        report["verification"] = done
+        if not done["passed"]:
+            report["notes"].append(failed_note(done))
             return report
     steps.step(f"check and write {dst}")
     _write(converted, dst, external, strict, runnable=not custom)

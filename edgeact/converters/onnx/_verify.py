@@ -9,9 +9,9 @@ import os
 import numpy as np
 import onnx
 
-from edgeact.converters._compare import compare_outputs
+from edgeact.converters._compare import compare_samples
 from edgeact.converters._errors import ModelError, first_line
-from edgeact.converters._inputs import random_inputs
+from edgeact.converters._inputs import sample_inputs
 from edgeact.converters.onnx._graph import nested_graphs
 from edgeact.converters.onnx._load import load_model
 
@@ -96,17 +96,21 @@ def runtime_name() -> str:
     return f"ONNX Runtime {onnxruntime.__version__}"
 
 
-def compare_models(original, converted, shapes=None, provided=None) -> tuple[list, list[str]]:
-    """(per-output comparison, notes on the inputs) of two ONNX files run on the same inputs."""
+def compare_models(
+    original, converted, shapes=None, provided=None, samples=1, seed=0
+) -> tuple[list, list[str], int]:
+    """(per-output comparison over the samples, notes on the inputs, the number of samples) of
+    two ONNX files run on the same inputs."""
     for path in (original, converted):
         load_model(path)  # a one-line ModelError for an unreadable file, before ORT's long ones
     reference = session(os.fspath(original), f"the model {original}")
     candidate = session(os.fspath(converted), f"the model {converted}")
-    feeds, notes = random_inputs(input_specs(reference), shapes, provided)
+    feeds, notes = sample_inputs(input_specs(reference), shapes, provided, samples, seed)
     try:
-        outputs = run(candidate, feeds)
+        outputs = [run(candidate, feed) for feed in feeds]
     except Exception as exc:  # ORT's own exception types: wrong input names, types, shapes
         raise ModelError(
             f"{converted} does not run on {original}'s inputs: {first_line(exc)}"
         ) from None
-    return compare_outputs(run(reference, feeds), outputs), notes
+    expected = [run(reference, feed) for feed in feeds]
+    return compare_samples(expected, outputs), notes, len(feeds)

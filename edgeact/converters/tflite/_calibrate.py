@@ -17,7 +17,7 @@ from edgeact.converters._inputs import load_npz
 from edgeact.converters.tflite._edit import FIXED_OUTPUT
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._rules import TARGET_OPS, Site
-from edgeact.converters.tflite._verify import entries, load, make_inputs, run
+from edgeact.converters.tflite._verify import load, make_inputs, run
 
 __all__ = ["calibrate"]
 
@@ -39,10 +39,9 @@ def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
             f"calibration needs LiteRT to run the model, which fails: {error}"
         ) from None
     tensors = [sg.tensors for sg in parse_model(model).subgraphs]
-    samples = _samples(load_npz(path), entries(interp))
+    samples, _ = make_inputs(interp, load_npz(path))  # a row per sample: split_samples
     lows, highs = {}, {}
-    for sample in samples:
-        feeds, _ = make_inputs(interp, sample)
+    for feeds in samples:
         run(interp, feeds)
         for site in affected:
             scale, zero = _input_params(tensors, site)
@@ -72,26 +71,3 @@ def _reference(site: Site):
     if site.target == "leaky_relu":
         return lambda x: act.reference(x, negative_slope=site.params["alpha"])
     return act.reference
-
-
-def _samples(arrays: dict, model_entries) -> list[dict]:
-    """The calibration file as a list of feeds: arrays with one more axis than the input (or a
-    batch larger than the model's fixed batch of 1) hold one sample per row."""
-    shapes = {}
-    for entry in model_entries:
-        for name, d in entry.inputs.items():
-            shapes[name] = shapes[f"{entry.key}/{name}"] = list(d["shape_signature"])
-    counts, split = set(), {}
-    for name, array in arrays.items():
-        shape = shapes.get(name)
-        if shape is not None and array.ndim == len(shape) + 1:
-            split[name] = list(array)
-        elif shape is not None and shape and shape[0] == 1 and array.ndim == len(shape):
-            split[name] = [row[None] for row in array]
-        else:
-            split[name] = [array]
-        counts.add(len(split[name]))
-    if len(counts) > 1:
-        raise ValueError(f"calibration arrays hold different numbers of samples: {sorted(counts)}")
-    n = counts.pop() if counts else 0
-    return [{name: rows[i] for name, rows in split.items()} for i in range(n)]

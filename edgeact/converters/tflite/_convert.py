@@ -2,7 +2,7 @@
 
 Steps: read and validate (``_reader``) -> find the sites each rule rewrites (``_rules``) ->
 optionally measure new int8 output ranges (``_calibrate``) -> for each site, build the model
-with that change alone and measure its error (``_verify``); over ``tolerance``: skipped ->
+with that change alone and measure its error (``_verify``); breaking the thresholds: skipped ->
 build the model with the kept changes (``_edit``, ``_writer``) -> verify it -> write it only if
 it passed and LiteRT loads it. Every build starts again from the input's bytes, so a change is
 measured exactly as it will be applied.
@@ -13,10 +13,18 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from edgeact.converters._compare import compare_outputs, verification, worst_abs_error
+from edgeact.converters._compare import (
+    DEFAULT_THRESHOLDS,
+    Thresholds,
+    compare_samples,
+    failed_note,
+    judge_change,
+    verification,
+)
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
+from edgeact.converters._inputs import DEFAULT_SAMPLES
 from edgeact.converters._progress import Steps
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
@@ -37,7 +45,9 @@ def convert(
     *,
     explicit: dict[str, str] | None = None,
     verify: bool = True,
-    tolerance: float | None = None,
+    limits: Thresholds = DEFAULT_THRESHOLDS,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int = 0,
     inputs=None,
     input_shapes=None,
     calibration=None,
@@ -46,8 +56,9 @@ def convert(
     """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
 
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
-    ModelError; preset rules may match nothing). ``inputs``: a .npz path or {name: array} for
-    verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
+    ModelError; preset rules may match nothing). ``limits``, ``samples``, ``seed``: as for the
+    ONNX ``convert``. ``inputs``: {name: array} for verification (random otherwise);
+    ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read,
     each change's verification, the final verification, write). The model is written only if
     verification passes (or is off or impossible).
@@ -92,31 +103,31 @@ def convert(
         try:
             interp = load(data)
         except RuntimeError as error:  # custom ops: the user's resolver has them, LiteRT not
-            if tolerance is not None:
+            if not limits.default:
                 raise ModelError(
-                    f"{name}: cannot hold the result to --tolerance: LiteRT cannot run it: "
-                    f"{first_line(error)}"
+                    f"{name}: cannot hold the result to {limits.describe()}: LiteRT cannot run "
+                    f"it: {first_line(error)}"
                 ) from None
             report["notes"].append(
                 f"verification skipped: LiteRT cannot run {name}: {first_line(error)}"
             )
         else:
-            feeds, input_notes = make_inputs(interp, inputs, input_shapes)
+            feeds, input_notes = make_inputs(interp, inputs, input_shapes, samples, seed)
             try:
-                reference = run(interp, feeds)
+                reference = [run(interp, feed) for feed in feeds]
             except RuntimeError as error:  # loads but cannot run: nothing to verify against
                 raise ModelError(f"LiteRT fails to run {name}: {first_line(error)}") from None
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
-            _measure_each(report, build, feeds, reference, tolerance, steps)
-    elif tolerance is not None:
-        report["notes"].append("tolerance ignored: verification is off")
+            _measure_each(report, build, feeds, reference, limits, explicit, steps)
+    elif not limits.default:
+        report["notes"].append("thresholds ignored: verification is off")
 
     applied = [i for i, c in enumerate(report["changes"]) if c["applied"]]
     final, _ = build(applied)
     report["ops_after"] = _op_counts_of(final, name)
     if reference is not None:
         steps.step("verify the converted model")
-        passed = _verify_final(report, final, feeds, reference, tolerance)
+        passed = _verify_final(report, final, feeds, reference, limits)
     else:
         passed = _loads_if_runnable(report, final, data)
     if passed:
@@ -169,38 +180,38 @@ def _change(site: Site, views, notes: list[str]) -> dict:
     ).to_json()
 
 
-def _measure_each(report, build, feeds, reference, tolerance, steps: Steps) -> None:
+def _run_all(model: bytes, feeds: list) -> list[dict]:
+    interp = load(model)
+    return [run(interp, feed) for feed in feeds]
+
+
+def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps) -> None:
     changes = report["changes"]
     for i, change in enumerate(changes):
         steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
         single, _ = build([i])
         try:
-            error = worst_abs_error(compare_outputs(reference, run(load(single), feeds)))
+            records = compare_samples(reference, _run_all(single, feeds))
         except RuntimeError as failure:
             change["applied"] = False
             change["skipped"] = f"LiteRT cannot run the model with this change: {failure}"
             continue
-        change["max_abs_error"] = error
-        if tolerance is not None and error > tolerance:
-            change["applied"] = False
-            change["skipped"] = f"its error {error:.3g} exceeds the tolerance {tolerance:g}"
+        judge_change(change, records, limits, asked=change["activation"] in explicit)
 
 
-def _verify_final(report, final: bytes, feeds, reference, tolerance) -> bool:
+def _verify_final(report, final: bytes, feeds, reference, limits) -> bool:
     started = report["verification"]
     try:
-        records = compare_outputs(reference, run(load(final), feeds))
+        records = compare_samples(reference, _run_all(final, feeds))
     except RuntimeError as error:
         report["notes"].append(f"the converted model does not run in LiteRT: {error}")
-        started.update(outputs=[], max_abs=None, tolerance=tolerance, passed=False)
+        failed = verification(started["runtime"], started["inputs"], len(feeds), [], limits)
+        report["verification"] = {**failed, "max_abs": None, "passed": False}
         return False
-    done = verification(started["runtime"], started["inputs"], records, tolerance)
+    done = verification(started["runtime"], started["inputs"], len(feeds), records, limits)
     report["verification"] = done
     if not done["passed"]:
-        report["notes"].append(
-            f"not written: the converted model's error {done['max_abs']:.3g} exceeds the "
-            f"tolerance {tolerance:g}"
-        )
+        report["notes"].append(failed_note(done))
     return done["passed"]
 
 

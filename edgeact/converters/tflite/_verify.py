@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeact.converters._compare import compare_outputs
+from edgeact.converters._compare import compare_samples
 from edgeact.converters._errors import ModelError, first_line
-from edgeact.converters._inputs import random_inputs
+from edgeact.converters._inputs import sample_inputs
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 
 __all__ = ["Entry", "compare_models", "entries", "load", "make_inputs", "run", "runtime_name"]
@@ -68,16 +68,17 @@ def entries(interp) -> list[Entry]:
 
 
 def make_inputs(
-    interp, provided: dict | None = None, shapes: dict | None = None
-) -> tuple[dict, list[str]]:
-    """Inputs per entry ({key: {name: array}}) and notes on where they came from.
+    interp, provided: dict | None = None, shapes: dict | None = None, samples=1, seed=0
+) -> tuple[list[dict], list[str]]:
+    """Samples of inputs per entry ([{key: {name: array}}]) and notes on where they came from.
 
     ``provided`` arrays and ``shapes`` of dynamic inputs are matched by input name (or
     ``key/name``); quantized inputs given as floats are quantized with the input's parameters,
-    integer arrays are taken as codes.
+    integer arrays are taken as codes. ``samples`` and ``seed``: as for ``sample_inputs``, whose
+    rules say how many samples there are; an entry with one sample serves every sample.
     """
     provided, shapes = dict(provided or {}), dict(shapes or {})
-    feeds, notes, used, quantized_any = {}, [], set(), False
+    per_entry, notes, used, quantized_any = {}, [], set(), False
     for entry in entries(interp):
         mine, my_shapes = {}, {}
         for name in entry.inputs:
@@ -92,27 +93,33 @@ def make_inputs(
             dtype = np.dtype(np.float32) if _quant(d) is not None else np.dtype(d["dtype"])
             shape = [None if int(s) < 0 else int(s) for s in d["shape_signature"]]
             specs.append((name, shape, dtype))
-        codes = {n: a for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
-        values = {n: a for n, a in mine.items() if n not in codes}
-        arrays, entry_notes = random_inputs(specs, my_shapes, values)
+        codes = {n for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
+        arrays, entry_notes = sample_inputs(specs, my_shapes, mine, samples, seed)
         notes += [n for n in entry_notes if n not in notes]
-        feed = {}
-        for name, d in entry.inputs.items():
-            q = _quant(d)
-            if name in codes:
-                feed[name] = np.asarray(codes[name]).astype(d["dtype"])
-            elif q is not None:
-                feed[name] = _quantize(arrays[name], q, np.dtype(d["dtype"]))
-                quantized_any = True
-            else:
-                feed[name] = arrays[name]
-        feeds[entry.key] = feed
+        feeds = []
+        for sample in arrays:
+            feed = {}
+            for name, d in entry.inputs.items():
+                q = _quant(d)
+                if name in codes:  # 8-bit codes, exact through sample_inputs' float32
+                    feed[name] = sample[name].astype(d["dtype"])
+                elif q is not None:
+                    feed[name] = _quantize(sample[name], q, np.dtype(d["dtype"]))
+                    quantized_any = True
+                else:
+                    feed[name] = sample[name]
+            feeds.append(feed)
+        per_entry[entry.key] = feeds
     if quantized_any:  # over every entry (signature), not just the last one
         notes.append(_QUANTIZED_NOTE)
     unknown = sorted((set(provided) | set(shapes)) - used)
     if unknown:
         raise ValueError(f"the model has no input {unknown[0]!r}")
-    return feeds, notes
+    counts = {len(f) for f in per_entry.values()} - {1}
+    if len(counts) > 1:
+        raise ValueError(f"the signatures' inputs hold different numbers of samples: {counts}")
+    n = counts.pop() if counts else 1
+    return [{key: f[i % len(f)] for key, f in per_entry.items()} for i in range(n)], notes
 
 
 _QUANTIZED_NOTE = "quantized inputs: the float inputs quantized with each input's parameters"
@@ -168,8 +175,11 @@ def _dequantize(value: np.ndarray, q: tuple[float, int] | None) -> np.ndarray:
     return (value.astype(np.float64) - q[1]) * np.float32(q[0])
 
 
-def compare_models(original, converted, shapes=None, provided=None) -> tuple[list, list[str]]:
-    """(per-output comparison, notes on the inputs) of two .tflite files on the same inputs."""
+def compare_models(
+    original, converted, shapes=None, provided=None, samples=1, seed=0
+) -> tuple[list, list[str], int]:
+    """(per-output comparison over the samples, notes on the inputs, the number of samples) of
+    two .tflite files on the same inputs."""
     interps = []
     for path in (original, converted):
         data = read_bytes(path)
@@ -178,15 +188,15 @@ def compare_models(original, converted, shapes=None, provided=None) -> tuple[lis
             interps.append(load(data))
         except RuntimeError as error:
             raise ModelError(f"LiteRT cannot run {path}: {first_line(error)}") from None
-    feeds, notes = make_inputs(interps[0], provided, shapes)
+    feeds, notes = make_inputs(interps[0], provided, shapes, samples, seed)
     try:
-        outputs = run(interps[1], feeds)
+        outputs = [run(interps[1], feed) for feed in feeds]
     except (KeyError, ValueError, RuntimeError) as error:
         raise ModelError(
             f"{converted} does not run on {original}'s inputs: {first_line(error)}"
         ) from None
     try:
-        reference = run(interps[0], feeds)
+        reference = [run(interps[0], feed) for feed in feeds]
     except RuntimeError as error:
         raise ModelError(f"LiteRT fails to run {original}: {first_line(error)}") from None
-    return compare_outputs(reference, outputs), notes
+    return compare_samples(reference, outputs), notes, len(feeds)
