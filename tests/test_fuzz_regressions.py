@@ -13,6 +13,7 @@ from edgeact.cli import main
 from edgeact.converters import ModelError, convert, inspect
 from edgeact.converters._inputs import load_npz, sample_inputs
 from tests import onnx_models as om
+from tests import tflite_models as tm
 
 
 def _one_line(error: pytest.ExceptionInfo) -> str:
@@ -131,3 +132,47 @@ def test_inputs_that_cannot_be_cast_name_the_input():
     with pytest.raises(ValueError) as error:
         sample_inputs(spec, provided={"x": np.array(["a", "b"])})
     assert "input 'x' from file: not castable to float32" in _one_line(error)
+
+
+def test_an_onnx_attribute_of_the_wrong_type_does_not_match(tmp_path):
+    """Was ``TypeError: float() argument must be ... not 'GraphProto'`` in inspect: QuickGelu's
+    alpha holding a graph (found by changing an attribute's type)."""
+    model = om.microsoft_ops()
+    node = next(n for n in model.graph.node if n.op_type == "QuickGelu")
+    alpha = next(a for a in node.attribute if a.name == "alpha")
+    alpha.g.CopyFrom(helper.make_graph([], "empty", [], []))
+    alpha.type = onnx.AttributeProto.GRAPH
+    path = tmp_path / "m.onnx"
+    path.write_bytes(model.SerializeToString())
+    found = {f["nodes"][0] for f in inspect(path)["findings"]}
+    assert node.name not in found  # an op whose alpha is no number is not QuickGELU
+
+
+def test_builtin_options_of_another_op_read_as_the_defaults_as_in_litert(tmp_path):
+    """Was ``AttributeError: 'ConcatenationOptionsT' object has no attribute 'approximate'``:
+    a GELU carrying another op's options table (found by swapping options between ops)."""
+    model = tm.unpack(tm.activation_model("gelu", "float32"))
+    sg = model.subgraphs[0]
+    gelu = next(
+        op for op in sg.operators if op.builtinOptionsType == tm.schema.BuiltinOptions.GeluOptions
+    )
+    gelu.builtinOptionsType = tm.schema.BuiltinOptions.ConcatenationOptions
+    gelu.builtinOptions = tm.schema.ConcatenationOptionsT()
+    path = tmp_path / "m.tflite"
+    path.write_bytes(tm.pack(model))
+    [finding] = [f for f in inspect(path)["findings"] if f["activation"].startswith("gelu")]
+    assert finding["activation"] == "gelu"  # approximate=False, the schema's default
+
+
+def test_a_signature_naming_a_tensor_past_the_end_is_a_model_error(tmp_path):
+    """Was ``IndexError`` in convert's dead-tensor pass (found by editing a signature's tensor
+    index)."""
+    model = tm.unpack(tm.float_model())
+    model.signatureDefs[0].inputs[0].tensorIndex = 999
+    path = tmp_path / "m.tflite"
+    path.write_bytes(tm.pack(model))
+    for call in (inspect, lambda p: convert(p, tmp_path / "out.tflite", ["silu=hardswish"])):
+        with pytest.raises(ModelError) as error:
+            call(path)
+        assert "signature 'serving_default' inputs refer to tensor 999" in _one_line(error)
+    assert not (tmp_path / "out.tflite").exists()

@@ -66,10 +66,13 @@ def find_activations(view: SubgraphView) -> list[dict]:
 
 def _builtin(view: SubgraphView, o: int, op: str) -> dict:
     """A single builtin op: the catalogue form whose constant options it has, with the rest."""
-    options = view.operator(o).builtinOptions
+    given = view.operator(o).builtinOptions
     name, params = _UNCATALOGUED.get(op), {}
     for candidate, form in TFLITE_FORMS.get(op, ()):
-        if options is None and form.options:  # absent options table: the schema's defaults
+        options = given
+        if form.options and type(given).__name__ != form.options + "T":
+            # absent, or a table of another op's type: LiteRT reads neither (its
+            # builtin_options_as_<Type>() is null), so the schema's defaults hold
             options = getattr(schema, form.options + "T")()
         values = {f: _option(options, f) for f in form.values}
         constants = {f: v for f, v in form.values.items() if not isinstance(v, Param)}

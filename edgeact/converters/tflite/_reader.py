@@ -98,12 +98,19 @@ def _validate(model: schema.ModelT, size: int, name: str) -> None:
                 )
             _check_tensors(op.inputs, len(tensors), f"subgraph {s} operator {o} inputs", name)
             _check_tensors(op.outputs, len(tensors), f"subgraph {s} operator {o} outputs", name)
+            where = f"subgraph {s} operator {o} intermediates"
+            _check_tensors(op.intermediates, len(tensors), where, name)
     for sig in model.signatureDefs or []:
+        key = _text(sig.signatureKey)
         if not 0 <= sig.subgraphIndex < len(subgraphs):
             raise ModelError(
-                f"{name}: signature {_text(sig.signatureKey)!r} refers to subgraph "
+                f"{name}: signature {key!r} refers to subgraph "
                 f"{sig.subgraphIndex}, but the model has {len(subgraphs)} subgraphs"
             )
+        n = len(subgraphs[sig.subgraphIndex].tensors or [])
+        for where, maps in (("inputs", sig.inputs), ("outputs", sig.outputs)):
+            indices = [m.tensorIndex for m in maps or []]  # uint32: never -1
+            _check_tensors(indices, n, f"signature {key!r} {where}", name)
 
 
 def _check_tensors(indices, n: int, where: str, name: str) -> None:
