@@ -64,6 +64,7 @@ def _verify(args) -> int:
         args.original,
         args.converted,
         **_verification_values(args),
+        per_op=args.per_op,
         isolate=args.isolate,
     )
     print(json.dumps(report, indent=2) if args.json else converters.format_report(report))
@@ -181,6 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("original", help="the reference model (.onnx or .tflite)")
     verify.add_argument("converted", help="the model to check, same format")
     _verification_options(verify)
+    verify.add_argument(
+        "--per-op",
+        action="store_true",
+        help="also compare every intermediate tensor both compute: name the first that differs",
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(run=_verify)
 

@@ -186,3 +186,36 @@ def test_an_explicit_swap_that_breaks_the_defaults_is_applied_but_not_written(tm
     assert main(["convert", str(src), "-o", str(dst), "--swap", "elu=relu6", "--no-isolate",
                  "--min-cosine", "0.5"]) == 0  # fmt: skip
     assert "thresholds: cosine ≥ 0.5" in capsys.readouterr().out and dst.exists()
+
+
+@pytest.mark.onnxruntime
+def test_per_op_names_the_first_tensor_where_the_models_part(weights_pair, tmp_path, capsys):
+    a, converted = weights_pair["a"], tmp_path / "hardswish.onnx"
+    convert(a, converted, ["silu=hardswish"])
+    per_op = verify(a, converted, per_op=True, tolerance=1e-6)["per_op"]
+    conv_out, silu_out = "/act/Conv_output_0", "/act/Mul_output_0"
+    assert [t["tensor"] for t in per_op["tensors"]] == [conv_out, silu_out]
+    assert per_op["first_failure"] == silu_out  # the Conv before it agrees exactly
+    assert per_op["tensors"][0]["max_abs"] == 0 and not per_op["tensors"][0]["failures"]
+    assert verify(a, weights_pair["copy"], per_op=True)["per_op"]["first_failure"] is None
+    assert main(["verify", str(a), str(weights_pair["other"]), "--per-op", "--no-isolate"]) == 1
+    text = capsys.readouterr().out
+    assert f"first over: {conv_out}" in text  # other weights: the first Conv already differs
+
+
+@pytest.mark.litert_gemm  # FULLY_CONNECTED: see pyproject
+def test_per_op_in_litert_compares_int8_tensors_in_real_units(tmp_path):
+    from edgeact.converters.tflite._reader import parse_model
+
+    src, dst = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    src.write_bytes(tm.activation_model("silu", "int8"))  # FULLY_CONNECTED -> LOGISTIC -> MUL
+    convert(src, dst, ["silu=hardswish"])  # FULLY_CONNECTED -> HARD_SWISH
+    per_op = verify(src, dst, per_op=True, tolerance=1e-6)["per_op"]
+    fc, y = per_op["tensors"]
+    assert (fc["tensor"], y["tensor"], per_op["first_failure"]) == ("fc", "y", "y")
+    assert fc["max_abs"] == 0 and not fc["failures"]
+    [scale] = next(
+        t for t in parse_model(dst.read_bytes()).subgraphs[0].tensors if t.name == b"y"
+    ).quantization.scale
+    steps = y["max_abs"] / float(np.float32(scale))
+    assert steps >= 1 and steps == pytest.approx(round(steps), abs=1e-6)  # codes x scale

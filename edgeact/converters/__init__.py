@@ -14,7 +14,11 @@ from pathlib import Path
 from edgeact import schema
 from edgeact.converters import _isolated
 from edgeact.converters._compare import thresholds, verification
-from edgeact.converters._convert_report import format_conversion, format_verification
+from edgeact.converters._convert_report import (
+    format_conversion,
+    format_per_op,
+    format_verification,
+)
 from edgeact.converters._errors import ModelError
 from edgeact.converters._findings import Finding, NearMiss, Tensor
 from edgeact.converters._forms import Form
@@ -108,15 +112,17 @@ def convert(
     return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)
 
 
-def verify(original, converted, *, isolate: bool = False, **options) -> dict:
+def verify(original, converted, *, per_op: bool = False, isolate: bool = False, **options) -> dict:
     """Run ``original`` and ``converted`` on the same inputs in their runtime; compare outputs.
 
     ``options``: the thresholds tolerance, rtol and min_cosine (``_compare.Thresholds``; the
     defaults without any: ``passed`` can be false with no options), samples (random ones,
     default ``DEFAULT_SAMPLES``), seed, inputs (.npz path or {name: array}), input_shapes
     (["x=1x3x224x224"] or {name: shape}). Both models must be of one format. The result holds
-    the ``verification`` block the conversion report has (see _convert_report).
-    ``isolate``: as for ``convert``.
+    the ``verification`` block the conversion report has (see _convert_report), and
+    ``per_op``: None, or with ``per_op`` every intermediate tensor both models compute,
+    compared in graph order, with the first that breaks the thresholds (``_compare.per_tensor``:
+    where the two start to disagree). ``isolate``: as for ``convert``.
     """
     if isolate:
         return _isolated.call(
@@ -125,6 +131,7 @@ def verify(original, converted, *, isolate: bool = False, **options) -> dict:
             converted,
             runtime=_RUNTIMES[detect_format(original)],
             subject=f"{original} or {converted}",
+            per_op=per_op,
             **options,
         )
     fmt = detect_format(original)
@@ -136,6 +143,10 @@ def verify(original, converted, *, isolate: bool = False, **options) -> dict:
     samples, seed = options.get("samples", DEFAULT_SAMPLES), options.get("seed", 0)
     outputs, notes, n = module.compare_models(original, converted, shapes, provided, samples, seed)
     block = verification(module.runtime_name(), notes, n, outputs, options["limits"])
+    tensors = None
+    if per_op:
+        args = (options["limits"], shapes, provided, samples, seed)
+        tensors = module.compare_per_op(original, converted, *args)
     return schema.document(
         "verify",
         {
@@ -143,6 +154,7 @@ def verify(original, converted, *, isolate: bool = False, **options) -> dict:
             "original": str(original),
             "converted": str(converted),
             "verification": block,
+            "per_op": tensors,
         },
     )
 
@@ -171,7 +183,10 @@ def format_report(report: dict) -> str:
         return format_conversion(report)
     if "converted" in report:
         head = f"{report['original']} vs {report['converted']} ({report['format']})"
-        return "\n".join([head, "", *format_verification(report["verification"])])
+        lines = [head, "", *format_verification(report["verification"])]
+        if report.get("per_op") is not None:
+            lines += ["", *format_per_op(report["per_op"])]
+        return "\n".join(lines)
     return _module(report["format"]).format_report(report)
 
 

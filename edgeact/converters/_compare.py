@@ -26,6 +26,7 @@ __all__ = [
     "compare_samples",
     "failed_note",
     "judge_change",
+    "per_tensor",
     "thresholds",
     "verification",
     "worst_abs_error",
@@ -183,6 +184,24 @@ def failed_note(block: dict) -> str:
         f"{' …' if len(failures) > 3 else ''} (accept more with --min-cosine, --rtol or "
         "--tolerance)"
     )
+
+
+def per_tensor(names: list[str], references: list[dict], candidates: list[dict], limits) -> dict:
+    """The ``per_op`` block of ``verify --per-op``: each tensor named in ``names`` (both models
+    compute it; in the original's order), compared over the samples like an output, and the
+    first that breaks ``limits``: where the two models start to disagree."""
+    tensors = []
+    for name in names:
+        ours, theirs = [{name: r[name]} for r in references], [{name: c[name]} for c in candidates]
+        try:
+            [record] = compare_samples(ours, theirs)
+        except ValueError as exc:  # changed shape or finiteness: a divergence of its own
+            record = {"output": name, "error": str(exc), "failures": [str(exc)]}
+        else:
+            record["failures"] = limits.failures(record)
+        tensors.append({"tensor": record.pop("output"), **record})
+    first = next((t["tensor"] for t in tensors if t["failures"]), None)
+    return {"compared": len(tensors), "first_failure": first, "tensors": tensors}
 
 
 def worst_abs_error(records: list[dict]) -> float:

@@ -25,7 +25,7 @@ from edgeact import schema
 from edgeact.converters._compare import Thresholds
 from edgeact.converters._text import WIDTH, cut
 
-__all__ = ["format_conversion", "format_verification", "new_report"]
+__all__ = ["format_conversion", "format_per_op", "format_verification", "new_report"]
 
 
 def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
@@ -89,6 +89,39 @@ def format_verification(v: dict | None) -> list[str]:
             )
         )
         lines += [cut(f"      FAILS: {f}") for f in o["failures"]]
+    return lines
+
+
+PER_OP_CONTEXT = 3  # tensors shown either side of the first that disagrees
+
+
+def format_per_op(block: dict) -> list[str]:
+    """The lines for ``verify --per-op``: the count, the first tensor over the thresholds and
+    the tensors around it (all of them when none is over)."""
+    tensors, first = block["tensors"], block["first_failure"]
+    over = sum(1 for t in tensors if t["failures"])
+    head = f"Per tensor, in graph order: {block['compared']} compared, {over} over the thresholds"
+    lines = [head]
+    if first is None:
+        shown = tensors[: 2 * PER_OP_CONTEXT + 1]
+        lines.append("  all agree")
+    else:
+        at = next(i for i, t in enumerate(tensors) if t["tensor"] == first)
+        shown = tensors[max(0, at - PER_OP_CONTEXT) : at + PER_OP_CONTEXT + 1]
+        lines.append(cut(f"  first over: {first}"))
+    for t in shown:
+        if "error" in t:
+            lines.append(cut(f"  {t['tensor']:<36} {t['error']}"))
+            continue
+        mark = "✗" if t["failures"] else " "
+        lines.append(
+            cut(
+                f" {mark}{t['tensor']:<36} max abs {_num(t['max_abs']):<9} max rel "
+                f"{_num(t['max_rel']):<9} cosine {t['cosine']:.6f}"
+            )
+        )
+    if len(shown) < len(tensors):
+        lines.append(f"  ({len(tensors) - len(shown)} more in --json)")
     return lines
 
 

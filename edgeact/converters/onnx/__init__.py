@@ -12,11 +12,17 @@ from edgeact.converters._errors import ModelError
 from edgeact.converters.onnx._convert import convert
 from edgeact.converters.onnx._inspect import inspect
 from edgeact.converters.onnx._report import format_report
-from edgeact.converters.onnx._verify import compare_models, input_specs, runtime_name
+from edgeact.converters.onnx._verify import (
+    compare_models,
+    compare_per_op,
+    input_specs,
+    runtime_name,
+)
 
 __all__ = [
     "ModelError",
     "compare_models",
+    "compare_per_op",
     "convert",
     "format_report",
     "input_specs",

@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 
 import onnx
-from onnx import external_data_helper
 
 from edgeact.converters import _compare
 from edgeact.converters._compare import compare_samples, failed_note, judge_change, verification
@@ -31,7 +30,7 @@ from edgeact.converters._write import (
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
-from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_model
+from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_data
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
 from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtime_name, session
 
@@ -40,60 +39,6 @@ __all__ = ["convert"]
 # what onnx.checker raises: full_check runs strict shape inference, whose errors are its own type
 _CHECKER_ERRORS = (onnx.checker.ValidationError, onnx.shape_inference.InferenceError)
 EXTERNAL_THRESHOLD = 1024  # bytes: tensors at least this big go to the external data file
-
-
-def _tensors(model: onnx.ModelProto):
-    """Every tensor of the model: initializers and node attributes, in subgraphs too."""
-    for g in nested_graphs(model.graph):
-        yield from g.initializer
-        for node in g.node:
-            for a in node.attribute:
-                yield from [a.t] if a.HasField("t") else a.tensors
-
-
-def _external(model: onnx.ModelProto) -> bool:
-    """Any tensor stored in an external data file."""
-    return any(external_data_helper.uses_external_data(t) for t in _tensors(model))
-
-
-def _check_external_references(model: onnx.ModelProto, folder: Path, source) -> None:
-    """Each external reference names a file in the model's folder and a range inside it, before
-    onnx reads it: onnx 1.19 allocates whatever ``length`` says (a terabyte: MemoryError) and
-    reads past the end without a word."""
-    for t in _tensors(model):
-        if not external_data_helper.uses_external_data(t):
-            continue
-        ref = {e.key: e.value for e in t.external_data}
-        location = ref.get("location", "")
-        path = (folder / location).resolve()
-        where = f"{source}: tensor {t.name!r} refers to {location!r}"
-        if not path.is_relative_to(folder.resolve()):
-            raise ModelError(f"{where}, outside the model's folder")
-        if not path.is_file():
-            raise ModelError(f"{where}, which does not exist")
-        size = path.stat().st_size
-        try:
-            offset = int(ref.get("offset") or 0)
-            length = int(ref["length"]) if ref.get("length") else size - offset
-        except ValueError:
-            raise ModelError(f"{where} with offset/length that are not integers") from None
-        if offset < 0 or length < 0 or offset + length > size:
-            raise ModelError(
-                f"{where} at offset {offset}, length {length}: outside its {size}-byte file"
-            )
-
-
-def _load(source) -> tuple[onnx.ModelProto, bool]:
-    model = load_model(source)
-    external = _external(model)
-    if external:
-        _check_external_references(model, Path(source).parent, source)
-        try:
-            external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
-        except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: onnx's own
-            # location checks, stricter in some versions than ours
-            raise ModelError(f"{source}: cannot read its external data ({exc})") from None
-    return model, external
 
 
 def _upgrade(model: onnx.ModelProto, opset: int, source) -> onnx.ModelProto:
@@ -225,7 +170,7 @@ def convert(
     dst = check_destination(source, destination, "onnx")
     steps = Steps(progress)
     steps.step(f"read and plan {source}")
-    model, external = _load(source)
+    model, external = load_with_data(source)
     if opset is not None:
         model = _upgrade(model, opset, source)
     types = _value_types(model)

@@ -1,7 +1,8 @@
 """Read an ONNX file without touching it, turning every way it can be unreadable into ModelError.
 
-The file is read once as bytes and parsed in memory: nothing is written, external data is not
-loaded (inspect only needs small constants, which are always stored inline).
+The file is read once as bytes and parsed in memory: nothing is written. ``load_model`` does not
+load external data (inspect only needs small constants, which are always stored inline);
+``load_with_data`` (convert, verify --per-op) checks every reference first, then reads it.
 """
 
 import os
@@ -9,11 +10,18 @@ from pathlib import Path
 
 import onnx
 from google.protobuf.message import DecodeError, Message
+from onnx import external_data_helper
 
 from edgeact.converters._errors import ModelError
 from edgeact.converters.onnx._graph import nested_graphs
 
-__all__ = ["DEFAULT_DOMAINS", "MAX_OPSET", "default_opset", "load_model"]
+__all__ = [
+    "DEFAULT_DOMAINS",
+    "MAX_OPSET",
+    "default_opset",
+    "load_model",
+    "load_with_data",
+]
 
 MAX_OPSET = onnx.defs.onnx_opset_version()
 DEFAULT_DOMAINS = ("", "ai.onnx")
@@ -113,3 +121,59 @@ def _schema(op_type: str, version: int | None, domain: str) -> tuple[int, int] |
     except (onnx.defs.SchemaError, TypeError):  # TypeError: a version beyond a C int
         return None
     return schema.min_input, schema.min_output
+
+
+def _tensors(model: onnx.ModelProto):
+    """Every tensor of the model: initializers and node attributes, in subgraphs too."""
+    for g in nested_graphs(model.graph):
+        yield from g.initializer
+        for node in g.node:
+            for a in node.attribute:
+                yield from [a.t] if a.HasField("t") else a.tensors
+
+
+def _external(model: onnx.ModelProto) -> bool:
+    """Any tensor stored in an external data file."""
+    return any(external_data_helper.uses_external_data(t) for t in _tensors(model))
+
+
+def _check_external_references(model: onnx.ModelProto, folder: Path, source) -> None:
+    """Each external reference names a file in the model's folder and a range inside it, before
+    onnx reads it: onnx 1.19 allocates whatever ``length`` says (a terabyte: MemoryError) and
+    reads past the end without a word."""
+    for t in _tensors(model):
+        if not external_data_helper.uses_external_data(t):
+            continue
+        ref = {e.key: e.value for e in t.external_data}
+        location = ref.get("location", "")
+        path = (folder / location).resolve()
+        where = f"{source}: tensor {t.name!r} refers to {location!r}"
+        if not path.is_relative_to(folder.resolve()):
+            raise ModelError(f"{where}, outside the model's folder")
+        if not path.is_file():
+            raise ModelError(f"{where}, which does not exist")
+        size = path.stat().st_size
+        try:
+            offset = int(ref.get("offset") or 0)
+            length = int(ref["length"]) if ref.get("length") else size - offset
+        except ValueError:
+            raise ModelError(f"{where} with offset/length that are not integers") from None
+        if offset < 0 or length < 0 or offset + length > size:
+            raise ModelError(
+                f"{where} at offset {offset}, length {length}: outside its {size}-byte file"
+            )
+
+
+def load_with_data(source) -> tuple[onnx.ModelProto, bool]:
+    """``load_model`` with the external data read in (checked first); (model, whether it had
+    external data)."""
+    model = load_model(source)
+    external = _external(model)
+    if external:
+        _check_external_references(model, Path(source).parent, source)
+        try:
+            external_data_helper.load_external_data_for_model(model, str(Path(source).parent))
+        except (OSError, ValueError, onnx.checker.ValidationError) as exc:  # last: onnx's own
+            # location checks, stricter in some versions than ours
+            raise ModelError(f"{source}: cannot read its external data ({exc})") from None
+    return model, external

@@ -9,13 +9,21 @@ import os
 import numpy as np
 import onnx
 
-from edgeact.converters._compare import compare_samples
+from edgeact.converters._compare import compare_samples, per_tensor
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import sample_inputs
 from edgeact.converters.onnx._graph import nested_graphs
-from edgeact.converters.onnx._load import load_model
+from edgeact.converters.onnx._load import load_model, load_with_data
 
-__all__ = ["compare_models", "custom_ops", "input_specs", "run", "runtime_name", "session"]
+__all__ = [
+    "compare_models",
+    "compare_per_op",
+    "custom_ops",
+    "input_specs",
+    "run",
+    "runtime_name",
+    "session",
+]
 
 # Operator domains ONNX Runtime's CPU build has kernels for; any other domain is a custom op
 # library the user registers in their own sessions (ORT: "is not a registered function/op").
@@ -114,3 +122,36 @@ def compare_models(
         ) from None
     expected = [run(reference, feed) for feed in feeds]
     return compare_samples(expected, outputs), notes, len(feeds)
+
+
+def _computed(model: onnx.ModelProto) -> list[str]:
+    """The main graph's node outputs, in node order (graph outputs and unnamed ones aside)."""
+    outputs = {o.name for o in model.graph.output}
+    names = [o for n in model.graph.node for o in n.output if o and o not in outputs]
+    return list(dict.fromkeys(names))
+
+
+def _exposing(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
+    """A copy of ``model`` whose graph also outputs ``names`` (ONNX Runtime infers their types)."""
+    exposed = onnx.ModelProto()
+    exposed.CopyFrom(model)
+    exposed.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names)
+    return exposed
+
+
+def compare_per_op(
+    original, converted, limits, shapes=None, provided=None, samples=1, seed=0
+) -> dict:
+    """The ``per_op`` block: every intermediate tensor of the main graph that both models
+    compute (same name), run in ONNX Runtime on the same samples, compared in graph order
+    (``per_tensor``). The tensors inside a replaced pattern exist in one model only."""
+    models = [load_with_data(path)[0] for path in (original, converted)]
+    produced = set(_computed(models[1]))
+    names = [n for n in _computed(models[0]) if n in produced]
+    sessions = [
+        session(_exposing(m, names), f"the model {path} with its tensors as outputs")
+        for m, path in zip(models, (original, converted), strict=True)
+    ]
+    feeds, _ = sample_inputs(input_specs(sessions[0]), shapes, provided, samples, seed)
+    reference, candidate = ([run(s, feed) for feed in feeds] for s in sessions)
+    return per_tensor(names, reference, candidate, limits)

@@ -10,6 +10,14 @@ from edgeact.converters._errors import ModelError
 from edgeact.converters.tflite._convert import convert
 from edgeact.converters.tflite._inspect import inspect
 from edgeact.converters.tflite._report import format_report
-from edgeact.converters.tflite._verify import compare_models, runtime_name
+from edgeact.converters.tflite._verify import compare_models, compare_per_op, runtime_name
 
-__all__ = ["ModelError", "compare_models", "convert", "format_report", "inspect", "runtime_name"]
+__all__ = [
+    "ModelError",
+    "compare_models",
+    "compare_per_op",
+    "convert",
+    "format_report",
+    "inspect",
+    "runtime_name",
+]

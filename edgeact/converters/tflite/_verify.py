@@ -14,12 +14,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from edgeact.converters._compare import compare_samples
+from edgeact.converters._compare import compare_samples, per_tensor
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import sample_inputs
+from edgeact.converters.tflite._graph import text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 
-__all__ = ["Entry", "compare_models", "entries", "load", "make_inputs", "run", "runtime_name"]
+__all__ = [
+    "Entry",
+    "compare_models",
+    "compare_per_op",
+    "entries",
+    "load",
+    "make_inputs",
+    "run",
+    "runtime_name",
+]
 
 
 def runtime_name() -> str:
@@ -200,3 +210,51 @@ def compare_models(
     except RuntimeError as error:
         raise ModelError(f"LiteRT fails to run {original}: {first_line(error)}") from None
     return compare_samples(reference, outputs), notes, len(feeds)
+
+
+def _computed(model, subgraphs: list[int]) -> dict[str, tuple[int, int, tuple | None]]:
+    """Operator outputs of ``subgraphs`` in op order: label -> (subgraph, tensor index, per-tensor
+    (scale, zero point) or None); labels are tensor names, "subgraph/name" with several."""
+    found = {}
+    for s in subgraphs:
+        sg = model.subgraphs[s]
+        for op in sg.operators or []:
+            for i in op.outputs if op.outputs is not None else []:
+                if i < 0:
+                    continue
+                t = sg.tensors[i]
+                q = t.quantization
+                params = None
+                if q is not None and q.scale is not None and len(q.scale) == 1:
+                    params = (float(np.float32(q.scale[0])), int(q.zeroPoint[0]))
+                name = text(t.name) or f"tensor {i}"
+                found.setdefault(name if len(subgraphs) == 1 else f"{s}/{name}", (s, i, params))
+    return found
+
+
+def compare_per_op(
+    original, converted, limits, shapes=None, provided=None, samples=1, seed=0
+) -> dict:
+    """The ``per_op`` block: every operator output of the signatures' subgraphs that both
+    models compute (same tensor name), run in LiteRT with all tensors kept, dequantized,
+    compared in op order (``per_tensor``)."""
+    datas = [read_bytes(path) for path in (original, converted)]
+    interps = [load(data, preserve=True) for data in datas]
+    subgraphs = sorted({e.subgraph for e in entries(interps[0])})
+    tensors = [
+        _computed(parse_model(data, os.fspath(path)), subgraphs)
+        for data, path in zip(datas, (original, converted), strict=True)
+    ]
+    names = [n for n in tensors[0] if n in tensors[1]]
+    feeds, _ = make_inputs(interps[0], provided, shapes, samples, seed)
+    values = [[], []]
+    for feed in feeds:
+        for interp, found, out in zip(interps, tensors, values, strict=True):
+            run(interp, feed)
+            out.append({n: _kept_tensor(interp, *found[n]) for n in names})
+    return per_tensor(names, *values, limits)
+
+
+def _kept_tensor(interp, subgraph: int, index: int, params) -> np.ndarray:
+    """A tensor kept after ``invoke`` (``load(preserve=True)``), dequantized, as float64."""
+    return _dequantize(np.array(interp.get_tensor(index, subgraph)), params)
