@@ -48,6 +48,7 @@ def _convert(args) -> int:
         fuse=None if args.fuse else False,
         verify=args.verify,
         **_verification_values(args),
+        budget=args.budget,
         calibration=args.calibration,
         opset=args.opset,
         progress=None if args.json else _progress,
@@ -166,6 +167,13 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with the original in the runtime (default on)",
     )
     _verification_options(convert)
+    convert.add_argument(
+        "--budget",
+        type=float,
+        metavar="MAX_ABS",
+        help="the max |error| accepted for the whole model: changes are rolled back, the "
+        "largest own error first, until it fits",
+    )
     convert.add_argument(
         "--calibration", metavar="FILE.npz", help="re-calibrate changed int8 tensors (TFLite)"
     )

@@ -1,6 +1,7 @@
 """edgeact verify: two models on the same inputs give the numbers convert reported."""
 
 import json
+import pathlib
 
 import numpy as np
 import onnx
@@ -219,3 +220,51 @@ def test_per_op_in_litert_compares_int8_tensors_in_real_units(tmp_path):
     ).quantization.scale
     steps = y["max_abs"] / float(np.float32(scale))
     assert steps >= 1 and steps == pytest.approx(round(steps), abs=1e-6)  # codes x scale
+
+
+# --- budget: rollback until the whole model fits (issue 14) -----------------------------------
+def _two_silus_onnx() -> bytes:
+    b = om.Builder()
+    return b.model(om.silu(b, om.silu(b, "x")), 17).SerializeToString()
+
+
+@pytest.mark.parametrize(
+    ("name", "model"),
+    [
+        pytest.param("m.onnx", _two_silus_onnx, marks=pytest.mark.onnxruntime),
+        pytest.param("m.tflite", tm.two_silu_model, marks=pytest.mark.litert_gemm),
+    ],
+)
+def test_a_budget_keeps_a_strict_subset_when_all_changes_together_exceed_it(tmp_path, name, model):
+    src, dst = tmp_path / name, tmp_path / f"out{pathlib.Path(name).suffix}"
+    src.write_bytes(model())
+    everything = convert(src, dst, ["silu=hardswish"])
+    own = [c["max_abs_error"] for c in everything["changes"]]
+    together = everything["verification"]["max_abs"]
+    assert len(own) == 2 and together > max(own)  # within a budget alone, over it together
+    dst.unlink()
+    budget = (max(own) + together) / 2
+    report = convert(src, dst, ["silu=hardswish"], budget=budget)
+    kept = [c for c in report["changes"] if c["applied"]]
+    [dropped] = [c for c in report["changes"] if not c["applied"]]
+    assert len(kept) == 1 and report["written"] and report["verification"]["passed"]
+    assert report["verification"]["max_abs"] <= budget
+    assert dropped["skipped"].startswith(f"dropped to fit the budget {budget:g}")
+    assert report["verification"]["thresholds"]["tolerance"] == budget
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"budget": 0.0}, "budget 0.0 must be a number > 0"),
+        ({"budget": float("nan")}, "budget nan must be a number > 0"),
+        ({"budget": 0.1, "tolerance": 0.1}, "give --budget or --tolerance, not both"),
+        ({"budget": 0.1, "verify": False}, "a budget needs verification"),
+    ],
+)
+def test_a_bad_budget_is_refused_and_nothing_written(tmp_path, options, message):
+    src, dst = tmp_path / "m.tflite", tmp_path / "out.tflite"
+    src.write_bytes(tm.two_silu_model())
+    with pytest.raises(ValueError, match=message):
+        convert(src, dst, ["silu=hardswish"], **options)
+    assert not dst.exists()

@@ -43,7 +43,7 @@ _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 _RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "LiteRT"}
 _VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "input_shapes"}
 MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own count
-_COMMON = _VERIFY | {"verify", "progress"}
+_COMMON = _VERIFY | {"verify", "progress", "budget"}
 _OPTIONS = {
     "onnx": _COMMON | {"fuse", "opset"},
     "tflite": _COMMON | {"calibration"},
@@ -83,7 +83,8 @@ def convert(
     ``swaps`` are ``"FROM=TO"`` strings (or a {from: to} dict) over catalogue names; ``preset``
     ("mobile") adds the selection guide's choices, which explicit swaps override. ``options``
     are the format's own (both: verify, the thresholds tolerance, rtol and min_cosine
-    (``_compare.Thresholds``; defaults without any), samples, seed, inputs (.npz path or
+    (``_compare.Thresholds``; defaults without any), budget (a tolerance met by rolling changes
+    back, ``_budget``), samples, seed, inputs (.npz path or
     {name: array}), input_shapes (["x=1x3x224x224"] or {name: shape}), progress; ONNX: fuse,
     opset; TFLite: calibration). The report's fields
     are documented in ``edgeact.converters._convert_report``. The source is never written.
@@ -165,6 +166,18 @@ def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dic
     for name in options.keys() - (allowed or _OPTIONS[fmt]):
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
     limits = [options.pop(k, None) for k in ("tolerance", "rtol", "min_cosine")]
+    budget = options.get("budget")
+    if budget is not None:
+        if not 0 < budget < float("inf"):
+            raise ValueError(f"budget {budget} must be a number > 0")
+        if limits[0] is not None:
+            raise ValueError(
+                "give --budget or --tolerance, not both: a budget is a tolerance "
+                "that rolls changes back until the model meets it"
+            )
+        if options.get("verify") is False:
+            raise ValueError("a budget needs verification: drop --no-verify")
+        limits[0] = budget
     options["limits"] = thresholds(*limits)
     for name, low, high in (("samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
         value = options.get(name)

@@ -15,6 +15,7 @@ from pathlib import Path
 import onnx
 
 from edgeact.converters import _compare
+from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import compare_samples, failed_note, judge_change, verification
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
@@ -148,6 +149,7 @@ def convert(
     fuse: bool = True,
     verify: bool = True,
     limits: _compare.Thresholds = _compare.DEFAULT_THRESHOLDS,
+    budget: float | None = None,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     input_shapes=None,
@@ -160,7 +162,8 @@ def convert(
     ``rules`` {from: to} over catalogue names; ``explicit`` the subset the user named, each of
     which must match something. ``limits``: what agreeing with the original means; a change
     that alone breaks them is skipped (``skip_reason``), and a final model that breaks them is
-    not written. Verification runs ``samples`` random samples from ``seed`` on (or the samples
+    not written, unless a ``budget`` (limits' tolerance) rolls changes back until it is
+    (``_budget``). Verification runs ``samples`` random samples from ``seed`` on (or the samples
     of ``inputs``). Returns the report documented in ``edgeact.converters._convert_report``.
     """
     for target in set(rules.values()) - EMITTABLE:
@@ -206,15 +209,24 @@ def convert(
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
-    chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
-    converted = apply_sites(model, rules, fuse, types, chosen)
-    report["ops_after"] = op_counts(converted)
-    if verify:  # without verification, _write's check is the one that ORT accepts the result
+    converted = model
+
+    def attempt() -> dict | None:
+        """Build the model with the applied changes; its verification block (None if off)."""
+        nonlocal converted
+        chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
+        converted = apply_sites(model, rules, fuse, types, chosen)
+        if not verify:  # then _write's check is the one that ORT accepts the result
+            return None
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
         outputs = [run(final, feed, "the converted model") for feed in feeds]
         records = compare_samples(reference, outputs)
-        done = verification(runtime_name(), notes, len(feeds), records, limits)
+        return verification(runtime_name(), notes, len(feeds), records, limits)
+
+    done = attempt() if budget is None else fit_budget(changes, attempt, budget)
+    report["ops_after"] = op_counts(converted)
+    if done is not None:
         report["verification"] = done
         if not done["passed"]:
             report["notes"].append(failed_note(done))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 
+from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
     DEFAULT_THRESHOLDS,
     Thresholds,
@@ -46,6 +47,7 @@ def convert(
     explicit: dict[str, str] | None = None,
     verify: bool = True,
     limits: Thresholds = DEFAULT_THRESHOLDS,
+    budget: float | None = None,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     inputs=None,
@@ -56,9 +58,9 @@ def convert(
     """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
 
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
-    ModelError; preset rules may match nothing). ``limits``, ``samples``, ``seed``: as for the
-    ONNX ``convert``. ``inputs``: {name: array} for verification (random otherwise);
-    ``calibration``: a .npz of real inputs to recompute the
+    ModelError; preset rules may match nothing). ``limits``, ``budget``, ``samples``,
+    ``seed``: as for the ONNX ``convert``. ``inputs``: {name: array} for verification (random
+    otherwise); ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read,
     each change's verification, the final verification, write). The model is written only if
     verification passes (or is off or impossible).
@@ -122,14 +124,25 @@ def convert(
     elif not limits.default:
         report["notes"].append("thresholds ignored: verification is off")
 
-    applied = [i for i, c in enumerate(report["changes"]) if c["applied"]]
-    final, _ = build(applied)
-    report["ops_after"] = _op_counts_of(final, name)
-    if reference is not None:
+    final = b""
+
+    def attempt() -> dict:
+        """Build the model with the applied changes and verify it; the verification block."""
+        nonlocal final
+        final, _ = build([i for i, c in enumerate(report["changes"]) if c["applied"]])
         steps.step("verify the converted model")
-        passed = _verify_final(report, final, feeds, reference, limits)
-    else:
+        return _verify_final(report, final, feeds, reference, limits)
+
+    if reference is None:
+        final, _ = build([i for i, c in enumerate(report["changes"]) if c["applied"]])
         passed = _loads_if_runnable(report, final, data)
+    else:
+        done = attempt() if budget is None else fit_budget(report["changes"], attempt, budget)
+        report["verification"] = done
+        passed = done["passed"]
+        if not passed and done["outputs"]:  # none: it did not run, and a note says so
+            report["notes"].append(failed_note(done))
+    report["ops_after"] = _op_counts_of(final, name)
     if passed:
         steps.step(f"write {dst}")
         atomic_write(dst, lambda tmp: tmp.write_bytes(final))
@@ -199,20 +212,17 @@ def _measure_each(report, build, feeds, reference, limits, explicit, steps: Step
         judge_change(change, records, limits, asked=change["activation"] in explicit)
 
 
-def _verify_final(report, final: bytes, feeds, reference, limits) -> bool:
+def _verify_final(report, final: bytes, feeds, reference, limits) -> dict:
+    """The verification block of the model ``final`` (failed, with a note, if it cannot run)."""
     started = report["verification"]
+    runtime, inputs = started["runtime"], started["inputs"]
     try:
         records = compare_samples(reference, _run_all(final, feeds))
     except RuntimeError as error:
         report["notes"].append(f"the converted model does not run in LiteRT: {error}")
-        failed = verification(started["runtime"], started["inputs"], len(feeds), [], limits)
-        report["verification"] = {**failed, "max_abs": None, "passed": False}
-        return False
-    done = verification(started["runtime"], started["inputs"], len(feeds), records, limits)
-    report["verification"] = done
-    if not done["passed"]:
-        report["notes"].append(failed_note(done))
-    return done["passed"]
+        failed = verification(runtime, inputs, len(feeds), [], limits)
+        return {**failed, "max_abs": None, "passed": False}
+    return verification(runtime, inputs, len(feeds), records, limits)
 
 
 def _loads_if_runnable(report, final: bytes, data: bytes) -> bool:
