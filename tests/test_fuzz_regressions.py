@@ -4,6 +4,8 @@ Each test builds the damaged model or file the fuzzer stumbled on, reduced to th
 checks the documented outcome: a one-line ``ModelError``/``ValueError`` naming the problem.
 """
 
+import re
+
 import numpy as np
 import onnx
 import pytest
@@ -71,7 +73,8 @@ def test_a_shape_inference_error_in_the_full_check_is_a_model_error(tmp_path):
     onnx.save(_rank1_gemm_model(), path)
     with pytest.raises(ModelError) as error:
         convert(path, tmp_path / "out.onnx", ["silu=hardswish"], verify=False)
-    assert "rank 2 but has rank 1" in _one_line(error)
+    # onnx's full check names it; onnx 1.19 (the minimum) passes it and ONNX Runtime refuses it
+    assert re.search(r"rank 2 but has rank 1|does not have rank 2", _one_line(error))
     assert list(tmp_path.iterdir()) == [path]
 
 
