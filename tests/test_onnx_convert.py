@@ -694,3 +694,18 @@ def test_model_saved_into_the_numpy_helper_types_roundtrip():
     consts = [numpy_helper.to_array(n.attribute[0].t) for n in nodes if n.op_type == "Constant"]
     assert consts and all(c.dtype == np.float16 for c in consts)
     assert model.graph.input[0].type.tensor_type.elem_type == TensorProto.FLOAT16
+
+
+def test_patterns_a_higher_opset_would_fuse_are_named_with_the_flag(conv):
+    """Was "0 changes" and no word for a model at opset 13 full of Hardswish chains."""
+    b = om.Builder()
+    model = b.model(om.hardswish_chain(b, om.hardswish_chain(b, "x", 13), 13), 13)
+    report, _ = conv(model)
+    assert report["changes"] == []
+    want = "--opset 14 would fuse 2 decomposed hardswish pattern(s) into HardSwish"
+    assert any(n.startswith(want) for n in report["notes"]), report["notes"]
+    report, out = conv(model, opset=14)
+    assert [c["rule"] for c in report["changes"]] == ["fuse hardswish"] * 2
+    assert op_list(out).count("HardSwish") == 2 and not any("--opset" in n for n in report["notes"])
+    report, _ = conv(model, fuse=False)
+    assert not any("--opset" in n for n in report["notes"])

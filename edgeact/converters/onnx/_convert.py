@@ -68,6 +68,17 @@ def _value_types(model: onnx.ModelProto) -> dict[str, str]:
     return types
 
 
+def _later_fusions(later: Counter, opset: int | None) -> list[str]:
+    """Notes naming the ``--opset`` that fuses what this opset cannot, highest count first."""
+    notes = []
+    for (since, activation, op), n in sorted(later.items(), key=lambda kv: -kv[1]):
+        notes.append(
+            f"--opset {since} would fuse {n} decomposed {activation} pattern(s) into {op} "
+            f"(the model has opset {opset}; {op} needs {since})"
+        )
+    return notes
+
+
 def _check_explicit(explicit: dict, sites, model, source) -> None:
     used = {s.rule for s in sites if s.kind == "swap"}
     for a, b in explicit.items():
@@ -177,9 +188,11 @@ def convert(
     if opset is not None:
         model = _upgrade(model, opset, source)
     types = _value_types(model)
-    sites = plan_sites(model, rules, fuse, types)
+    later = Counter()
+    sites = plan_sites(model, rules, fuse, types, later)
     _check_explicit(explicit or {}, sites, model, source)
     report = new_report("onnx", source, dst, rules, fuse)
+    report["notes"] += _later_fusions(later, default_opset(model))
     changes = report["changes"] = [s.record() for s in sites]
     report["ops_before"] = op_counts(model)
     strict = _passes_full_check(model)

@@ -164,6 +164,12 @@ def emit(target: str, x: str, y: str, emitter: Emitter, **params) -> list[onnx.N
     return emitter.nodes
 
 
+def single_op(target: str) -> tuple[str, int] | None:
+    """(op type, first opset) of the single default-domain op computing ``target``, if any."""
+    form = _FORMS.get(target)
+    return None if form is None or form.domain else (form.op, form.since)
+
+
 def emitted_ops(target: str, opset: int, constants: bool = False) -> list[str]:
     """The op types that ``emit`` writes for ``target`` at ``opset`` (Constants if asked)."""
     counter = iter(range(1 << 30))

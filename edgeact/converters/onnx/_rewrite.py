@@ -22,7 +22,7 @@ from onnx import TensorProto
 
 from edgeact.converters._findings import Change
 from edgeact.converters._forms import Form
-from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops
+from edgeact.converters.onnx._emit import Emitter, emit, emitted_ops, single_op
 from edgeact.converters.onnx._graph import GraphView, Match, nested_graphs, subgraphs
 from edgeact.converters.onnx._inspect import graphs, scan
 from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset
@@ -92,7 +92,7 @@ def _prelu_slope(view: GraphView, m: Match) -> tuple[dict, str | None]:
 def _site(number, view, m, rules, fuse, opset, types) -> Site | None:
     if m.activation in rules:
         kind, target, rule = "swap", rules[m.activation], f"{m.activation}={rules[m.activation]}"
-    elif fuse and len(m.nodes) > 1 and m.form not in (Form.OP, Form.FUSED):
+    elif fuse and _decomposed(m):
         kind, target, rule = "fuse", m.activation, f"fuse {m.activation}"
     else:
         return None
@@ -118,8 +118,13 @@ def _site(number, view, m, rules, fuse, opset, types) -> Site | None:
     return site
 
 
-def plan_sites(model: onnx.ModelProto, rules: dict, fuse: bool, types: dict) -> list[Site]:
-    """Every site of ``model`` that a rule or fusion applies to, numbered in scan order."""
+def plan_sites(
+    model: onnx.ModelProto, rules: dict, fuse: bool, types: dict, later: Counter | None = None
+) -> list[Site]:
+    """Every site of ``model`` that a rule or fusion applies to, numbered in scan order.
+
+    ``later`` counts the decomposed patterns fusion would collapse at a higher opset, by
+    (opset, activation, op), for the report to name the ``--opset`` that does it."""
     sites = []
     counter = itertools.count()
     for view in graphs(model):
@@ -128,7 +133,15 @@ def plan_sites(model: onnx.ModelProto, rules: dict, fuse: bool, types: dict) -> 
             site = _site(next(counter), view, m, rules, fuse, opset, types)
             if site is not None:
                 sites.append(site)
+            elif later is not None and fuse and _decomposed(m) and m.activation not in rules:
+                op = single_op(m.activation)
+                if op is not None and op[1] > opset:
+                    later[(op[1], m.activation, op[0])] += 1
     return sites
+
+
+def _decomposed(m: Match) -> bool:
+    return len(m.nodes) > 1 and m.form not in (Form.OP, Form.FUSED)
 
 
 def _all_names(model: onnx.ModelProto) -> set[str]:
