@@ -1,11 +1,14 @@
 """edgeact.converters.onnx.inspect on models built in the shapes exporters emit."""
 
+import itertools
 import math
 
+import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from edgeact.converters import convert
 from edgeact.converters.onnx import ModelError, format_report, inspect
 from edgeact.converters.onnx._load import MAX_OPSET
 from tests import onnx_models as om
@@ -137,16 +140,66 @@ def test_se_gate_is_not_silu(run):
     assert "a gate" in grouped_misses(r)[0]["reason"]
 
 
-def test_quick_gelu_pattern_and_near_miss(run):
-    for alpha, expect in [(1.702, "gelu_quick"), (1.5, None)]:
-        b = om.Builder()
-        y = b.op("Mul", "x", b.op("Sigmoid", b.op("Mul", "x", b.const(alpha))))
-        r = run(b.model(y, 13))
-        if expect:
-            assert found(r) == [("gelu_quick", "pattern: Sigmoid(a·x)·x", 1)]
-        else:
-            assert found(r) == [("sigmoid", "op", 1)]
-            assert missed(r) == [("silu", "a = 1.5; silu needs a = 1, gelu_quick a = 1.702")]
+def _swish(beta: float, as_node: bool, beta_first: bool, sigmoid_first: bool):
+    """x·σ(β·x) with an explicit Mul(β), as Paddle and Keras export swish."""
+    b = om.Builder()
+    c = b.const(beta, as_node=as_node)
+    scaled = b.op("Mul", c, "x") if beta_first else b.op("Mul", "x", c)
+    s = b.op("Sigmoid", scaled)
+    return b.model(b.op("Mul", s, "x") if sigmoid_first else b.op("Mul", "x", s), 13)
+
+
+ORDERS = list(itertools.product([False, True], repeat=3))  # Constant node, β first, σ first
+
+
+@pytest.mark.parametrize(("as_node", "beta_first", "sigmoid_first"), ORDERS)
+@pytest.mark.parametrize(("beta", "activation"), [(1.0, "silu"), (1.702, "gelu_quick")])
+def test_swish_with_an_explicit_beta(run, beta, activation, as_node, beta_first, sigmoid_first):
+    """Was a near miss "a = 1; silu needs a = 1" for β = 1 (issue 14)."""
+    r = run(_swish(beta, as_node, beta_first, sigmoid_first))
+    assert found(r) == [(activation, "pattern: Sigmoid(β·x)·x", 1)]
+    [finding] = r["findings"]
+    assert finding["params"]["beta"] == pytest.approx(beta)
+    assert abs(finding["params"]["deviation"]) < 1e-7  # float32 of the constant
+    assert grouped_misses(r) == []
+
+
+def test_swish_constants_match_within_the_tolerance_and_report_the_deviation(run):
+    r = run(_swish(1.0005, False, False, False))  # RTOL 1e-3
+    [finding] = r["findings"]
+    assert finding["activation"] == "silu"
+    assert finding["params"]["deviation"] == pytest.approx(5e-4, rel=1e-3)
+    r = run(_swish(1.5, True, False, False))
+    assert found(r) == [("sigmoid", "op", 1)]
+    [(looks_like, reason)] = missed(r)
+    assert looks_like == "silu" and reason.startswith("swish with β = 1.5: x·σ(βx) = silu(βx)/β")
+
+
+def test_swish_with_beta_inside_qdq(run):
+    """DQ → Mul(β) → Q/DQ → Sigmoid → Q/DQ → Mul(x): the pattern through the quantizer's pairs."""
+    b = om.Builder()
+    scale, zero = b.const(0.05), b.const(0, np.int8)
+
+    def qdq(v):
+        return b.op("DequantizeLinear", b.op("QuantizeLinear", v, scale, zero), scale, zero)
+
+    x = qdq("x")
+    s = qdq(b.op("Sigmoid", qdq(b.op("Mul", x, b.const(1.0, as_node=True)))))
+    r = run(b.model(qdq(b.op("Mul", x, s)), 13))
+    silu = [f for f in r["findings"] if f["activation"] == "silu"]
+    assert len(silu) == 1 and silu[0]["qdq"] and silu[0]["pattern"] == "pattern: Sigmoid(β·x)·x"
+
+
+@pytest.mark.onnxruntime
+def test_swish_with_beta_one_converts_like_silu(tmp_path):
+    src, dst = tmp_path / "swish.onnx", tmp_path / "out.onnx"
+    onnx.save(_swish(1.0, True, True, False), src)
+    report = convert(src, dst, ["silu=hardswish"])
+    [change] = report["changes"]
+    assert change["ops_before"] == ["Mul", "Sigmoid", "Mul"] and change["applied"]
+    ops = [n.op_type for n in onnx.load(dst).graph.node]
+    assert ops == ["HardSigmoid", "Mul", "Identity"]  # Hardswish below opset 14
+    assert report["verification"]["passed"]
 
 
 def test_mish(run):

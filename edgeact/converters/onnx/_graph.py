@@ -69,6 +69,7 @@ class Match:
     nodes: list[onnx.NodeProto]
     x: str  # the activation's input value
     y: str  # its output value
+    params: dict = field(default_factory=dict)  # constants the pattern holds (beta, deviation)
 
 
 @dataclass(frozen=True)

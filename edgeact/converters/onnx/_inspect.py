@@ -111,6 +111,7 @@ def _finding(view: GraphView, m: Match, index: dict[int, int], opset: int) -> Fi
         qdq=qdq,
         input=_tensor(view, m.x, "DequantizeLinear" if qdq else None),
         output=_tensor(view, m.y, "QuantizeLinear" if qdq else None),
+        params=m.params,
         replacement=replacement,
         max_abs_error=error,
     )

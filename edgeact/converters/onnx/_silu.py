@@ -1,7 +1,9 @@
 """SiLU family decomposed: SiLU, its QuickGELU cousin, Mish, and the sigmoid gate that is neither.
 
 Sigmoid(x) · x                  -> silu        (also inside QDQ: DQ → Sigmoid → Q/DQ → Mul)
-Sigmoid(1.702·x) · x            -> gelu_quick
+Sigmoid(β·x) · x, β = 1         -> silu        (swish with an explicit Mul(β); any operand order,
+                                                β an initializer or a Constant node)
+Sigmoid(1.702·x) · x            -> gelu_quick  (any other β: a near miss naming it)
 x · Tanh(Softplus(x))           -> mish
 Sigmoid(y) · x, y ≠ x           -> "sigmoid gate" (squeeze-and-excitation, GLU): a sigmoid
                                    finding plus a silu near miss saying why it is not SiLU
@@ -15,6 +17,9 @@ from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, PatternRule, close
 
 __all__ = ["RULES", "match_mish", "match_silu"]
+
+# swish x·σ(β·x) with an explicit Mul(β) (Paddle, Keras exports) at the β the catalogue has
+_SWISH_BETAS = {"silu": 1.0, "gelu_quick": GELU_QUICK_ALPHA}
 
 
 def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | None:
@@ -45,20 +50,19 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
     if other is not None and scale is not None and scale.op_type == "Mul":
         c, inner = g.const_operand(scale)
         if c is not None and inner is not None and g.same(inner, other):
-            form = "pattern: Sigmoid(a·x)·x"
-            if close(c, GELU_QUICK_ALPHA):
-                return [
-                    Match(
-                        "gelu_quick",
-                        Form.SCALED_SIGMOID_MUL,
-                        form,
-                        [scale, sig, mul],
-                        inner,
-                        mul.output[0],
+            form, nodes = "pattern: Sigmoid(β·x)·x", [scale, sig, mul]
+            for activation, beta in _SWISH_BETAS.items():
+                if close(c, beta):  # within RTOL; the report keeps how far off it is
+                    y, params = mul.output[0], {"beta": c, "deviation": c - beta}
+                    match = Match(
+                        activation, Form.SCALED_SIGMOID_MUL, form, nodes, inner, y, params
                     )
-                ]
-            why = f"a = {c:.6g}; silu needs a = 1, gelu_quick a = 1.702"
-            return [NearMiss("silu", Form.SCALED_SIGMOID_MUL, form, [scale, sig, mul], why)]
+                    return [match]
+            why = (
+                f"swish with β = {c:.6g}: x·σ(βx) = silu(βx)/β; the catalogue has β = 1 (silu) "
+                f"and β = {GELU_QUICK_ALPHA} (gelu_quick)"
+            )
+            return [NearMiss("silu", Form.SCALED_SIGMOID_MUL, form, nodes, why)]
     gate = Match(
         "sigmoid", Form.SIGMOID_GATE, "pattern: sigmoid gate σ(y)·x", [sig], x, sig.output[0]
     )
