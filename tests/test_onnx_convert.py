@@ -709,3 +709,17 @@ def test_patterns_a_higher_opset_would_fuse_are_named_with_the_flag(conv):
     assert op_list(out).count("HardSwish") == 2 and not any("--opset" in n for n in report["notes"])
     report, _ = conv(model, fuse=False)
     assert not any("--opset" in n for n in report["notes"])
+
+
+def test_the_preset_lists_a_swap_that_is_no_approximation_and_applies_it_only_when_asked(conv):
+    """Measured before (issue 14): the mobile preset turned ELU into ReLU6, an error of ~1."""
+    b = om.Builder()
+    model = b.model(om.silu(b, b.op("Elu", "x")), 17)
+    report, out = conv(model, preset="mobile")
+    by_rule = {c["rule"]: c for c in report["changes"]}
+    assert by_rule["silu=hardswish"]["applied"] and not by_rule["elu=relu6"]["applied"]
+    reason = by_rule["elu=relu6"]["skipped"]
+    assert reason.startswith("not an approximation (elu=relu6, error alone ")
+    assert "--swap elu=relu6" in reason and "Elu" in op_list(out)
+    report, out = conv(model, "elu=relu6", preset="mobile", min_cosine=-1.0)
+    assert all(c["applied"] for c in report["changes"]) and "Elu" not in op_list(out)

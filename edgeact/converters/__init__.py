@@ -23,7 +23,7 @@ from edgeact.converters._errors import ModelError
 from edgeact.converters._findings import Finding, NearMiss, Tensor
 from edgeact.converters._forms import Form
 from edgeact.converters._inputs import DEFAULT_SAMPLES, load_npz, parse_input_shapes
-from edgeact.converters._swaps import resolve_swaps
+from edgeact.converters._swaps import not_approximations, resolve_swaps
 
 __all__ = [
     "Finding",
@@ -81,7 +81,8 @@ def convert(
     """Convert the model at ``source`` and write it to ``destination``; the report as a dict.
 
     ``swaps`` are ``"FROM=TO"`` strings (or a {from: to} dict) over catalogue names; ``preset``
-    ("mobile") adds the selection guide's choices, which explicit swaps override. ``options``
+    ("mobile") adds the selection guide's choices, which explicit swaps override; of those, the
+    ones that are no approximation (elu=relu6) are listed but applied only when named. ``options``
     are the format's own (both: verify, the thresholds tolerance, rtol and min_cosine
     (``_compare.Thresholds``; defaults without any), budget (a tolerance met by rolling changes
     back, ``_budget``), samples, seed, inputs (.npz path or
@@ -110,7 +111,8 @@ def convert(
     rules, explicit = resolve_swaps(specs, preset)
     fmt = detect_format(source)
     options = _checked_options(fmt, options)
-    return _module(fmt).convert(source, destination, rules, explicit=explicit, **options)
+    held = not_approximations(rules, explicit)
+    return _module(fmt).convert(source, destination, rules, explicit=explicit, held=held, **options)
 
 
 def verify(original, converted, *, per_op: bool = False, isolate: bool = False, **options) -> dict:

@@ -11,7 +11,16 @@ from collections.abc import Iterable
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.presets import PRESETS as _PRESETS
 
-__all__ = ["ALIASES", "PRESETS", "canonical_name", "parse_swaps", "preset", "resolve_swaps"]
+__all__ = [
+    "ALIASES",
+    "PRESETS",
+    "canonical_name",
+    "hold_back",
+    "not_approximations",
+    "parse_swaps",
+    "preset",
+    "resolve_swaps",
+]
 
 ALIASES = {"swish": "silu", "logistic": "sigmoid", "hard_swish": "hardswish"}
 PRESETS = tuple(_PRESETS)
@@ -60,3 +69,30 @@ def resolve_swaps(
     """
     explicit = parse_swaps(specs)
     return (preset(preset_name) if preset_name else {}) | explicit, explicit
+
+
+def not_approximations(rules: dict[str, str], explicit: dict[str, str]) -> set[str]:
+    """The sources of ``rules`` a preset chose whose target is not one of the catalogue's
+    approximations of them (elu=relu6: ELU's negative half is lost, an error of ~1): a preset
+    lists such changes but applies them only when asked for by name."""
+    return {
+        source
+        for source, target in rules.items()
+        if source not in explicit
+        and all(a.name != target for a in ACTIVATIONS[source].approximations)
+    }
+
+
+def hold_back(changes: list[dict], held: set[str]) -> None:
+    """Mark the swaps of ``held`` activations (``not_approximations``) not applied, saying why
+    and how to ask for them (before any other reason); their measured error stays."""
+    for change in changes:
+        if change["kind"] != "swap" or change["activation"] not in held:
+            continue
+        err, before = change["max_abs_error"], change["skipped"]
+        alone = "" if err is None else f", error alone {err:.3g}"
+        change["applied"] = False
+        change["skipped"] = (
+            f"not an approximation ({change['rule']}{alone}): the preset applies it only "
+            f"when asked, --swap {change['rule']}" + (f"; {before}" if before else "")
+        )

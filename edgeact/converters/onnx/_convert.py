@@ -21,6 +21,7 @@ from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
 from edgeact.converters._progress import Steps
+from edgeact.converters._swaps import hold_back
 from edgeact.converters._write import (
     atomic_write,
     check_destination,
@@ -157,6 +158,7 @@ def convert(
     rules: dict,
     *,
     explicit: dict | None = None,
+    held: set[str] = frozenset(),
     fuse: bool = True,
     verify: bool = True,
     limits: _compare.Thresholds = _compare.DEFAULT_THRESHOLDS,
@@ -171,7 +173,8 @@ def convert(
     """Fuse and swap the activations of the ONNX model ``source``; write ``destination``.
 
     ``rules`` {from: to} over catalogue names; ``explicit`` the subset the user named, each of
-    which must match something. ``limits``: what agreeing with the original means; a change
+    which must match something; ``held`` the sources whose swaps are only listed
+    (``_swaps.hold_back``). ``limits``: what agreeing with the original means; a change
     that alone breaks them is skipped (``skip_reason``), and a final model that breaks them is
     not written, unless a ``budget`` (limits' tolerance) rolls changes back until it is
     (``_budget``). Verification runs ``samples`` random samples from ``seed`` on (or the samples
@@ -222,6 +225,7 @@ def convert(
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
+    hold_back(changes, held)
     converted = model
 
     def attempt() -> dict | None:

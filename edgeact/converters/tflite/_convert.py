@@ -27,6 +27,7 @@ from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
 from edgeact.converters._inputs import DEFAULT_SAMPLES
 from edgeact.converters._progress import Steps
+from edgeact.converters._swaps import hold_back
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -45,6 +46,7 @@ def convert(
     rules: dict[str, str],
     *,
     explicit: dict[str, str] | None = None,
+    held: set[str] = frozenset(),
     verify: bool = True,
     limits: Thresholds = DEFAULT_THRESHOLDS,
     budget: float | None = None,
@@ -58,7 +60,8 @@ def convert(
     """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
 
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
-    ModelError; preset rules may match nothing). ``limits``, ``budget``, ``samples``,
+    ModelError; preset rules may match nothing); ``held``: sources whose swaps are only
+    listed (``_swaps.hold_back``). ``limits``, ``budget``, ``samples``,
     ``seed``: as for the ONNX ``convert``. ``inputs``: {name: array} for verification (random
     otherwise); ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read,
@@ -124,6 +127,7 @@ def convert(
     elif not limits.default:
         report["notes"].append("thresholds ignored: verification is off")
 
+    hold_back(report["changes"], held)
     final = b""
 
     def attempt() -> dict:

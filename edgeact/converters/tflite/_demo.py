@@ -12,9 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeact.converters._swaps import resolve_swaps
 from edgeact.converters.tflite._build import ModelBuilder
-from edgeact.converters.tflite._convert import convert
 from edgeact.converters.tflite._schema import schema
 
 __all__ = ["demo", "float_model", "int8_model"]
@@ -28,13 +26,14 @@ _RELU = schema.ActivationFunctionType.RELU
 def demo(workdir: Path) -> list[dict]:
     """Write the two models into ``workdir``, convert each, return the conversion reports."""
     workdir = Path(workdir)
-    rules, explicit = resolve_swaps(SWAPS, PRESET)
+    from edgeact import converters  # the public entry: presets resolved as for users
+
     reports = []
     for name, build in (("demo_float32", float_model), ("demo_int8", int8_model)):
         source = workdir / f"{name}.tflite"
         source.write_bytes(build())
         destination = workdir / f"{name}_mobile.tflite"
-        reports.append(convert(source, destination, rules, explicit=explicit))
+        reports.append(converters.convert(source, destination, SWAPS, PRESET))
     return reports
 
 
