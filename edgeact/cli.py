@@ -9,6 +9,7 @@ from edgeact import bench_cli
 from edgeact._signals import terminate_as_exit
 from edgeact.converters._compare import DEFAULT_THRESHOLDS
 from edgeact.converters._inputs import DEFAULT_SAMPLES
+from edgeact.converters._targets import TARGETS
 
 __all__ = ["main"]
 
@@ -49,6 +50,7 @@ def _convert(args) -> int:
         verify=args.verify,
         **_verification_values(args),
         budget=args.budget,
+        target=args.target,
         calibration=args.calibration,
         opset=args.opset,
         progress=None if args.json else _progress,
@@ -167,6 +169,12 @@ def _parser() -> argparse.ArgumentParser:
         help="compare with the original in the runtime (default on)",
     )
     _verification_options(convert)
+    convert.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        help="the runtime the model is for: changes you did not name that make it slower "
+        "there are left out (timed, interleaved, one thread)",
+    )
     convert.add_argument(
         "--budget",
         type=float,

@@ -24,6 +24,7 @@ from edgeact.converters._findings import Finding, NearMiss, Tensor
 from edgeact.converters._forms import Form
 from edgeact.converters._inputs import DEFAULT_SAMPLES, load_npz, parse_input_shapes
 from edgeact.converters._swaps import not_approximations, resolve_swaps
+from edgeact.converters._targets import check_target
 
 __all__ = [
     "Finding",
@@ -43,7 +44,7 @@ _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 _RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "LiteRT"}
 _VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "input_shapes"}
 MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own count
-_COMMON = _VERIFY | {"verify", "progress", "budget"}
+_COMMON = _VERIFY | {"verify", "progress", "budget", "target"}
 _OPTIONS = {
     "onnx": _COMMON | {"fuse", "opset"},
     "tflite": _COMMON | {"calibration"},
@@ -181,6 +182,10 @@ def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dic
             raise ValueError("a budget needs verification: drop --no-verify")
         limits[0] = budget
     options["limits"] = thresholds(*limits)
+    if options.get("target") is not None:
+        check_target(fmt, options["target"])
+        if options.get("verify") is False:
+            raise ValueError("a target needs verification (its changes are timed there)")
     for name, low, high in (("samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
         value = options.get(name)
         if value is not None and (not isinstance(value, int) or not low <= value <= high):

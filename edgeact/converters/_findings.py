@@ -88,6 +88,7 @@ class Change:
     quantized: bool
     notes: tuple[str, ...] = ()
     max_abs_error: float | None = None
+    time_ratio: float | None = None  # time with this change alone / without, on --target
     skipped: str | None = None
 
     def to_json(self) -> dict:

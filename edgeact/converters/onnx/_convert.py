@@ -22,6 +22,7 @@ from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back
+from edgeact.converters._targets import judge_speed, time_ratio
 from edgeact.converters._write import (
     atomic_write,
     check_destination,
@@ -36,7 +37,7 @@ from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_da
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
 from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtime_name, session
 
-__all__ = ["convert"]
+__all__ = ["convert", "one_run"]
 
 # what onnx.checker raises: full_check runs strict shape inference, whose errors are its own type
 _CHECKER_ERRORS = (onnx.checker.ValidationError, onnx.shape_inference.InferenceError)
@@ -140,6 +141,14 @@ def _passes_full_check(model: onnx.ModelProto) -> bool:
     return True
 
 
+def one_run(model: onnx.ModelProto, feed: dict):
+    """One run of ``model`` in ONNX Runtime on one thread, for ``_targets.time_ratio``."""
+    from edgeact.runtimes.onnxruntime import cpu_session
+
+    sess = cpu_session(model.SerializeToString(), threads=1)
+    return lambda: sess.run(None, feed)
+
+
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
     """Record the error of one change applied alone; skip it if broken, or if it breaks the
     thresholds (``judge_change``: a change the user ``asked`` for by name only breaks theirs)."""
@@ -163,6 +172,7 @@ def convert(
     verify: bool = True,
     limits: _compare.Thresholds = _compare.DEFAULT_THRESHOLDS,
     budget: float | None = None,
+    target: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     input_shapes=None,
@@ -174,15 +184,18 @@ def convert(
 
     ``rules`` {from: to} over catalogue names; ``explicit`` the subset the user named, each of
     which must match something; ``held`` the sources whose swaps are only listed
-    (``_swaps.hold_back``). ``limits``: what agreeing with the original means; a change
-    that alone breaks them is skipped (``skip_reason``), and a final model that breaks them is
-    not written, unless a ``budget`` (limits' tolerance) rolls changes back until it is
-    (``_budget``). Verification runs ``samples`` random samples from ``seed`` on (or the samples
-    of ``inputs``). Returns the report documented in ``edgeact.converters._convert_report``.
+    (``_swaps.hold_back``). ``limits``: what agreeing with the original means; a change that
+    alone breaks them is skipped (``judge_change``), and a final model that breaks them is not
+    written, unless a ``budget`` (limits' tolerance) rolls changes back until it is
+    (``_budget``). With a ``target`` ("onnxruntime"), each change not asked for by name is also
+    timed and left out if it makes the model slower (``_targets``). Verification runs
+    ``samples`` random samples from ``seed`` on (or the samples of ``inputs``). Returns the
+    report documented in ``edgeact.converters._convert_report``.
     """
-    for target in set(rules.values()) - EMITTABLE:
+    for missing in set(rules.values()) - EMITTABLE:
         raise ValueError(
-            f"no ONNX form for swap target {target!r}; ONNX targets: {', '.join(sorted(EMITTABLE))}"
+            f"no ONNX form for swap target {missing!r}; "
+            f"ONNX targets: {', '.join(sorted(EMITTABLE))}"
         )
     dst = check_destination(source, destination, "onnx")
     steps = Steps(progress)
@@ -220,11 +233,14 @@ def convert(
         specs = input_specs(original)
         feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed)
         reference = [run(original, feed, f"the input model {source}") for feed in feeds]
+        timed = one_run(model, feeds[0]) if target else None
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
+            if timed is not None and change["applied"] and not asked:
+                judge_speed(change, time_ratio(timed, one_run(alone, feeds[0])), target)
     hold_back(changes, held)
     converted = model
 

@@ -28,6 +28,7 @@ from edgeact.converters._findings import Change
 from edgeact.converters._inputs import DEFAULT_SAMPLES
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back
+from edgeact.converters._targets import judge_speed, time_ratio
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -37,7 +38,7 @@ from edgeact.converters.tflite._rules import Site, check_targets, find_sites
 from edgeact.converters.tflite._verify import load, make_inputs, run, runtime_name
 from edgeact.converters.tflite._writer import inline_external, serialize
 
-__all__ = ["convert"]
+__all__ = ["convert", "one_run"]
 
 
 def convert(
@@ -50,6 +51,7 @@ def convert(
     verify: bool = True,
     limits: Thresholds = DEFAULT_THRESHOLDS,
     budget: float | None = None,
+    target: str | None = None,
     samples: int = DEFAULT_SAMPLES,
     seed: int = 0,
     inputs=None,
@@ -60,12 +62,12 @@ def convert(
     """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
 
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
-    ModelError; preset rules may match nothing); ``held``: sources whose swaps are only
-    listed (``_swaps.hold_back``). ``limits``, ``budget``, ``samples``,
-    ``seed``: as for the ONNX ``convert``. ``inputs``: {name: array} for verification (random
-    otherwise); ``calibration``: a .npz of real inputs to recompute the
-    swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read,
-    each change's verification, the final verification, write). The model is written only if
+    ModelError; preset rules may match nothing); ``held``: sources whose swaps are only listed
+    (``_swaps.hold_back``). ``limits``, ``budget``, ``target`` ("litert", "litert-xnnpack"),
+    ``samples``, ``seed``: as for the ONNX ``convert``. ``inputs``: {name: array} for
+    verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
+    swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read, each
+    change's verification, the final verification, write). The model is written only if
     verification passes (or is off or impossible).
     """
     explicit = dict(explicit or {})
@@ -124,6 +126,8 @@ def convert(
                 raise ModelError(f"LiteRT fails to run {name}: {first_line(error)}") from None
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, limits, explicit, steps)
+            if target is not None:
+                _time_each(report, build, data, feeds[0], explicit, target)
     elif not limits.default:
         report["notes"].append("thresholds ignored: verification is off")
 
@@ -214,6 +218,25 @@ def _measure_each(report, build, feeds, reference, limits, explicit, steps: Step
             change["skipped"] = f"LiteRT cannot run the model with this change: {failure}"
             continue
         judge_change(change, records, limits, asked=change["activation"] in explicit)
+
+
+def one_run(model: bytes, feed: dict, target: str):
+    """One invoke of ``model`` in the ``target``'s LiteRT resolver on one thread, its inputs
+    set once (for ``_targets.time_ratio``)."""
+    from edgeact.runtimes.litert import new_interpreter
+
+    interp = new_interpreter(model, delegate=target == "litert-xnnpack")
+    run(interp, feed)  # sets the inputs (and resizes dynamic ones)
+    return interp.invoke
+
+
+def _time_each(report, build, data: bytes, feed: dict, explicit, target: str) -> None:
+    """``judge_speed`` for each applied change the user did not name."""
+    original = one_run(data, feed, target)
+    for i, change in enumerate(report["changes"]):
+        if change["applied"] and change["activation"] not in explicit:
+            single, _ = build([i])
+            judge_speed(change, time_ratio(original, one_run(single, feed, target)), target)
 
 
 def _verify_final(report, final: bytes, feeds, reference, limits) -> dict:

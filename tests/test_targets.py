@@ -1,0 +1,106 @@
+"""--target: changes a preset chose are timed in the target runtime and left out when slower.
+
+The timing itself is a measurement (bench/bench_plans.py reports it); these tests fix the ratio
+to check what convert does with it, and check the targets' names and errors.
+"""
+
+import math
+
+import onnx
+import pytest
+
+import tests.tflite_models as tm
+from edgeact.cli import main
+from edgeact.converters import _targets, convert
+from edgeact.converters.onnx import _convert as onnx_convert
+from edgeact.converters.tflite import _convert as tflite_convert
+from tests import onnx_models as om
+
+
+def _two_activations(tmp_path):
+    b = om.Builder()
+    src = tmp_path / "m.onnx"
+    onnx.save(b.model(om.gelu_erf(b, om.silu(b, "x")), 17), src)
+    return src
+
+
+@pytest.mark.onnxruntime
+def test_a_change_that_makes_the_target_slower_is_left_out_unless_named(tmp_path, monkeypatch):
+    ratios = {"silu=hardswish": 0.9, "gelu=gelu_tanh": 1.3}
+    timed = []
+
+    def fake_ratio(original, changed):
+        timed.append(changed)
+        return ratios[("gelu=gelu_tanh", "silu=hardswish")[len(timed) - 1]]  # scan order
+
+    monkeypatch.setattr(onnx_convert, "time_ratio", fake_ratio)
+    src = _two_activations(tmp_path)
+    report = convert(src, tmp_path / "out.onnx", [], "mobile", target="onnxruntime")
+    by_rule = {c["rule"]: c for c in report["changes"]}
+    assert by_rule["silu=hardswish"]["applied"] and by_rule["silu=hardswish"]["time_ratio"] == 0.9
+    gelu = by_rule["gelu=gelu_tanh"]
+    assert not gelu["applied"] and gelu["time_ratio"] == 1.3
+    assert gelu["skipped"].startswith("slower on onnxruntime: the model takes 1.30×")
+    timed.clear()
+    monkeypatch.setattr(onnx_convert, "time_ratio", lambda a, b: timed.append(b) or 0.9)
+    report = convert(
+        src, tmp_path / "out2.onnx", ["gelu=gelu_tanh"], "mobile", target="onnxruntime"
+    )
+    assert len(timed) == 1  # the named swap is not timed: it is applied as asked
+    assert all(c["applied"] for c in report["changes"])
+
+
+@pytest.mark.litert_gemm  # FULLY_CONNECTED in the model
+def test_litert_targets_time_the_change_in_their_resolver(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr(tflite_convert, "time_ratio", lambda a, b: seen.append(1) or 1.5)
+    src = tmp_path / "m.tflite"
+    src.write_bytes(tm.activation_model("silu", "float32"))
+    for target in ("litert", "litert-xnnpack"):
+        report = convert(src, tmp_path / f"{target}.tflite", [], "mobile", target=target)
+        [change] = report["changes"]
+        assert not change["applied"] and change["skipped"].startswith(f"slower on {target}")
+        assert report["written"]  # the original model, unchanged but for nothing: it still fits
+    assert len(seen) == 2
+
+
+def test_time_ratio_measures_two_callables_interleaved():
+    calls = []
+    ratio = _targets.time_ratio(lambda: calls.append("a"), lambda: calls.append("b"))
+    assert math.isfinite(ratio) and ratio > 0
+    a, b = calls.count("a"), calls.count("b")
+    assert min(a, b) >= _targets.ROUNDS and a - b == 1  # one more to size the batches
+
+
+@pytest.mark.parametrize(
+    ("name", "argv", "message"),
+    [
+        (
+            "m.onnx",
+            ["--target", "litert"],
+            "target litert does not run onnx models; use onnxruntime",
+        ),
+        ("m.tflite", ["--target", "onnxruntime"], "does not run tflite models; use litert or "),
+        ("m.onnx", ["--target", "onnxruntime", "--no-verify"], "a target needs verification"),
+    ],
+)
+def test_a_target_that_does_not_fit_is_one_line_exit_2(tmp_path, capsys, name, argv, message):
+    src = tmp_path / name
+    src.write_bytes(
+        _two_activations(tmp_path).read_bytes()
+        if name.endswith(".onnx")
+        else tm.silu_only_model(False)
+    )
+    out = tmp_path / f"out{src.suffix}"
+    assert main(["convert", str(src), "-o", str(out), "--no-isolate", *argv]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert not out.exists()
+
+
+def test_an_unknown_target_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["convert", "m.onnx", "-o", "o.onnx", "--target", "gpu"])
+    assert exit_.value.code == 2 and "invalid choice: 'gpu'" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown target 'gpu'; targets: onnxruntime, litert"):
+        _targets.check_target("onnx", "gpu")
