@@ -91,8 +91,8 @@ def test_sigterm_to_the_command_stops_its_child_and_leaves_nothing(tmp_path):
 def test_the_command_isolates_by_default(monkeypatch, tmp_path, capsys):
     calls = []
 
-    def isolated(target, *args, **kwargs):
-        calls.append(target)
+    def isolated(function, *args, **kwargs):
+        calls.append(function)
         raise ValueError("stop here")
 
     monkeypatch.setattr(_isolated, "call", isolated)

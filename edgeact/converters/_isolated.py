@@ -32,7 +32,7 @@ _ERRORS = (ValueError, TypeError, OSError)  # the documented ones; anything else
 
 
 def call(
-    target: str,
+    function: str,
     *args,
     runtime: str,
     subject: str,
@@ -40,13 +40,13 @@ def call(
     output: Path | None = None,
     **kwargs,
 ):
-    """``target`` ("module:function") called with ``args``/``kwargs`` in a child process.
+    """``function`` ("module:function") called with ``args``/``kwargs`` in a child process.
 
     ``runtime`` and ``subject`` name what crashed on what in the error; ``output`` is the file
     the work writes, whose folder is cleaned of the child's temporary files after a crash.
     """
     before = _scratch(output)
-    request = pickle.dumps((target, args, kwargs, progress is not None))
+    request = pickle.dumps((function, args, kwargs, progress is not None))
     try:
         child = subprocess.Popen(
             [sys.executable, "-c", "from edgeact.converters._isolated import serve; serve()"],
@@ -61,7 +61,7 @@ def call(
         )
         if progress is not None:
             kwargs["progress"] = progress
-        return _resolve(target)(*args, **kwargs)
+        return _resolve(function)(*args, **kwargs)
     try:
         child.stdin.write(request)
         child.stdin.close()
@@ -119,8 +119,8 @@ def _scratch(output: Path | None) -> set[Path]:
     return set(folder.glob(f".{output.name}.*")) if folder.is_dir() else set()
 
 
-def _resolve(target: str) -> Callable:
-    module, name = target.split(":")
+def _resolve(function: str) -> Callable:
+    module, name = function.split(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -144,12 +144,12 @@ def serve() -> None:
         pickle.dump(message, channel)
         channel.flush()
 
-    target, args, kwargs, wants_progress = pickle.load(sys.stdin.buffer)
+    function, args, kwargs, wants_progress = pickle.load(sys.stdin.buffer)
     if wants_progress:
         kwargs["progress"] = lambda done, total, label: send("progress", done, total, label)
     with terminate_as_exit():
         try:
-            result = _resolve(target)(*args, **kwargs)
+            result = _resolve(function)(*args, **kwargs)
         except KeyboardInterrupt:
             sys.exit(130)
         except _ERRORS as error:
