@@ -4,6 +4,7 @@ The timing itself is a measurement (bench/bench_plans.py reports it); these test
 to check what convert does with it, and check the targets' names and errors.
 """
 
+import json
 import math
 
 import onnx
@@ -104,3 +105,15 @@ def test_an_unknown_target_is_a_usage_error(tmp_path, capsys):
     assert exit_.value.code == 2 and "invalid choice: 'gpu'" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown target 'gpu'; targets: onnxruntime, litert"):
         _targets.check_target("onnx", "gpu")
+
+
+@pytest.mark.onnxruntime
+@pytest.mark.subprocess  # the command isolates by default: a child process runs the work
+def test_the_command_times_the_plan_on_its_target(tmp_path, capsys):
+    src, out = _two_activations(tmp_path), tmp_path / "out.onnx"
+    argv = ["convert", str(src), "-o", str(out), "--preset", "mobile", "--target", "onnxruntime"]
+    assert main([*argv, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    for change in report["changes"]:
+        assert change["time_ratio"] > 0  # each was timed (the value is a measurement)
+        assert change["applied"] == (change["time_ratio"] <= _targets.SLOWER)
