@@ -11,6 +11,8 @@ import os
 import sys
 import time
 
+from edgeact.converters._targets import TARGETS
+
 __all__ = ["DEFAULT_ACTIVATIONS", "DEFAULT_DTYPES", "add_subcommand"]
 
 # The default run: the edge activations with a peer in every runtime, float and int8, three
@@ -73,7 +75,9 @@ def add_subcommand(subparsers) -> None:
     model.add_argument("model", help="an .onnx or .tflite file")
     model.add_argument("other", nargs="?", help="a second model, e.g. the converted one")
     model.add_argument(
-        "--runtime", help="onnxruntime or litert (default: from the file's identifier)"
+        "--target",
+        help=f"the runtime, named as convert's --target: {', '.join(TARGETS)} (default: "
+        "onnxruntime or litert-xnnpack, from the file's identifier)",
     )
     model.add_argument("--threads", type=int, default=1, help="runtime threads (default 1)")
     model.add_argument("--runs", type=int, default=50, help="timed runs per model (default 50)")
@@ -138,7 +142,7 @@ def run_model(args) -> int:
     machine = bench.machine_info()
     print(bench.describe_machine(machine), end="\n\n", flush=True)
     records = bench.bench_models(
-        paths, runtime=args.runtime, threads=args.threads, runs=args.runs,
+        paths, target=args.target, threads=args.threads, runs=args.runs,
         progress=lambda text: print(text, file=sys.stderr, flush=True),
     )  # fmt: skip
     print(report.format_models(records))

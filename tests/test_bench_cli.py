@@ -149,7 +149,7 @@ def test_plot_without_matplotlib_is_a_one_line_error(tmp_path, monkeypatch, caps
         (["kernels", "--peers", "tensorflow"], "unknown peer 'tensorflow'"),
         (["kernels", "--threads", "0"], "threads must be an integer >= 1"),
         (["model", "no/such/model.onnx"], "no such model file"),
-        (["model", "MODEL", "--runtime", "tvm"], "unknown runtime 'tvm'"),
+        (["model", "MODEL", "--target", "tvm"], "unknown target 'tvm'"),
         (["compare", "no/such/a.json", "no/such/b.json"], "no/such/a.json"),
     ],
     ids=["activation", "dtype", "zero", "negative", "label", "peer", "threads", "missing-model",
@@ -167,7 +167,7 @@ def test_model_that_cannot_be_loaded_is_a_one_line_error(tmp_path, capsys):
     garbage.write_bytes(b"\0\0\0\0TFL3 but nothing else")
     assert main(["bench", "model", str(garbage)]) == 2
     err = capsys.readouterr().err
-    assert "garbage.tflite: litert cannot load" in _error(err)
+    assert "garbage.tflite: litert-xnnpack cannot load" in _error(err)
 
 
 def test_runtime_not_installed_is_a_one_line_error(monkeypatch, capsys):
@@ -186,8 +186,8 @@ def test_compare_refuses_a_file_of_another_kind(tmp_path, capsys):
 def test_runtime_is_told_by_identifier_or_suffix(tmp_path):
     renamed = tmp_path / "model.bin"
     shutil.copy(FIXTURES / "tflite/hard_swish.tflite", renamed)
-    assert bench.detect_runtime(renamed) == "litert"
-    assert bench.detect_runtime(FIXTURES / "tflite/hard_swish.tflite") == "litert"
+    assert bench.detect_runtime(renamed) == "litert-xnnpack"
+    assert bench.detect_runtime(FIXTURES / "tflite/hard_swish.tflite") == "litert-xnnpack"
     assert bench.detect_runtime(FIXTURES / "onnx/relu6_opset12.onnx") == "onnxruntime"
 
 
@@ -214,8 +214,20 @@ def test_model_bench_two_tflite_models_interleaved(tmp_path, capsys):
     doc = json.loads(path.read_text())
     assert doc["schema"] == 1 and doc["kind"] == "models"
     first, second = doc["records"]
-    assert first["runtime"] == second["runtime"] == "litert"
+    assert first["runtime"] == second["runtime"] == "litert-xnnpack"
     assert second["median_ratio"] == pytest.approx(
         second["latency_ms"]["median"] / first["latency_ms"]["median"]
     )
     assert "second / first median latency" in capsys.readouterr().out
+
+
+@pytest.mark.litert_gemm  # the fixture has FULLY_CONNECTED/CONV_2D
+def test_model_bench_takes_converts_target_names(tmp_path):
+    path = tmp_path / "m.json"
+    model = str(FIXTURES / "tflite/gelu.tflite")
+    assert (
+        main(["bench", "model", model, "--target", "litert", "--runs", "2", "--json", str(path)])
+        == 0
+    )
+    [record] = json.loads(path.read_text())["records"]
+    assert record["runtime"] == "litert"  # builtin kernels, as convert --target litert times

@@ -2,8 +2,10 @@
 
 Interleaving puts both models under the same machine conditions (frequency, other load), so their
 ratio is meaningful on a busy machine. Inputs are random per the model's input signature, dynamic
-dimensions set to 1. The runtime is ONNX Runtime or LiteRT (default resolver, i.e. XNNPACK where
-it applies), told apart by the file's TFLite identifier (``TFL3`` at bytes 4..8) or suffix.
+dimensions set to 1. The runtime is a ``--target`` of convert (``edgeact.converters._targets``):
+onnxruntime, litert (builtin kernels) or litert-xnnpack (the default resolver, with XNNPACK where
+it applies), by default onnxruntime or litert-xnnpack as the file's TFLite identifier (``TFL3`` at
+bytes 4..8) or suffix says.
 
 Peak memory is the process's resident-set high-water mark above its RSS before the session was
 created, over session creation and the warm-up runs (the runtime library is imported before, so
@@ -24,23 +26,25 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["RUNTIMES", "bench_models", "detect_runtime"]
+from edgeact.converters._targets import TARGETS
 
-RUNTIMES = ("onnxruntime", "litert")
+__all__ = ["bench_models", "detect_runtime"]
 
 
 def detect_runtime(path: str | Path) -> str:
-    """ "litert" for a TFLite flatbuffer (identifier or .tflite suffix), else "onnxruntime"."""
+    """The default target: "litert-xnnpack" for a TFLite flatbuffer (identifier or .tflite
+    suffix), else "onnxruntime"."""
     path = Path(path)
     with path.open("rb") as f:
         head = f.read(8)
-    return "litert" if path.suffix.lower() == ".tflite" or head[4:8] == b"TFL3" else "onnxruntime"
+    tflite = path.suffix.lower() == ".tflite" or head[4:8] == b"TFL3"
+    return "litert-xnnpack" if tflite else "onnxruntime"
 
 
 def bench_models(
     paths: Sequence[str | Path],
     *,
-    runtime: str | None = None,
+    target: str | None = None,
     threads: int = 1,
     runs: int = 50,
     warmup: int = 3,
@@ -50,23 +54,23 @@ def bench_models(
     """One record per model: latency (median, p90, min, mean in ms over ``runs``), peak memory.
 
     With two models the runs alternate, and the second record has ``median_ratio`` and
-    ``min_ratio`` (second / first). ValueError for a model that cannot be loaded, an unknown or
-    missing runtime, or runs/threads < 1.
+    ``min_ratio`` (second / first); ``runtime`` is the target's name. ValueError for a model that
+    cannot be loaded, an unknown target or missing runtime, or runs/threads < 1.
     """
     if not 1 <= len(paths) <= 2:
         raise ValueError(f"bench one model or two, got {len(paths)}")
     for label, value in (("runs", runs), ("threads", threads)):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{label} must be an integer >= 1, got {value!r}")
-    if runtime is not None and runtime not in RUNTIMES:
-        raise ValueError(f"unknown runtime {runtime!r}; use {' or '.join(RUNTIMES)}")
+    if target is not None and target not in TARGETS:
+        raise ValueError(f"unknown target {target!r}; targets: {', '.join(TARGETS)}")
     for path in paths:
         if not Path(path).is_file():
             raise FileNotFoundError(f"no such model file: {path}")
     rng = np.random.default_rng(seed)
     records, runners = [], []
     for index, path in enumerate(paths):
-        chosen = runtime or detect_runtime(path)
+        chosen = target or detect_runtime(path)
         if progress is not None:
             progress(f"loading {path} in {chosen}")
         _import_runtime(chosen)  # before measuring: the library's own memory is not the model's
@@ -103,23 +107,24 @@ def bench_models(
     return records
 
 
-def _import_runtime(runtime: str) -> None:
+def _import_runtime(target: str) -> None:
     try:
-        if runtime == "onnxruntime":
+        if target == "onnxruntime":
             import onnxruntime  # noqa: F401
         else:
             import ai_edge_litert.interpreter  # noqa: F401
     except ImportError as error:
-        raise ValueError(f"{runtime} is not installed ({error})") from error
+        raise ValueError(f"{target} is not installed ({error})") from error
 
 
-def _load(path: Path, runtime: str, threads: int, rng) -> tuple[Callable[[], object], list]:
+def _load(path: Path, target: str, threads: int, rng) -> tuple[Callable[[], object], list]:
     """A no-argument callable running the model on random inputs, and the inputs' description."""
     try:
-        loader = _load_onnxruntime if runtime == "onnxruntime" else _load_litert
-        return loader(path, threads, rng)
+        if target == "onnxruntime":
+            return _load_onnxruntime(path, threads, rng)
+        return _load_litert(path, threads, rng, delegate=target == "litert-xnnpack")
     except (RuntimeError, ValueError) as error:
-        raise ValueError(f"{path}: {runtime} cannot load or run it: {error}") from error
+        raise ValueError(f"{path}: {target} cannot load or run it: {error}") from error
 
 
 def _load_onnxruntime(path: Path, threads: int, rng):
@@ -134,10 +139,13 @@ def _load_onnxruntime(path: Path, threads: int, rng):
     return (lambda: session.run(None, feeds)), _describe(feeds)
 
 
-def _load_litert(path: Path, threads: int, rng):
-    from ai_edge_litert.interpreter import Interpreter
+def _load_litert(path: Path, threads: int, rng, *, delegate: bool):
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    interp = Interpreter(model_path=str(path), num_threads=threads)
+    resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    interp = Interpreter(
+        model_path=str(path), num_threads=threads, experimental_op_resolver_type=resolver
+    )
     for detail in interp.get_input_details():
         signature = detail.get("shape_signature", detail["shape"])
         if any(d < 0 for d in signature):
