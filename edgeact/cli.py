@@ -67,6 +67,7 @@ def _verify(args) -> int:
         args.original,
         args.converted,
         **_verification_values(args),
+        target=args.target,
         per_op=args.per_op,
         isolate=args.isolate,
     )
@@ -198,6 +199,11 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("original", help="the reference model (.onnx or .tflite)")
     verify.add_argument("converted", help="the model to check, same format")
     _verification_options(verify)
+    verify.add_argument(
+        "--target",
+        choices=list(TARGETS),
+        help="the runtime to compare in (default: onnxruntime, or LiteRT's builtin kernels)",
+    )
     verify.add_argument(
         "--per-op",
         action="store_true",

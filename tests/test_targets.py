@@ -12,7 +12,7 @@ import pytest
 
 import tests.tflite_models as tm
 from edgeact.cli import main
-from edgeact.converters import _targets, convert
+from edgeact.converters import _targets, convert, verify
 from edgeact.converters.onnx import _convert as onnx_convert
 from edgeact.converters.tflite import _convert as tflite_convert
 from tests import onnx_models as om
@@ -117,3 +117,18 @@ def test_the_command_times_the_plan_on_its_target(tmp_path, capsys):
     for change in report["changes"]:
         assert change["time_ratio"] > 0  # each was timed (the value is a measurement)
         assert change["applied"] == (change["time_ratio"] <= _targets.SLOWER)
+
+
+@pytest.mark.xnnpack
+def test_verify_compares_in_the_targets_resolver(tmp_path):
+    src, dst = tmp_path / "a.tflite", tmp_path / "b.tflite"
+    src.write_bytes(tm.silu_only_model(int8=True))
+    convert(src, dst, ["silu=hardswish"])
+    runtimes = {
+        t: verify(src, dst, target=t)["verification"]["runtime"]
+        for t in ("litert", "litert-xnnpack")
+    }
+    assert runtimes["litert"].endswith("(builtin kernels)")
+    assert runtimes["litert-xnnpack"].endswith("(XNNPACK delegate)")
+    with pytest.raises(ValueError, match="target onnxruntime does not run tflite models"):
+        verify(src, dst, target="onnxruntime")

@@ -42,7 +42,7 @@ __all__ = [
 
 _TFLITE_IDENTIFIER = b"TFL3"  # bytes 4..8 of every TFLite flatbuffer
 _RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "LiteRT"}
-_VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "input_shapes"}
+_VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "input_shapes", "target"}
 MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own count
 _COMMON = _VERIFY | {"verify", "progress", "budget", "target"}
 _OPTIONS = {
@@ -120,7 +120,8 @@ def verify(original, converted, *, per_op: bool = False, isolate: bool = False, 
     """Run ``original`` and ``converted`` on the same inputs in their runtime; compare outputs.
 
     ``options``: the thresholds tolerance, rtol and min_cosine (``_compare.Thresholds``; the
-    defaults without any: ``passed`` can be false with no options), samples (random ones,
+    defaults without any: ``passed`` can be false with no options), target (the runtime:
+    ``_targets.TARGETS``; default builtin kernels for TFLite), samples (random ones,
     default ``DEFAULT_SAMPLES``), seed, inputs (.npz path or {name: array}), input_shapes
     (["x=1x3x224x224"] or {name: shape}). Both models must be of one format. The result holds
     the ``verification`` block the conversion report has (see _convert_report), and
@@ -145,8 +146,11 @@ def verify(original, converted, *, per_op: bool = False, isolate: bool = False, 
     module = _module(fmt)
     shapes, provided = options.get("input_shapes"), options.get("inputs")
     samples, seed = options.get("samples", DEFAULT_SAMPLES), options.get("seed", 0)
-    outputs, notes, n = module.compare_models(original, converted, shapes, provided, samples, seed)
-    block = verification(module.runtime_name(), notes, n, outputs, options["limits"])
+    target = options.get("target")
+    outputs, notes, n = module.compare_models(
+        original, converted, shapes, provided, samples, seed, target
+    )
+    block = verification(module.runtime_name(target), notes, n, outputs, options["limits"])
     tensors = None
     if per_op:
         args = (options["limits"], shapes, provided, samples, seed)
@@ -184,7 +188,7 @@ def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dic
     options["limits"] = thresholds(*limits)
     if options.get("target") is not None:
         check_target(fmt, options["target"])
-        if options.get("verify") is False:
+        if options.get("verify") is False:  # convert's
             raise ValueError("a target needs verification (its changes are timed there)")
     for name, low, high in (("samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
         value = options.get(name)

@@ -98,17 +98,17 @@ def run(sess, inputs: dict, what: str = "the model") -> dict[str, np.ndarray]:
         raise ModelError(f"ONNX Runtime fails to run {what}: {first_line(exc)}") from None
 
 
-def runtime_name() -> str:
+def runtime_name(target: str | None = None) -> str:
     import onnxruntime
 
     return f"ONNX Runtime {onnxruntime.__version__}"
 
 
 def compare_models(
-    original, converted, shapes=None, provided=None, samples=1, seed=0
+    original, converted, shapes=None, provided=None, samples=1, seed=0, target=None
 ) -> tuple[list, list[str], int]:
     """(per-output comparison over the samples, notes on the inputs, the number of samples) of
-    two ONNX files run on the same inputs."""
+    two ONNX files run on the same inputs (``target``: "onnxruntime", the only one)."""
     for path in (original, converted):
         load_model(path)  # a one-line ModelError for an unreadable file, before ORT's long ones
     reference = session(os.fspath(original), f"the model {original}")

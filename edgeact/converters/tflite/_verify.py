@@ -32,22 +32,24 @@ __all__ = [
 ]
 
 
-def runtime_name() -> str:
+def runtime_name(target: str | None = None) -> str:
     """The verification runtime as the report names it, with LiteRT's version."""
     from importlib.metadata import version
 
-    return f"LiteRT {version('ai-edge-litert')} (builtin kernels)"
+    how = "XNNPACK delegate" if target == "litert-xnnpack" else "builtin kernels"
+    return f"LiteRT {version('ai-edge-litert')} ({how})"
 
 
-def load(model: bytes, *, preserve: bool = False):
+def load(model: bytes, *, preserve: bool = False, delegate: bool = False):
     """A LiteRT interpreter with tensors allocated; RuntimeError naming what LiteRT rejected.
 
-    ``preserve`` keeps every intermediate tensor readable after ``invoke`` (calibration, tests).
+    ``preserve`` keeps every intermediate tensor readable after ``invoke`` (calibration, tests);
+    ``delegate`` runs it with the default resolver (XNNPACK) instead of the builtin kernels.
     """
     from edgeact.runtimes.litert import new_interpreter
 
     try:
-        return new_interpreter(model, delegate=False, preserve_all_tensors=preserve)
+        return new_interpreter(model, delegate=delegate, preserve_all_tensors=preserve)
     except (RuntimeError, ValueError) as error:
         raise RuntimeError(" ".join(str(error).split())) from None
 
@@ -186,16 +188,16 @@ def _dequantize(value: np.ndarray, q: tuple[float, int] | None) -> np.ndarray:
 
 
 def compare_models(
-    original, converted, shapes=None, provided=None, samples=1, seed=0
+    original, converted, shapes=None, provided=None, samples=1, seed=0, target=None
 ) -> tuple[list, list[str], int]:
     """(per-output comparison over the samples, notes on the inputs, the number of samples) of
-    two .tflite files on the same inputs."""
+    two .tflite files on the same inputs, in ``target``'s resolver (builtin kernels if None)."""
     interps = []
     for path in (original, converted):
         data = read_bytes(path)
         parse_model(data, os.fspath(path))  # a one-line ModelError for a malformed file
         try:
-            interps.append(load(data))
+            interps.append(load(data, delegate=target == "litert-xnnpack"))
         except RuntimeError as error:
             raise ModelError(f"LiteRT cannot run {path}: {first_line(error)}") from None
     feeds, notes = make_inputs(interps[0], provided, shapes, samples, seed)
