@@ -182,7 +182,7 @@ _BAD_ARGUMENTS = [
     ("convert {model} -o {out} --inputs {dir}/bad.npz", "cannot read"),
     ("convert {model} -o {out} --inputs {dir}/model.onnx", "cannot read"),
     ("convert {model} -o {out} --inputs {dir}/names.npz", "has no input 'z'"),
-    ("convert {model} -o {out} --inputs {dir}/shape.npz", "ONNX Runtime"),
+    ("convert {model} -o {out} --inputs {dir}/shape.npz", "has shape [3, 3]; the model takes"),
     ("convert {model} -o {out} --inputs {dir}/strings.npz", "not castable to float32"),
     ("convert {model} -o {out} --calibration {dir}/bad.npz", "does not apply"),
     (

@@ -42,3 +42,12 @@ def test_inputs_given_for_every_input_make_one_sample_however_many_are_asked():
     feeds, _ = sample_inputs(SPECS, {"ids": (2,)}, provided={"x": given["x"]}, samples=4)
     assert len(feeds) == 4 and all(f["x"] is feeds[0]["x"] for f in feeds)  # x given once
     assert len({f["ids"].tobytes() for f in feeds}) > 1  # ids random per sample
+
+
+def test_a_given_array_of_the_wrong_shape_names_the_input_and_both_shapes():
+    with pytest.raises(ValueError) as error:
+        sample_inputs(SPECS, {"ids": (2,)}, provided={"x": np.zeros((1, 5), np.float32)})
+    assert str(error.value) == (
+        "input 'x' from file has shape [1, 5]; the model takes [1, 4] (or one more leading axis "
+        "of samples)"
+    )

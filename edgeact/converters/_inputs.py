@@ -77,6 +77,16 @@ def _concrete(spec: InputSpec, shapes: dict, notes: list[str]) -> tuple[int, ...
     return tuple(1 if i in open_dims else int(d) for i, d in enumerate(shape))
 
 
+def _check_fits(name: str, got: tuple, shape) -> None:
+    """ValueError naming the input and both shapes when a given array cannot feed it."""
+    fixed = [(i, d) for i, d in enumerate(shape) if isinstance(d, int) and d >= 0]
+    if len(got) != len(shape) or any(got[i] != d for i, d in fixed):
+        raise ValueError(
+            f"input {name!r} from file has shape {_show(got)}; the model takes {_show(shape)} "
+            f"(or one more leading axis of samples)"
+        )
+
+
 def _show(shape) -> str:
     return "[" + ", ".join("?" if d is None or d == -1 else str(d) for d in shape) + "]"
 
@@ -155,6 +165,7 @@ def _sample(specs, shapes: dict, provided: dict, seed: int, notes: list[str]) ->
                 raise ValueError(
                     f"input {name!r} from file: not castable to {dtype} ({exc})"
                 ) from None
+            _check_fits(name, inputs[name].shape, spec[1])
             continue
         shape = _concrete(spec, shapes, notes)
         if math.prod(shape) > MAX_ELEMENTS:  # before numpy tries to allocate it
