@@ -202,6 +202,35 @@ def test_swish_with_beta_one_converts_like_silu(tmp_path):
     assert report["verification"]["passed"]
 
 
+def _log_exp_softplus(b: om.Builder, x: str) -> str:
+    return b.op("Log", b.op("Add", b.op("Exp", x), b.const(1.0)))
+
+
+def test_softplus_as_log_exp_and_mish_over_it(run):
+    """OpenVINO's SoftPlus and Mish fusions match these; edgeact saw three plain ops before."""
+    b = om.Builder()
+    r = run(b.model(_log_exp_softplus(b, "x"), 13))
+    assert found(r) == [("softplus", "pattern: Log(Exp(x) + 1)", 1)]
+    b = om.Builder()
+    r = run(b.model(b.op("Mul", "x", b.op("Tanh", _log_exp_softplus(b, "x"))), 13))
+    assert found(r) == [("mish", "pattern: x·Tanh(Softplus(x))", 1)]
+    assert r["findings"][0]["ops"] == ["Exp", "Add", "Log", "Tanh", "Mul"]
+    b = om.Builder()
+    r = run(b.model(b.op("Log", b.op("Add", b.op("Exp", "x"), b.const(2.0))), 13))
+    assert "softplus" not in {a for a, _, _ in found(r)}  # log(exp(x) + 2) is not softplus
+
+
+@pytest.mark.onnxruntime
+def test_decomposed_softplus_fuses_into_the_op(tmp_path):
+    b = om.Builder()
+    src, dst = tmp_path / "sp.onnx", tmp_path / "out.onnx"
+    onnx.save(b.model(_log_exp_softplus(b, "x"), 13), src)
+    report = convert(src, dst)
+    assert [c["rule"] for c in report["changes"]] == ["fuse softplus"]
+    assert [n.op_type for n in onnx.load(dst).graph.node] == ["Softplus", "Identity"]
+    assert report["verification"]["max_abs"] < 1e-5
+
+
 def test_mish(run):
     r = run(om.single(om.mish, 13))
     assert found(r) == [("mish", "pattern: x·Tanh(Softplus(x))", 1)]

@@ -24,7 +24,8 @@ class Form(str, Enum):
     HARD_CHAIN = "hard_chain"  # Add(3) → clamp(0, 6) → ÷6 (→ ·x)
     HARDSIGMOID_GATE = "hardsigmoid_gate"  # relu6(y + 3)/6 · x with y ≠ x
     MIN_MAX_CLAMP = "min_max_clamp"  # Min(Max(x, 0), 6) or Max(Min(x, 6), 0)
-    MISH_CHAIN = "mish_chain"  # x·tanh(softplus(x))
+    MISH_CHAIN = "mish_chain"  # x·tanh(softplus(x)), softplus as an op or as log(exp(x) + 1)
+    SOFTPLUS_LOG_EXP = "softplus_log_exp"  # log(exp(x) + 1)
 
     def __str__(self) -> str:
         return self.value

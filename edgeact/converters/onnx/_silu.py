@@ -4,7 +4,8 @@ Sigmoid(x) · x                  -> silu        (also inside QDQ: DQ → Sigmoid
 Sigmoid(β·x) · x, β = 1         -> silu        (swish with an explicit Mul(β); any operand order,
                                                 β an initializer or a Constant node)
 Sigmoid(1.702·x) · x            -> gelu_quick  (any other β: a near miss naming it)
-x · Tanh(Softplus(x))           -> mish
+x · Tanh(Softplus(x))           -> mish        (Softplus an op or Log(Exp(x) + 1))
+Log(Exp(x) + 1)                 -> softplus
 Sigmoid(y) · x, y ≠ x           -> "sigmoid gate" (squeeze-and-excitation, GLU): a sigmoid
                                    finding plus a silu near miss saying why it is not SiLU
 s = Sigmoid(y); s · f(s)        -> s is the gated tensor, not a gate: a plain sigmoid op
@@ -16,7 +17,7 @@ from edgeact.catalogue import GELU_QUICK_ALPHA
 from edgeact.converters._forms import Form
 from edgeact.converters.onnx._graph import GraphView, Match, NearMiss, PatternRule, close
 
-__all__ = ["RULES", "match_mish", "match_silu"]
+__all__ = ["RULES", "match_mish", "match_silu", "match_softplus"]
 
 # swish x·σ(β·x) with an explicit Mul(β) (Paddle, Keras exports) at the β the catalogue has
 _SWISH_BETAS = {"silu": 1.0, "gelu_quick": GELU_QUICK_ALPHA}
@@ -70,28 +71,61 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
     return [gate, NearMiss("silu", Form.SIGMOID_MUL, "pattern: Sigmoid(y)·x", [sig, mul], why)]
 
 
-def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
-    """Anchor: Tanh whose input is a Softplus."""
-    sp = g.producer(tanh.input[0])
-    if sp is None or sp.op_type != "Softplus":
+def _log_exp_softplus(g: GraphView, log: onnx.NodeProto) -> tuple[list, str] | None:
+    """(nodes [Exp, Add, Log], x) when ``log`` computes log(exp(x) + 1), the decomposed
+    softplus (OpenVINO's SoftPlus fusion matches the same), else None."""
+    add = g.producer(log.input[0]) if log.op_type == "Log" and log.input else None
+    if add is None or add.op_type != "Add":
         return None
-    x = sp.input[0]
+    one, e = g.const_operand(add)
+    exp = g.producer(e) if e is not None else None
+    if not close(one, 1.0) or exp is None or exp.op_type != "Exp":
+        return None
+    return [exp, add, log], exp.input[0]
+
+
+def match_softplus(g: GraphView, log: onnx.NodeProto) -> Match | None:
+    """Anchor: Log of Add(Exp(x), 1)."""
+    found = _log_exp_softplus(g, log)
+    if found is None:
+        return None
+    nodes, x = found
+    pattern = "pattern: Log(Exp(x) + 1)"
+    return Match("softplus", Form.SOFTPLUS_LOG_EXP, pattern, nodes, x, log.output[0])
+
+
+def match_mish(g: GraphView, tanh: onnx.NodeProto) -> Match | NearMiss | None:
+    """Anchor: Tanh whose input is a Softplus (an op, or Log(Exp(x) + 1))."""
+    sp = g.producer(tanh.input[0])
+    if sp is None:
+        return None
+    if sp.op_type == "Softplus":
+        inner, x = [sp], sp.input[0]
+    elif (decomposed := _log_exp_softplus(g, sp)) is not None:
+        inner, x = decomposed
+    else:
+        return None
     form = "pattern: x·Tanh(Softplus(x))"
     muls = [m for m in g.consumers(tanh.output[0]) if m.op_type == "Mul"]
     for mul in muls:
         other = g.other_operand(mul, tanh.output[0])
         if other is not None and g.same(other, x):
-            return Match("mish", Form.MISH_CHAIN, form, [sp, tanh, mul], x, mul.output[0])
+            return Match("mish", Form.MISH_CHAIN, form, [*inner, tanh, mul], x, mul.output[0])
     if not muls:
         return NearMiss(
-            "mish", Form.MISH_CHAIN, form, [sp, tanh], "Tanh(Softplus(x)) is not multiplied by x"
+            "mish",
+            Form.MISH_CHAIN,
+            form,
+            [*inner, tanh],
+            "Tanh(Softplus(x)) is not multiplied by x",
         )
     why = "Tanh(Softplus(x)) is multiplied by a tensor other than x"
-    return NearMiss("mish", Form.MISH_CHAIN, form, [sp, tanh, muls[0]], why)
+    return NearMiss("mish", Form.MISH_CHAIN, form, [*inner, tanh, muls[0]], why)
 
 
 # SiLU last: a Sigmoid inside another pattern must be claimed by that pattern first.
 RULES = (
     PatternRule(30, frozenset({"Tanh"}), match_mish, "silu"),
+    PatternRule(35, frozenset({"Log"}), match_softplus, "silu"),  # after Mish: it may hold one
     PatternRule(60, frozenset({"Sigmoid"}), match_silu, "silu"),
 )
