@@ -79,7 +79,7 @@ def _log_exp_softplus(g: GraphView, log: onnx.NodeProto) -> tuple[list, str] | N
         return None
     one, e = g.const_operand(add)
     exp = g.producer(e) if e is not None else None
-    if not close(one, 1.0) or exp is None or exp.op_type != "Exp":
+    if not close(one, 1.0) or exp is None or exp.op_type != "Exp" or not exp.input:
         return None
     return [exp, add, log], exp.input[0]
 
