@@ -8,6 +8,7 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   structured id), ``graph``, ``nodes``,
   ``ops_before``, ``ops_after``, ``dtype``, ``quantized``, ``notes`` (e.g. new output
   quantization parameters), ``max_abs_error`` (this change alone, from verification, or None),
+  ``time_ratio`` (the model's time with this change alone over the original's, on --target),
   ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``verification``: None when not run, else ``runtime``, ``inputs`` (notes on what was fed),
@@ -64,6 +65,8 @@ def _op_delta(before: dict, after: dict) -> str:
 def _change_lines(c: dict) -> list[str]:
     ops = f"{'·'.join(c['ops_before'])} ⇒ {'·'.join(c['ops_after']) or '–'}"
     err = f"err {_num(c['max_abs_error'])}"
+    if c.get("time_ratio") is not None:  # timed on --target
+        err += f" time ×{c['time_ratio']:.2f}"
     lines = [cut(f"  {c['rule']:<20} {err:<13} {ops}")]
     lines.append(cut(f"      at {c['graph']}: {' → '.join(c['nodes'])}"))
     if not c["applied"]:

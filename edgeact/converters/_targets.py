@@ -65,6 +65,6 @@ def judge_speed(change: dict, ratio: float, target: str) -> None:
     if ratio > SLOWER:
         change["applied"] = False
         change["skipped"] = (
-            f"slower on {target}: the model takes {ratio:.2f}× the original's time with it "
-            f"alone (ask for it with --swap {change['rule']})"
+            f"slower on {target}: {ratio:.2f}× the original's time alone "
+            f"(--swap {change['rule']} applies it)"
         )
