@@ -27,12 +27,12 @@ def _two_activations(tmp_path):
 
 @pytest.mark.onnxruntime
 def test_a_change_that_makes_the_target_slower_is_left_out_unless_named(tmp_path, monkeypatch):
-    ratios = {"silu=hardswish": 0.9, "gelu=gelu_tanh": 1.3}
+    ratios = iter([1.3, 0.9, 0.9])  # gelu alone, silu alone (scan order), then the plan
     timed = []
 
     def fake_ratio(original, changed):
         timed.append(changed)
-        return ratios[("gelu=gelu_tanh", "silu=hardswish")[len(timed) - 1]]  # scan order
+        return next(ratios)
 
     monkeypatch.setattr(onnx_convert, "time_ratio", fake_ratio)
     src = _two_activations(tmp_path)
@@ -47,7 +47,7 @@ def test_a_change_that_makes_the_target_slower_is_left_out_unless_named(tmp_path
     report = convert(
         src, tmp_path / "out2.onnx", ["gelu=gelu_tanh"], "mobile", target="onnxruntime"
     )
-    assert len(timed) == 1  # the named swap is not timed: it is applied as asked
+    assert len(timed) == 2  # silu alone, then the plan against the named gelu swap alone
     assert all(c["applied"] for c in report["changes"])
 
 
@@ -132,3 +132,23 @@ def test_verify_compares_in_the_targets_resolver(tmp_path):
     assert runtimes["litert-xnnpack"].endswith("(XNNPACK delegate)")
     with pytest.raises(ValueError, match="target onnxruntime does not run tflite models"):
         verify(src, dst, target="onnxruntime")
+
+
+@pytest.mark.onnxruntime
+def test_changes_neutral_alone_but_slower_together_are_rolled_back(tmp_path, monkeypatch):
+    ratios = iter([1.0, 1.01, 1.2, 1.0])  # gelu alone, silu alone, the plan, the plan again
+    monkeypatch.setattr(onnx_convert, "time_ratio", lambda a, b: next(ratios))
+    src = _two_activations(tmp_path)
+    report = convert(src, tmp_path / "out.onnx", [], "mobile", target="onnxruntime")
+    by_rule = {c["rule"]: c for c in report["changes"]}
+    assert by_rule["gelu=gelu_tanh"]["applied"]
+    silu = by_rule["silu=hardswish"]
+    assert not silu["applied"] and silu["skipped"].startswith("slower on onnxruntime together")
+    assert report["plan_time_ratio"] == 1.0 and report["written"]
+
+
+def test_fit_speed_stops_when_nothing_timed_is_left():
+    changes = [{"rule": "a=b", "applied": True, "time_ratio": 1.0, "skipped": None}]
+    assert _targets.fit_speed(changes, lambda: 1.5, "litert") is None
+    assert not changes[0]["applied"]
+    assert _targets.fit_speed([{"applied": True, "time_ratio": None}], lambda: 9.0, "x") is None

@@ -11,6 +11,8 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``time_ratio`` (the model's time with this change alone over the original's, on --target),
   ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
+- ``plan_time_ratio``: with --target, the converted model's time over the original's (changes
+  the user named counted on both sides), after ``_targets.fit_speed``; else None.
 - ``verification``: None when not run, else ``runtime``, ``inputs`` (notes on what was fed),
   ``samples`` (how many input samples ran), ``outputs`` (per output, its worst sample: max_abs,
   max_rel, cosine, top1, and ``failures``: the thresholds it breaks, in words), ``max_abs``,
@@ -43,6 +45,7 @@ def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
             "ops_before": {},
             "ops_after": {},
             "verification": None,
+            "plan_time_ratio": None,
             "written": False,
             "notes": [],
         },

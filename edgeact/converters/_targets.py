@@ -5,14 +5,15 @@ A swap that is cheaper in isolation can make a model slower in a runtime that fu
 what it replaces (ONNX Runtime fuses the exporter's erf GELU; XNNPACK takes int8 LOGISTIC·x chains
 as one table but not int8 HARD_SWISH). So with ``--target``, each change a preset chose is timed:
 the model with the change alone against the original, interleaved in the target runtime on one
-thread, and left out when the model gets slower by more than ``SLOWER`` in most rounds.
+thread, and left out when the model gets slower by more than ``SLOWER`` in most rounds; then the
+whole plan is timed the same way, and changes are dropped until it is not slower (``fit_speed``).
 """
 
 import statistics
 import time
 from collections.abc import Callable
 
-__all__ = ["SLOWER", "TARGETS", "check_target", "judge_speed", "time_ratio"]
+__all__ = ["SLOWER", "TARGETS", "check_target", "fit_speed", "judge_speed", "time_ratio"]
 
 # name -> (model format, what runs the model)
 TARGETS = {
@@ -57,6 +58,26 @@ def time_ratio(original: Callable[[], object], changed: Callable[[], object]) ->
             a, b = _batch(original, calls), _batch(changed, calls)
         ratios.append(b / a)
     return statistics.quantiles(ratios, n=4)[0]
+
+
+def fit_speed(changes: list[dict], plan_ratio: Callable[[], float], target: str) -> float | None:
+    """The time ratio of the whole plan (``plan_ratio()``: the model with the applied changes
+    against it with only the untimed ones, those the user named) once it is not slower, or None
+    if nothing was timed. Changes each neutral alone can add up to slower; then the applied timed
+    change with the largest own ratio is dropped and the plan timed again."""
+    while True:
+        timed = [c for c in changes if c["applied"] and c.get("time_ratio") is not None]
+        if not timed:
+            return None
+        ratio = plan_ratio()
+        if ratio <= SLOWER:
+            return ratio
+        worst = max(timed, key=lambda c: c["time_ratio"])
+        worst["applied"] = False
+        worst["skipped"] = (
+            f"slower on {target} together: the plan took {ratio:.2f}× the time; this change's "
+            f"own {worst['time_ratio']:.2f}× was the largest"
+        )
 
 
 def judge_speed(change: dict, ratio: float, target: str) -> None:

@@ -22,7 +22,7 @@ from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back
-from edgeact.converters._targets import judge_speed, time_ratio
+from edgeact.converters._targets import fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import (
     atomic_write,
     check_destination,
@@ -242,6 +242,18 @@ def convert(
             if timed is not None and change["applied"] and not asked:
                 judge_speed(change, time_ratio(timed, one_run(alone, feeds[0])), target)
     hold_back(changes, held)
+    if target and verify:
+
+        def plan_ratio() -> float:
+            untimed = [s.number for s, c in zip(sites, changes, strict=True)
+                       if c["applied"] and c["time_ratio"] is None]  # fmt: skip
+            chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
+            steps.step(f"time the plan on {target}")
+            baseline = apply_sites(model, rules, fuse, types, untimed) if untimed else model
+            planned = apply_sites(model, rules, fuse, types, chosen)
+            return time_ratio(one_run(baseline, feeds[0]), one_run(planned, feeds[0]))
+
+        report["plan_time_ratio"] = fit_speed(changes, plan_ratio, target)
     converted = model
 
     def attempt() -> dict | None:

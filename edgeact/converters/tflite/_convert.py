@@ -28,7 +28,7 @@ from edgeact.converters._findings import Change
 from edgeact.converters._inputs import DEFAULT_SAMPLES
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back
-from edgeact.converters._targets import judge_speed, time_ratio
+from edgeact.converters._targets import fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -132,6 +132,18 @@ def convert(
         report["notes"].append("thresholds ignored: verification is off")
 
     hold_back(report["changes"], held)
+    if target is not None and reference is not None:
+        changes = report["changes"]
+
+        def plan_ratio() -> float:
+            untimed = [i for i, c in enumerate(changes) if c["applied"] and c["time_ratio"] is None]
+            planned, _ = build([i for i, c in enumerate(changes) if c["applied"]])
+            baseline = build(untimed)[0] if untimed else data
+            steps.step(f"time the plan on {target}")
+            before, after = (one_run(m, feeds[0], target) for m in (baseline, planned))
+            return time_ratio(before, after)
+
+        report["plan_time_ratio"] = fit_speed(changes, plan_ratio, target)
     final = b""
 
     def attempt() -> dict:
