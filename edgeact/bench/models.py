@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgeact.converters._targets import TARGETS
+from edgeact.converters._targets import TARGETS, delegated
 
 __all__ = ["bench_models", "detect_runtime"]
 
@@ -122,7 +122,7 @@ def _load(path: Path, target: str, threads: int, rng) -> tuple[Callable[[], obje
     try:
         if target == "onnxruntime":
             return _load_onnxruntime(path, threads, rng)
-        return _load_litert(path, threads, rng, delegate=target == "litert-xnnpack")
+        return _load_litert(path, threads, rng, delegate=delegated(target))
     except (RuntimeError, ValueError) as error:
         raise ValueError(f"{path}: {target} cannot load or run it: {error}") from error
 
@@ -140,12 +140,9 @@ def _load_onnxruntime(path: Path, threads: int, rng):
 
 
 def _load_litert(path: Path, threads: int, rng, *, delegate: bool):
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    from edgeact.runtimes.litert import new_interpreter
 
-    resolver = OpResolverType.AUTO if delegate else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
-    interp = Interpreter(
-        model_path=str(path), num_threads=threads, experimental_op_resolver_type=resolver
-    )
+    interp = new_interpreter(path.read_bytes(), delegate=delegate, num_threads=threads)
     for detail in interp.get_input_details():
         signature = detail.get("shape_signature", detail["shape"])
         if any(d < 0 for d in signature):

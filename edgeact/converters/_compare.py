@@ -15,7 +15,7 @@ mish_opset17.onnx: 0.989), and another model does (same graph, other weights: âˆ
 Polygraphy's default atol/rtol, they make ``verify`` a check that can fail with no flags.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -137,12 +137,7 @@ class Thresholds:
         return ", ".join(parts) + (" (defaults)" if self.default else "")
 
     def to_json(self) -> dict:
-        return {
-            "tolerance": self.tolerance,
-            "rtol": self.rtol,
-            "min_cosine": self.min_cosine,
-            "default": self.default,
-        }
+        return asdict(self)
 
 
 DEFAULT_THRESHOLDS = Thresholds(min_cosine=0.99, default=True)

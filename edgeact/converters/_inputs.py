@@ -21,6 +21,7 @@ __all__ = [
     "parse_input_shapes",
     "sample_inputs",
     "split_samples",
+    "zip_samples",
 ]
 
 SEED = 0
@@ -105,13 +106,19 @@ def split_samples(arrays: dict, shapes: dict) -> list[dict]:
             rows[name] = [row[None] for row in array]
         else:
             rows[name] = [array]
-    counts = {len(r) for r in rows.values()} - {1}
-    if len(counts) > 1:
-        raise ValueError(f"the input arrays hold different numbers of samples: {sorted(counts)}")
-    n = counts.pop() if counts else 1
     if any(len(r) == 0 for r in rows.values()):
         raise ValueError("an input array holds no samples (its first axis is empty)")
-    return [{name: r[i % len(r)] for name, r in rows.items()} for i in range(n)] if rows else []
+    return zip_samples(rows, "the input arrays") if rows else []
+
+
+def zip_samples(rows: dict[str, list], what: str) -> list[dict]:
+    """{name: [sample, ...]} as [{name: sample}, ...]: the lists hold one common number of
+    samples, or one, which serves every sample. ValueError naming ``what`` otherwise."""
+    counts = {len(r) for r in rows.values()} - {1}
+    if len(counts) > 1:
+        raise ValueError(f"{what} hold different numbers of samples: {sorted(counts)}")
+    n = counts.pop() if counts else 1
+    return [{name: r[i % len(r)] for name, r in rows.items()} for i in range(n)]
 
 
 def sample_inputs(

@@ -16,6 +16,7 @@ __all__ = [
     "PRESETS",
     "canonical_name",
     "hold_back",
+    "is_held",
     "not_approximations",
     "parse_swaps",
     "preset",
@@ -83,11 +84,16 @@ def not_approximations(rules: dict[str, str], explicit: dict[str, str]) -> set[s
     }
 
 
+def is_held(change: dict, held: set[str]) -> bool:
+    """Whether ``change`` is a swap ``hold_back`` leaves out (so there is no use timing it)."""
+    return change["kind"] == "swap" and change["activation"] in held
+
+
 def hold_back(changes: list[dict], held: set[str]) -> None:
     """Mark the swaps of ``held`` activations (``not_approximations``) not applied, saying why
     and how to ask for them (before any other reason); their measured error stays."""
     for change in changes:
-        if change["kind"] != "swap" or change["activation"] not in held:
+        if not is_held(change, held):
             continue
         err, before = change["max_abs_error"], change["skipped"]
         alone = "" if err is None else f", error alone {err:.3g}"

@@ -13,7 +13,15 @@ import statistics
 import time
 from collections.abc import Callable
 
-__all__ = ["SLOWER", "TARGETS", "check_target", "fit_speed", "judge_speed", "time_ratio"]
+__all__ = [
+    "SLOWER",
+    "TARGETS",
+    "check_target",
+    "delegated",
+    "fit_speed",
+    "judge_speed",
+    "time_ratio",
+]
 
 # name -> (model format, what runs the model)
 TARGETS = {
@@ -33,6 +41,11 @@ def check_target(fmt: str, target: str) -> None:
     if TARGETS[target][0] != fmt:
         runs = [t for t, (f, _) in TARGETS.items() if f == fmt]
         raise ValueError(f"target {target} does not run {fmt} models; use {' or '.join(runs)}")
+
+
+def delegated(target: str | None) -> bool:
+    """Whether ``target`` runs LiteRT with its default resolver (the XNNPACK delegate)."""
+    return target == "litert-xnnpack"
 
 
 def _batch(run: Callable[[], object], calls: int) -> float:

@@ -21,7 +21,7 @@ from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
 from edgeact.converters._progress import Steps
-from edgeact.converters._swaps import hold_back
+from edgeact.converters._swaps import hold_back, is_held
 from edgeact.converters._targets import fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import (
     atomic_write,
@@ -239,7 +239,7 @@ def convert(
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
-            if timed is not None and change["applied"] and not asked:
+            if timed is not None and change["applied"] and not (asked or is_held(change, held)):
                 judge_speed(change, time_ratio(timed, one_run(alone, feeds[0])), target)
     hold_back(changes, held)
     if target and verify:

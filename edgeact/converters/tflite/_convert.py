@@ -27,8 +27,8 @@ from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
 from edgeact.converters._inputs import DEFAULT_SAMPLES
 from edgeact.converters._progress import Steps
-from edgeact.converters._swaps import hold_back
-from edgeact.converters._targets import fit_speed, judge_speed, time_ratio
+from edgeact.converters._swaps import hold_back, is_held
+from edgeact.converters._targets import delegated, fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
@@ -127,7 +127,7 @@ def convert(
             report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, limits, explicit, steps)
             if target is not None:
-                _time_each(report, build, data, feeds[0], explicit, target)
+                _time_each(report, build, data, feeds[0], explicit, held, target)
     elif not limits.default:
         report["notes"].append("thresholds ignored: verification is off")
 
@@ -235,18 +235,18 @@ def _measure_each(report, build, feeds, reference, limits, explicit, steps: Step
 def one_run(model: bytes, feed: dict, target: str):
     """One invoke of ``model`` in the ``target``'s LiteRT resolver on one thread, its inputs
     set once (for ``_targets.time_ratio``)."""
-    from edgeact.runtimes.litert import new_interpreter
-
-    interp = new_interpreter(model, delegate=target == "litert-xnnpack")
+    interp = load(model, delegate=delegated(target))
     run(interp, feed)  # sets the inputs (and resizes dynamic ones)
     return interp.invoke
 
 
-def _time_each(report, build, data: bytes, feed: dict, explicit, target: str) -> None:
-    """``judge_speed`` for each applied change the user did not name."""
+def _time_each(report, build, data: bytes, feed: dict, explicit, held, target: str) -> None:
+    """``judge_speed`` for each applied change the user did not name and the preset does not
+    hold back."""
     original = one_run(data, feed, target)
     for i, change in enumerate(report["changes"]):
-        if change["applied"] and change["activation"] not in explicit:
+        named = change["activation"] in explicit
+        if change["applied"] and not (named or is_held(change, held)):
             single, _ = build([i])
             judge_speed(change, time_ratio(original, one_run(single, feed, target)), target)
 

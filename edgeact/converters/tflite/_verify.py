@@ -16,7 +16,8 @@ import numpy as np
 
 from edgeact.converters._compare import compare_samples, per_tensor
 from edgeact.converters._errors import ModelError, first_line
-from edgeact.converters._inputs import sample_inputs
+from edgeact.converters._inputs import sample_inputs, zip_samples
+from edgeact.converters._targets import delegated
 from edgeact.converters.tflite._graph import text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 
@@ -36,7 +37,7 @@ def runtime_name(target: str | None = None) -> str:
     """The verification runtime as the report names it, with LiteRT's version."""
     from importlib.metadata import version
 
-    how = "XNNPACK delegate" if target == "litert-xnnpack" else "builtin kernels"
+    how = "XNNPACK delegate" if delegated(target) else "builtin kernels"
     return f"LiteRT {version('ai-edge-litert')} ({how})"
 
 
@@ -127,11 +128,7 @@ def make_inputs(
     unknown = sorted((set(provided) | set(shapes)) - used)
     if unknown:
         raise ValueError(f"the model has no input {unknown[0]!r}")
-    counts = {len(f) for f in per_entry.values()} - {1}
-    if len(counts) > 1:
-        raise ValueError(f"the signatures' inputs hold different numbers of samples: {counts}")
-    n = counts.pop() if counts else 1
-    return [{key: f[i % len(f)] for key, f in per_entry.items()} for i in range(n)], notes
+    return zip_samples(per_entry, "the signatures' inputs"), notes
 
 
 _QUANTIZED_NOTE = "quantized inputs: the float inputs quantized with each input's parameters"
@@ -171,6 +168,15 @@ def _quant(details: dict) -> tuple[float, int] | None:
     return float(scales[0]), int(q["zero_points"][0])
 
 
+def _tensor_params(tensor) -> tuple[float, int] | None:
+    """(scale as LiteRT's float32, zero point) of a per-tensor quantized schema tensor, else
+    None (float, or one scale per channel)."""
+    q = tensor.quantization
+    if q is None or q.scale is None or len(q.scale) != 1:
+        return None
+    return float(np.float32(q.scale[0])), int(q.zeroPoint[0])
+
+
 def _is_int(array) -> bool:
     return np.issubdtype(np.asarray(array).dtype, np.integer)
 
@@ -197,7 +203,7 @@ def compare_models(
         data = read_bytes(path)
         parse_model(data, os.fspath(path))  # a one-line ModelError for a malformed file
         try:
-            interps.append(load(data, delegate=target == "litert-xnnpack"))
+            interps.append(load(data, delegate=delegated(target)))
         except RuntimeError as error:
             raise ModelError(f"LiteRT cannot run {path}: {first_line(error)}") from None
     feeds, notes = make_inputs(interps[0], provided, shapes, samples, seed)
@@ -225,12 +231,9 @@ def _computed(model, subgraphs: list[int]) -> dict[str, tuple[int, int, tuple | 
                 if i < 0:
                     continue
                 t = sg.tensors[i]
-                q = t.quantization
-                params = None
-                if q is not None and q.scale is not None and len(q.scale) == 1:
-                    params = (float(np.float32(q.scale[0])), int(q.zeroPoint[0]))
                 name = text(t.name) or f"tensor {i}"
-                found.setdefault(name if len(subgraphs) == 1 else f"{s}/{name}", (s, i, params))
+                label = name if len(subgraphs) == 1 else f"{s}/{name}"
+                found.setdefault(label, (s, i, _tensor_params(t)))
     return found
 
 
