@@ -11,7 +11,7 @@ always one the report shows. Without any from the user, ``DEFAULT_THRESHOLDS`` h
 ReLU6 differs only above 6, yet that alone is a relative error of 0.3 on N(0, 2²) inputs. On
 the test models the approximations meet it (GELU's tanh form: 1.0; SiLU→Hardswish: 0.996)
 while swaps that are not can fail (ELU→ReLU6 in misc.tflite: 0.93; Mish→Hardswish in
-mish_opset17.onnx: 0.989), and another model does (same graph, other weights: −0.02). Like
+mish_opset17.onnx: 0.989), and another model does (same graph, other weights: 0.26). Like
 Polygraphy's default atol/rtol, they make ``verify`` a check that can fail with no flags.
 """
 
