@@ -65,12 +65,50 @@ def test_litert_targets_time_the_change_in_their_resolver(tmp_path, monkeypatch)
     assert len(seen) == 2
 
 
-def test_time_ratio_measures_two_callables_interleaved():
-    calls = []
-    ratio = _targets.time_ratio(lambda: calls.append("a"), lambda: calls.append("b"))
-    assert math.isfinite(ratio) and ratio > 0
-    a, b = calls.count("a"), calls.count("b")
-    assert min(a, b) >= _targets.ROUNDS and a - b == 1  # one more to size the batches
+def test_paired_times_pairs_batches_of_fresh_sessions():
+    made, calls = [], []
+
+    def factory(name):
+        def fresh():
+            made.append(name)
+            return lambda: calls.append(name)
+
+        return fresh
+
+    ratio, a, b = _targets.paired_times(factory("a"), factory("b"), sessions=3, rounds=4)
+    assert math.isfinite(ratio) and ratio > 0 and a > 0 and b > 0
+    assert made == ["a", "b"] * 3  # a fresh pair of sessions per round of batches
+    assert calls.count("a") - calls.count("b") == 1  # one more to size the batches
+
+
+def test_sites_alike_share_one_timing():
+    measured = []
+
+    def measure():
+        measured.append(1)
+        return 1.0 + len(measured) / 10
+
+    def change(dtype="float32"):
+        return {"rule": "silu=hardswish", "ops_before": ["Sigmoid", "Mul"], "dtype": dtype,
+                "quantized": False, "applied": True}  # fmt: skip
+
+    shared, changes = {}, [change(), change(), change("float16"), change(), change()]
+    for c, shape in zip(changes, [(1, 8), (1, 8), (1, 8), (1, 9), None], strict=True):
+        _targets.judge_speed(c, measure, "onnxruntime", shared, shape)
+    assert [c["time_ratio"] for c in changes] == [1.1, 1.1, 1.2, 1.3, 1.4]
+    assert not any(c["applied"] for c in changes) and changes[1]["skipped"].startswith("slower")
+
+
+@pytest.mark.onnxruntime
+def test_identical_sites_of_a_model_are_timed_once(tmp_path, monkeypatch):
+    timed = []
+    monkeypatch.setattr(onnx_convert, "time_ratio", lambda a, b: timed.append(b) or 0.95)
+    b = om.Builder()
+    src = tmp_path / "m.onnx"
+    onnx.save(b.model(om.silu(b, om.silu(b, om.silu(b, "x"))), 17), src)
+    report = convert(src, tmp_path / "out.onnx", [], "mobile", target="onnxruntime")
+    assert len(report["changes"]) == 3 and all(c["applied"] for c in report["changes"])
+    assert len(timed) == 2  # the three SiLUs of one shape once, then the plan
 
 
 @pytest.mark.parametrize(
@@ -132,6 +170,16 @@ def test_verify_compares_in_the_targets_resolver(tmp_path):
     assert runtimes["litert-xnnpack"].endswith("(XNNPACK delegate)")
     with pytest.raises(ValueError, match="target onnxruntime does not run tflite models"):
         verify(src, dst, target="onnxruntime")
+
+
+@pytest.mark.xnnpack
+def test_convert_verifies_in_the_targets_resolver(tmp_path, monkeypatch):
+    monkeypatch.setattr(tflite_convert, "time_ratio", lambda a, b: 1.0)
+    src = tmp_path / "m.tflite"
+    src.write_bytes(tm.silu_only_model(int8=True))
+    for target, how in (("litert", "(builtin kernels)"), ("litert-xnnpack", "(XNNPACK delegate)")):
+        report = convert(src, tmp_path / f"{target}.tflite", [], "mobile", target=target)
+        assert report["verification"]["runtime"].endswith(how) and report["written"]
 
 
 @pytest.mark.onnxruntime

@@ -4,9 +4,11 @@ the model slower there.
 A swap that is cheaper in isolation can make a model slower in a runtime that fused or delegated
 what it replaces (ONNX Runtime fuses the exporter's erf GELU; XNNPACK takes int8 LOGISTIC·x chains
 as one table but not int8 HARD_SWISH). So with ``--target``, each change a preset chose is timed:
-the model with the change alone against the original, interleaved in the target runtime on one
-thread, and left out when the model gets slower by more than ``SLOWER`` in most rounds; then the
-whole plan is timed the same way, and changes are dropped until it is not slower (``fit_speed``).
+the model with the change alone against the original, in the target runtime on one thread, and
+left out when the model gets slower by more than ``SLOWER``; then the whole plan is timed the
+same way, and changes are dropped until it is not slower (``fit_speed``). Sites alike (same
+rule, ops, dtype and input shape) share one timing, so a model with 50 SiLUs of 4 shapes is
+timed 4 times and its identical sites get the same decision.
 """
 
 import statistics
@@ -20,6 +22,7 @@ __all__ = [
     "delegated",
     "fit_speed",
     "judge_speed",
+    "paired_times",
     "time_ratio",
 ]
 
@@ -29,9 +32,10 @@ TARGETS = {
     "litert": ("tflite", "LiteRT, builtin kernels"),
     "litert-xnnpack": ("tflite", "LiteRT with its default XNNPACK delegate"),
 }
-SLOWER = 1.02  # time ratio above which a change counts as slower (noise on a busy 2-core host)
-BATCH_SECONDS = 2e-3  # each timed sample runs the model this long at least
-ROUNDS = 21  # interleaved samples per model (ABBA order)
+SLOWER = 1.01  # time ratio above which a change counts as slower (paired_times' spread: ±1 %)
+BATCH_SECONDS = 2e-3  # each timed batch runs the model this long at least
+SESSIONS = 6  # fresh sessions per model: one session's speed varies by up to ±30 % here
+ROUNDS = 12  # paired batches per pair of sessions (ABBA order)
 
 
 def check_target(fmt: str, target: str) -> None:
@@ -55,22 +59,40 @@ def _batch(run: Callable[[], object], calls: int) -> float:
     return (time.perf_counter() - start) / calls
 
 
-def time_ratio(original: Callable[[], object], changed: Callable[[], object]) -> float:
-    """changed's time / original's time per call: the lower quartile over interleaved rounds,
-    so a change counts as slower only when three rounds in four say so (on a shared machine,
-    other work adds time to either side at random; one slow round must not decide)."""
-    for run in (original, changed, original, changed):  # warm-up: caches, lazy allocations
-        run()
-    once = max(_batch(original, 1), 1e-7)
-    calls = max(1, int(BATCH_SECONDS / once))
-    ratios = []
-    for i in range(ROUNDS):
-        if i % 2:  # ABBA: neither model always runs first
-            b, a = _batch(changed, calls), _batch(original, calls)
-        else:
-            a, b = _batch(original, calls), _batch(changed, calls)
-        ratios.append(b / a)
-    return statistics.quantiles(ratios, n=4)[0]
+Runner = Callable[[], Callable[[], object]]  # makes a fresh session; returns its one run
+
+
+def paired_times(
+    original: Runner, changed: Runner, sessions: int = SESSIONS, rounds: int = ROUNDS
+) -> tuple[float, float, float]:
+    """(changed's time / original's, original's seconds per call, changed's), each the median
+    over ``sessions`` fresh pairs of sessions × ``rounds`` pairs of batches run back to back.
+
+    Why this estimator: on this 2-core VM, sessions of the same ONNX Runtime model differ by up
+    to ±30 % (memory layout), so one session per model decides nothing; and other work slows
+    whatever runs at that moment, so only batches adjacent in time are compared. The same
+    model against itself comes out within ±1 % (bench/bench_plans.py measures it)."""
+    ratios, times_a, times_b = [], [], []
+    calls = 0
+    for _ in range(sessions):
+        a, b = original(), changed()
+        for run in (a, b, a, b):  # warm-up: caches, lazy allocations
+            run()
+        calls = calls or max(1, int(BATCH_SECONDS / max(_batch(a, 1), 1e-7)))
+        for i in range(rounds):
+            if i % 2:  # ABBA: neither model always runs first
+                tb, ta = _batch(b, calls), _batch(a, calls)
+            else:
+                ta, tb = _batch(a, calls), _batch(b, calls)
+            ratios.append(tb / ta)
+            times_a.append(ta)
+            times_b.append(tb)
+    return statistics.median(ratios), statistics.median(times_a), statistics.median(times_b)
+
+
+def time_ratio(original: Runner, changed: Runner) -> float:
+    """changed's time / original's per call (``paired_times``)."""
+    return paired_times(original, changed)[0]
 
 
 def fit_speed(changes: list[dict], plan_ratio: Callable[[], float], target: str) -> float | None:
@@ -93,8 +115,20 @@ def fit_speed(changes: list[dict], plan_ratio: Callable[[], float], target: str)
         )
 
 
-def judge_speed(change: dict, ratio: float, target: str) -> None:
-    """Record the time ratio of the model with ``change`` alone; leave it out if slower."""
+def judge_speed(
+    change: dict, measure: Callable[[], float], target: str, shared: dict, shape
+) -> None:
+    """Record the time ratio of the model with ``change`` alone (``measure()``, taken once per
+    rule, ops, dtype and input ``shape`` in ``shared``; None: unknown, always measured); leave
+    the change out if it makes the model slower."""
+    like = (change["rule"], tuple(change["ops_before"]), change["dtype"], change["quantized"])
+    if shape is None:
+        ratio = measure()
+    else:
+        key = (*like, tuple(shape))
+        if key not in shared:
+            shared[key] = measure()
+        ratio = shared[key]
     change["time_ratio"] = ratio
     if ratio > SLOWER:
         change["applied"] = False

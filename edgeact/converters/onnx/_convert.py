@@ -10,6 +10,7 @@ original within the thresholds (``_compare``).
 import os
 import tempfile
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
 import onnx
@@ -37,7 +38,7 @@ from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_da
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
 from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtime_name, session
 
-__all__ = ["convert", "one_run"]
+__all__ = ["convert", "runner"]
 
 # what onnx.checker raises: full_check runs strict shape inference, whose errors are its own type
 _CHECKER_ERRORS = (onnx.checker.ValidationError, onnx.shape_inference.InferenceError)
@@ -58,16 +59,22 @@ def _upgrade(model: onnx.ModelProto, opset: int, source) -> onnx.ModelProto:
         raise ModelError(f"{source}: onnx cannot convert it to opset {opset} ({exc})") from None
 
 
-def _value_types(model: onnx.ModelProto) -> dict[str, str]:
-    """Element type names of every typed value, from shape inference on an in-memory copy."""
-    types = {}
+def _value_info(model: onnx.ModelProto) -> tuple[dict[str, str], dict[str, tuple]]:
+    """Element type names of every typed value, and the shapes known in full (a dimension a
+    number or a named parameter), from shape inference on an in-memory copy."""
+    types, shapes = {}, {}
     for g in nested_graphs(with_types(model).graph):
         for vi in [*g.input, *g.value_info, *g.output]:
-            if vi.type.HasField("tensor_type") and vi.type.tensor_type.elem_type:
-                types[vi.name] = dtype_name(vi.type.tensor_type.elem_type)
+            tensor = vi.type.tensor_type if vi.type.HasField("tensor_type") else None
+            if tensor is None or not tensor.elem_type:
+                continue
+            types[vi.name] = dtype_name(tensor.elem_type)
+            dims = [d.dim_value or d.dim_param for d in tensor.shape.dim]
+            if tensor.HasField("shape") and all(dims):
+                shapes[vi.name] = tuple(dims)
         for t in g.initializer:
             types[t.name] = dtype_name(t.data_type)
-    return types
+    return types, shapes
 
 
 def _later_fusions(later: Counter, opset: int | None) -> list[str]:
@@ -141,12 +148,18 @@ def _passes_full_check(model: onnx.ModelProto) -> bool:
     return True
 
 
-def one_run(model: onnx.ModelProto, feed: dict):
-    """One run of ``model`` in ONNX Runtime on one thread, for ``_targets.time_ratio``."""
+def runner(model: onnx.ModelProto, feed: dict):
+    """A factory of fresh one-thread ONNX Runtime sessions of ``model``, each returned as its
+    one run on ``feed`` (``_targets.paired_times``)."""
     from edgeact.runtimes.onnxruntime import cpu_session
 
-    sess = cpu_session(model.SerializeToString(), threads=1)
-    return lambda: sess.run(None, feed)
+    blob = model.SerializeToString()
+
+    def fresh():
+        sess = cpu_session(blob, threads=1)
+        return lambda: sess.run(None, feed)
+
+    return fresh
 
 
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
@@ -203,7 +216,7 @@ def convert(
     model, external = load_with_data(source)
     if opset is not None:
         model = _upgrade(model, opset, source)
-    types = _value_types(model)
+    types, shapes = _value_info(model)
     later = Counter()
     sites = plan_sites(model, rules, fuse, types, later)
     _check_explicit(explicit or {}, sites, model, source)
@@ -233,14 +246,15 @@ def convert(
         specs = input_specs(original)
         feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed)
         reference = [run(original, feed, f"the input model {source}") for feed in feeds]
-        timed = one_run(model, feeds[0]) if target else None
+        timed, shared = (runner(model, feeds[0]) if target else None), {}
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
             if timed is not None and change["applied"] and not (asked or is_held(change, held)):
-                judge_speed(change, time_ratio(timed, one_run(alone, feeds[0])), target)
+                measure = partial(time_ratio, timed, runner(alone, feeds[0]))
+                judge_speed(change, measure, target, shared, shapes.get(site.match.x))
     hold_back(changes, held)
     if target and verify:
 
@@ -251,7 +265,7 @@ def convert(
             steps.step(f"time the plan on {target}")
             baseline = apply_sites(model, rules, fuse, types, untimed) if untimed else model
             planned = apply_sites(model, rules, fuse, types, chosen)
-            return time_ratio(one_run(baseline, feeds[0]), one_run(planned, feeds[0]))
+            return time_ratio(runner(baseline, feeds[0]), runner(planned, feeds[0]))
 
         report["plan_time_ratio"] = fit_speed(changes, plan_ratio, target)
     converted = model

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from functools import partial
 
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
@@ -38,7 +39,7 @@ from edgeact.converters.tflite._rules import Site, check_targets, find_sites
 from edgeact.converters.tflite._verify import load, make_inputs, run, runtime_name
 from edgeact.converters.tflite._writer import inline_external, serialize
 
-__all__ = ["convert", "one_run"]
+__all__ = ["convert", "runner"]
 
 
 def convert(
@@ -63,8 +64,9 @@ def convert(
 
     ``explicit`` are the rules the user named (an explicit rule that matches nothing is a
     ModelError; preset rules may match nothing); ``held``: sources whose swaps are only listed
-    (``_swaps.hold_back``). ``limits``, ``budget``, ``target`` ("litert", "litert-xnnpack"),
-    ``samples``, ``seed``: as for the ONNX ``convert``. ``inputs``: {name: array} for
+    (``_swaps.hold_back``). ``limits``, ``budget``, ``samples``, ``seed``: as for the ONNX
+    ``convert``; ``target`` ("litert", "litert-xnnpack"): as there, and the resolver every
+    verification runs in (without one, builtin kernels). ``inputs``: {name: array} for
     verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read, each
     change's verification, the final verification, write). The model is written only if
@@ -108,7 +110,7 @@ def convert(
     reference = feeds = None
     if verify:
         try:
-            interp = load(data)
+            interp = load(data, delegate=delegated(target))
         except RuntimeError as error:  # custom ops: the user's resolver has them, LiteRT not
             if not limits.default:
                 raise ModelError(
@@ -124,10 +126,10 @@ def convert(
                 reference = [run(interp, feed) for feed in feeds]
             except RuntimeError as error:  # loads but cannot run: nothing to verify against
                 raise ModelError(f"LiteRT fails to run {name}: {first_line(error)}") from None
-            report["verification"] = {"runtime": runtime_name(), "inputs": input_notes}
-            _measure_each(report, build, feeds, reference, limits, explicit, steps)
+            report["verification"] = {"runtime": runtime_name(target), "inputs": input_notes}
+            _measure_each(report, build, feeds, reference, limits, explicit, steps, target)
             if target is not None:
-                _time_each(report, build, data, feeds[0], explicit, held, target)
+                _time_each(report, build, sites, views, data, feeds[0], explicit, held, target)
     elif not limits.default:
         report["notes"].append("thresholds ignored: verification is off")
 
@@ -140,7 +142,7 @@ def convert(
             planned, _ = build([i for i, c in enumerate(changes) if c["applied"]])
             baseline = build(untimed)[0] if untimed else data
             steps.step(f"time the plan on {target}")
-            before, after = (one_run(m, feeds[0], target) for m in (baseline, planned))
+            before, after = (runner(m, feeds[0], target) for m in (baseline, planned))
             return time_ratio(before, after)
 
         report["plan_time_ratio"] = fit_speed(changes, plan_ratio, target)
@@ -151,7 +153,7 @@ def convert(
         nonlocal final
         final, _ = build([i for i, c in enumerate(report["changes"]) if c["applied"]])
         steps.step("verify the converted model")
-        return _verify_final(report, final, feeds, reference, limits)
+        return _verify_final(report, final, feeds, reference, limits, target)
 
     if reference is None:
         final, _ = build([i for i, c in enumerate(report["changes"]) if c["applied"]])
@@ -213,18 +215,18 @@ def _change(site: Site, views, notes: list[str]) -> dict:
     ).to_json()
 
 
-def _run_all(model: bytes, feeds: list) -> list[dict]:
-    interp = load(model)
+def _run_all(model: bytes, feeds: list, target: str | None) -> list[dict]:
+    interp = load(model, delegate=delegated(target))
     return [run(interp, feed) for feed in feeds]
 
 
-def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps) -> None:
+def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps, target):
     changes = report["changes"]
     for i, change in enumerate(changes):
         steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
         single, _ = build([i])
         try:
-            records = compare_samples(reference, _run_all(single, feeds))
+            records = compare_samples(reference, _run_all(single, feeds, target))
         except RuntimeError as failure:
             change["applied"] = False
             change["skipped"] = f"LiteRT cannot run the model with this change: {failure}"
@@ -232,31 +234,41 @@ def _measure_each(report, build, feeds, reference, limits, explicit, steps: Step
         judge_change(change, records, limits, asked=change["activation"] in explicit)
 
 
-def one_run(model: bytes, feed: dict, target: str):
-    """One invoke of ``model`` in the ``target``'s LiteRT resolver on one thread, its inputs
-    set once (for ``_targets.time_ratio``)."""
-    interp = load(model, delegate=delegated(target))
-    run(interp, feed)  # sets the inputs (and resizes dynamic ones)
-    return interp.invoke
+def runner(model: bytes, feed: dict, target: str):
+    """A factory of fresh one-thread LiteRT interpreters of ``model`` in the ``target``'s
+    resolver, each returned as its invoke with the inputs set (``_targets.paired_times``)."""
+
+    def fresh():
+        interp = load(model, delegate=delegated(target))
+        run(interp, feed)  # sets the inputs (and resizes dynamic ones)
+        return interp.invoke
+
+    return fresh
 
 
-def _time_each(report, build, data: bytes, feed: dict, explicit, held, target: str) -> None:
+def _time_each(report, build, sites, views, data: bytes, feed: dict, explicit, held, target):
     """``judge_speed`` for each applied change the user did not name and the preset does not
     hold back."""
-    original = one_run(data, feed, target)
+    original, shared = runner(data, feed, target), {}
     for i, change in enumerate(report["changes"]):
         named = change["activation"] in explicit
         if change["applied"] and not (named or is_held(change, held)):
-            single, _ = build([i])
-            judge_speed(change, time_ratio(original, one_run(single, feed, target)), target)
+            site = sites[i]
+            measure = partial(_ratio_alone, build, i, original, feed, target)
+            judge_speed(change, measure, target, shared, views[site.subgraph].shape(site.y))
 
 
-def _verify_final(report, final: bytes, feeds, reference, limits) -> dict:
+def _ratio_alone(build, i: int, original, feed: dict, target: str) -> float:
+    single, _ = build([i])
+    return time_ratio(original, runner(single, feed, target))
+
+
+def _verify_final(report, final: bytes, feeds, reference, limits, target) -> dict:
     """The verification block of the model ``final`` (failed, with a note, if it cannot run)."""
     started = report["verification"]
     runtime, inputs = started["runtime"], started["inputs"]
     try:
-        records = compare_samples(reference, _run_all(final, feeds))
+        records = compare_samples(reference, _run_all(final, feeds, target))
     except RuntimeError as error:
         report["notes"].append(f"the converted model does not run in LiteRT: {error}")
         failed = verification(runtime, inputs, len(feeds), [], limits)
