@@ -231,8 +231,11 @@ def qdq(opset: int = 13) -> onnx.ModelProto:
     return b.model(y, opset, extra_outputs=[(sq, TensorProto.UINT8)])
 
 
-def with_subgraphs(opset: int = 17) -> onnx.ModelProto:
-    """An If whose branches hold a SiLU and a Relu, and a model-local function with a Hardswish."""
+def with_subgraphs(opset: int = 17, cond: bool | None = True) -> onnx.ModelProto:
+    """An If whose branches hold a SiLU and a Relu, and a model-local function with a Hardswish.
+
+    The If takes its ``cond`` constant; None: the computed max(x) < -100, false for any sample
+    of normal floats."""
     then_b, else_b = Builder("/then"), Builder("/else")
     t_out = silu(then_b, "x")
     e_out = else_b.op("Relu", "x")
@@ -247,7 +250,10 @@ def with_subgraphs(opset: int = 17) -> onnx.ModelProto:
         )
         branches.append(g)
     b = Builder("/top")
-    cond = b.const(True, dtype=np.bool_)
+    if cond is None:
+        cond = b.op("Less", b.op("ReduceMax", "x", keepdims=0), b.const(-100.0))
+    else:
+        cond = b.const(cond, dtype=np.bool_)
     v = b.op("If", cond, then_branch=branches[0], else_branch=branches[1])
     fb = Builder("/fn")
     f_out = hardswish_hsig(fb, "fx")

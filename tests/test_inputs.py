@@ -51,3 +51,74 @@ def test_a_given_array_of_the_wrong_shape_names_the_input_and_both_shapes():
         "input 'x' from file has shape [1, 5]; the model takes [1, 4] (or one more leading axis "
         "of samples)"
     )
+
+
+def test_ranges_the_model_states_shape_the_samples_and_are_noted():
+    ranges = {"x": (0.0, 1.0, "the range of its uint8 quantization"), "ids": (0, 100, "rows")}
+    feeds, notes = sample_inputs(SPECS, {"ids": (4000,)}, samples=2, ranges=ranges)
+    for feed in feeds:
+        assert 0 <= feed["x"].min() and feed["x"].max() <= 1  # N(0.5, (1/6)²) clipped
+        assert feed["ids"].min() >= 0 and feed["ids"].max() == 99  # every row, not only 0..3
+    assert notes[0].startswith("random inputs")  # the generic note first, then one per range
+    x_note = "input 'x': floats ~ N(0.5, 0.1667²) within [0, 1], the range of its uint8"
+    assert any(n.startswith(x_note) for n in notes[1:])
+    assert "input 'ids': integers in [0, 100), rows" in notes[1:]
+    assert not any(n.startswith("random inputs") for n in notes[1:])
+    given = {"x": np.full((1, 4), 7.0, np.float32)}  # a given array wins over a stated range
+    feeds, notes = sample_inputs(SPECS, {"ids": (2,)}, given, ranges=ranges)
+    assert feeds[0]["x"].max() == 7.0 and not any("input 'x'" in n for n in notes)
+
+
+def test_onnx_ranges_come_from_quantize_linear_and_gather_tables():
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeact.converters.onnx._ranges import input_ranges
+
+    inits = [
+        numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+        numpy_helper.from_array(np.array(-28, np.int8), "z"),
+        numpy_helper.from_array(np.zeros((30, 4), np.float32), "table"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"]),
+        helper.make_node("Gather", ["table", "ids"], ["e"], name="embed"),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [
+            helper.make_tensor_value_info("x", TensorProto.FLOAT, [4]),
+            helper.make_tensor_value_info("ids", TensorProto.INT64, [3]),
+        ],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("y", "e")],
+        initializer=inits,
+    )
+    ranges = input_ranges(helper.make_model(graph))
+    low, high, why = ranges["x"]
+    assert (low, high) == pytest.approx((0.1 * -100, 0.1 * 155)) and "int8 quantization" in why
+    assert ranges["ids"] == (0, 30, "the rows of table 'table'")
+
+
+def test_readers_that_disagree_on_an_inputs_range_state_none():
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeact.converters.onnx._ranges import input_ranges
+
+    inits = [
+        numpy_helper.from_array(np.array(0.1, np.float32), "s"),
+        numpy_helper.from_array(np.array(0, np.uint8), "z_u8"),  # [0, 25.5]
+        numpy_helper.from_array(np.array(127, np.int8), "z_i8"),  # [-25.5, 0]
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", z], [f"q{i}"])
+        for i, z in enumerate(["z_u8", "z_i8"])
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+        [helper.make_tensor_value_info(n, TensorProto.UINT8, None) for n in ("q0", "q1")],
+        initializer=inits,
+    )
+    assert input_ranges(helper.make_model(graph)) == {}

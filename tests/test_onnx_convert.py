@@ -431,6 +431,23 @@ def test_swaps_and_fusions_reach_subgraphs_and_functions(conv):
     assert report["verification"]["passed"]
 
 
+@pytest.mark.parametrize(
+    ("cond", "exercised"),
+    [(True, True), (False, False), (None, False)],  # None: computed, false on every sample
+)
+def test_a_change_in_an_if_branch_no_sample_takes_is_reported_unexercised(conv, cond, exercised):
+    report, _ = conv(om.with_subgraphs(17, cond), "silu=hardswish")
+    by_rule = {c["rule"]: c for c in report["changes"]}
+    assert by_rule["fuse hardswish"]["exercised"] is None  # in a function, not an If branch
+    silu = by_rule["silu=hardswish"]
+    assert silu["applied"] and silu["exercised"] is exercised
+    unexercised = [n for n in silu["notes"] if n.startswith("not exercised")]
+    assert len(unexercised) == (not exercised)
+    if not exercised:
+        assert unexercised[0].endswith("was False in all 3 samples")
+        assert silu["max_abs_error"] == 0
+
+
 def test_a_change_that_does_not_run_alone_is_skipped_and_the_rest_written(conv):
     """A function body has no types: constants default to float32, wrong for float16 data."""
     f16 = TensorProto.FLOAT16

@@ -9,6 +9,8 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``ops_before``, ``ops_after``, ``dtype``, ``quantized``, ``notes`` (e.g. new output
   quantization parameters), ``max_abs_error`` (this change alone, from verification, or None),
   ``time_ratio`` (the model's time with this change alone over the original's, on --target),
+  ``exercised`` (False: it lies in an If branch no verification sample takes; True: one does;
+  None: not inside a main-graph If, or not verified),
   ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``plan_time_ratio``: with --target, the converted model's time over the original's (changes

@@ -89,6 +89,7 @@ class Change:
     notes: tuple[str, ...] = ()
     max_abs_error: float | None = None
     time_ratio: float | None = None  # time with this change alone / without, on --target
+    exercised: bool | None = None  # False: inside an If branch no verification sample takes
     skipped: str | None = None
 
     def to_json(self) -> dict:

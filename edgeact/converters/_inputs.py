@@ -3,7 +3,10 @@
 Dynamic dimensions come from ``--input-shape name=1x3x224x224``; those left open are taken as 1
 and the report says so. Float inputs are N(0, 2²), wide enough to reach every branch of every
 activation (ReLU6's 6 and Hardswish's ±3 included); integer inputs (token ids, indices) are small
-non-negative integers, valid for any vocabulary or axis. Verification runs several samples
+non-negative integers, valid for any vocabulary or axis. Where the model states an input's range
+(``ranges``: a quantized input's codes, an embedding table's rows), floats are normal with the
+range's ends at ±3σ (clipped to it: a quantized input of range [0, 1] got half its samples at
+0 and a third at 1 from N(0, 2²)), and integers uniform over it. Verification runs several samples
 (``DEFAULT_SAMPLES``, each from its own seed), or as many as a .npz holds (``split_samples``).
 """
 
@@ -127,16 +130,19 @@ def sample_inputs(
     provided: dict | None = None,
     samples: int = 1,
     seed: int = SEED,
+    ranges: dict[str, tuple[float, float, str]] | None = None,
 ) -> tuple[list[dict[str, np.ndarray]], list[str]]:
     """(a list of samples, each inputs by name; notes for the report) for input ``specs``.
 
     ``provided`` arrays (from a .npz; ``split_samples`` says how they hold several samples) are
     used as they are, cast to the input's dtype; the rest are random, sample i from seed
     ``seed + i``. There are as many samples as the arrays hold when they give every input,
-    else ``samples``. ValueError if ``shapes`` or ``provided`` name an input the model does not
-    have.
+    else ``samples``. ``ranges``: {name: (low, high, why)} the model states (floats drawn in
+    [low, high], normal with its ends at ±3σ; integers uniform in [low, high)). ValueError if
+    ``shapes`` or ``provided`` name an input the model does not have.
     """
     shapes, provided = shapes or {}, provided or {}
+    ranges = {n: r for n, r in (ranges or {}).items() if n not in provided}
     names = {s[0] for s in specs}
     for name in [*shapes, *provided]:
         if name not in names:
@@ -145,20 +151,30 @@ def sample_inputs(
     if not rows or (len(rows) == 1 and names - set(provided)):
         rows = [rows[0] if rows else {} for _ in range(samples)]
     notes = [f"{len(provided)} input(s) from file, {len(rows)} sample(s)"] if provided else []
-    feeds = [_sample(specs, shapes, given, seed + i, notes) for i, given in enumerate(rows)]
-    random_dtypes = [s[2] for s in specs if s[0] not in provided]
+    feeds = [_sample(specs, shapes, given, ranges, seed + i, notes) for i, given in enumerate(rows)]
+    random_dtypes = [s[2] for s in specs if s[0] not in provided and s[0] not in ranges]
     kinds = [f"floats ~ N(0, {FLOAT_STD:g}²)", f"integers in [0, {MAX_INT})"]
     used = [any(np.issubdtype(d, t) for d in random_dtypes) for t in (np.floating, np.integer)]
-    if any(used):
+    if any(used) or ranges:
         seeds = f"seed {seed}" if len(rows) == 1 else f"seeds {seed}–{seed + len(rows) - 1}"
-        notes.append(
-            f"random inputs ({seeds}): "
-            + ", ".join(k for k, u in zip(kinds, used, strict=True) if u)
-        )
+        drawn = ", ".join(k for k, u in zip(kinds, used, strict=True) if u)
+        notes.append(f"random inputs ({seeds})" + (f": {drawn}" if drawn else ""))
+    for spec in specs:
+        if spec[0] in ranges:
+            notes.append(_range_note(spec, *ranges[spec[0]]))
     return feeds, notes
 
 
-def _sample(specs, shapes: dict, provided: dict, seed: int, notes: list[str]) -> dict:
+def _range_note(spec: InputSpec, low: float, high: float, why: str) -> str:
+    name, _, dtype = spec
+    if np.issubdtype(dtype, np.integer):
+        return f"input {name!r}: integers in [{low:g}, {high:g}), {why}"
+    mid, sigma = (low + high) / 2, (high - low) / 6
+    within = f"within [{low:.4g}, {high:.4g}]"
+    return f"input {name!r}: floats ~ N({mid:.4g}, {sigma:.4g}²) {within}, {why}"
+
+
+def _sample(specs, shapes: dict, provided: dict, ranges: dict, seed: int, notes: list) -> dict:
     """One sample: the ``provided`` arrays cast, the other inputs random from ``seed``; notes on
     dynamic dimensions are added to ``notes`` once."""
     rng = np.random.default_rng(seed)
@@ -180,10 +196,15 @@ def _sample(specs, shapes: dict, provided: dict, seed: int, notes: list[str]) ->
                 f"input {name!r} of shape {_show(shape)} is too large for random inputs "
                 f"(over {MAX_ELEMENTS:,} values); give a smaller --input-shape or --inputs"
             )
-        if np.issubdtype(dtype, np.floating):
+        low, high, _ = ranges.get(name, (None, None, None))
+        if np.issubdtype(dtype, np.floating) and low is not None:
+            drawn = rng.normal((low + high) / 2, (high - low) / 6, shape)
+            inputs[name] = np.clip(drawn, low, high).astype(dtype)
+        elif np.issubdtype(dtype, np.floating):
             inputs[name] = (rng.standard_normal(shape) * FLOAT_STD).astype(dtype)
         elif np.issubdtype(dtype, np.integer):
-            inputs[name] = rng.integers(0, MAX_INT, shape).astype(dtype)
+            lo, hi = (int(low), int(high)) if low is not None else (0, MAX_INT)
+            inputs[name] = rng.integers(lo, hi, shape).astype(dtype)
         elif dtype == np.bool_:
             inputs[name] = rng.integers(0, 2, shape).astype(np.bool_)
         else:

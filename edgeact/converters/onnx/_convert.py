@@ -31,12 +31,21 @@ from edgeact.converters._write import (
     flush_to_disk,
     give_normal_mode,
 )
+from edgeact.converters.onnx._branches import mark_unexercised
 from edgeact.converters.onnx._emit import EMITTABLE
 from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_data
+from edgeact.converters.onnx._ranges import input_ranges
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
-from edgeact.converters.onnx._verify import custom_ops, input_specs, run, runtime_name, session
+from edgeact.converters.onnx._verify import (
+    custom_ops,
+    exposing,
+    input_specs,
+    run,
+    runtime_name,
+    session,
+)
 
 __all__ = ["convert", "runner"]
 
@@ -244,7 +253,8 @@ def convert(
     if verify:
         original = session(model, f"the input model {source}")
         specs = input_specs(original)
-        feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed)
+        ranges = input_ranges(model)
+        feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed, ranges)
         reference = [run(original, feed, f"the input model {source}") for feed in feeds]
         timed, shared = (runner(model, feeds[0]) if target else None), {}
         for site, change in pending:
@@ -255,6 +265,12 @@ def convert(
             if timed is not None and change["applied"] and not (asked or is_held(change, held)):
                 measure = partial(time_ratio, timed, runner(alone, feeds[0]))
                 judge_speed(change, measure, target, shared, shapes.get(site.match.x))
+
+        def run_exposing(names: list[str]) -> list[dict]:
+            sess = session(exposing(model, names), "the input model with its If conditions")
+            return [run(sess, feed) for feed in feeds]
+
+        mark_unexercised(model, feeds, changes, run_exposing)
     hold_back(changes, held)
     if target and verify:
 

@@ -14,11 +14,13 @@ from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._inputs import sample_inputs
 from edgeact.converters.onnx._graph import nested_graphs
 from edgeact.converters.onnx._load import load_model, load_with_data
+from edgeact.converters.onnx._ranges import input_ranges
 
 __all__ = [
     "compare_models",
     "compare_per_op",
     "custom_ops",
+    "exposing",
     "input_specs",
     "run",
     "runtime_name",
@@ -109,11 +111,12 @@ def compare_models(
 ) -> tuple[list, list[str], int]:
     """(per-output comparison over the samples, notes on the inputs, the number of samples) of
     two ONNX files run on the same inputs (``target``: "onnxruntime", the only one)."""
-    for path in (original, converted):
-        load_model(path)  # a one-line ModelError for an unreadable file, before ORT's long ones
+    # a one-line ModelError for an unreadable file, before ORT's long ones
+    model, _ = (load_model(path) for path in (original, converted))
     reference = session(os.fspath(original), f"the model {original}")
     candidate = session(os.fspath(converted), f"the model {converted}")
-    feeds, notes = sample_inputs(input_specs(reference), shapes, provided, samples, seed)
+    specs, ranges = input_specs(reference), input_ranges(model)
+    feeds, notes = sample_inputs(specs, shapes, provided, samples, seed, ranges)
     try:
         outputs = [run(candidate, feed) for feed in feeds]
     except Exception as exc:  # ORT's own exception types: wrong input names, types, shapes
@@ -131,7 +134,7 @@ def _computed(model: onnx.ModelProto) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _exposing(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
+def exposing(model: onnx.ModelProto, names: list[str]) -> onnx.ModelProto:
     """A copy of ``model`` whose graph also outputs ``names`` (ONNX Runtime infers their types)."""
     exposed = onnx.ModelProto()
     exposed.CopyFrom(model)
@@ -149,9 +152,10 @@ def compare_per_op(
     produced = set(_computed(models[1]))
     names = [n for n in _computed(models[0]) if n in produced]
     sessions = [
-        session(_exposing(m, names), f"the model {path} with its tensors as outputs")
+        session(exposing(m, names), f"the model {path} with its tensors as outputs")
         for m, path in zip(models, (original, converted), strict=True)
     ]
-    feeds, _ = sample_inputs(input_specs(sessions[0]), shapes, provided, samples, seed)
+    ranges = input_ranges(models[0])
+    feeds, _ = sample_inputs(input_specs(sessions[0]), shapes, provided, samples, seed, ranges)
     reference, candidate = ([run(s, feed) for feed in feeds] for s in sessions)
     return per_tensor(names, reference, candidate, limits)

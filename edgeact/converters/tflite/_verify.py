@@ -101,13 +101,17 @@ def make_inputs(
                         chosen[name] = given[label]
                         used.add(label)
                         break
-        specs = []
+        specs, ranges = [], {}
         for name, d in entry.inputs.items():
             dtype = np.dtype(np.float32) if _quant(d) is not None else np.dtype(d["dtype"])
             shape = [None if int(s) < 0 else int(s) for s in d["shape_signature"]]
             specs.append((name, shape, dtype))
+            if (q := _quant(d)) is not None:  # normal samples would clip to its codes' ends
+                info, (scale, zero) = np.iinfo(d["dtype"]), q
+                why = f"the range of its {np.dtype(d['dtype'])} quantization"
+                ranges[name] = (scale * (info.min - zero), scale * (info.max - zero), why)
         codes = {n for n, a in mine.items() if _quant(entry.inputs[n]) and _is_int(a)}
-        arrays, entry_notes = sample_inputs(specs, my_shapes, mine, samples, seed)
+        arrays, entry_notes = sample_inputs(specs, my_shapes, mine, samples, seed, ranges)
         notes += [n for n in entry_notes if n not in notes]
         feeds = []
         for sample in arrays:
