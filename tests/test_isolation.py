@@ -116,3 +116,23 @@ def test_where_no_child_can_start_the_work_runs_here_with_a_warning(monkeypatch,
             source, tmp_path / "out.tflite", ["silu=hardswish"], isolate=True
         )
     assert report["written"]
+
+
+def test_sigterm_inside_an_extension_that_wraps_the_exit_still_exits_143():
+    """Measured: SIGTERM during LiteRT's import ended in "ImportError: initialization failed"
+    (caused by the exit) and a traceback, not status 143."""
+    import os
+
+    from edgeact._signals import terminate_as_exit
+
+    def wrapping_extension():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)  # the handler runs before the next bytecode
+        except SystemExit as exit_:
+            raise ImportError("initialization failed") from exit_
+
+    with pytest.raises(SystemExit) as stop, terminate_as_exit():
+        wrapping_extension()
+    assert stop.value.code == 143 and stop.value.__cause__ is None
+    with pytest.raises(ImportError), terminate_as_exit():  # other errors pass unchanged
+        raise ImportError("no module named x")
