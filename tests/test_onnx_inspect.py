@@ -8,6 +8,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters import convert
 from edgeact.converters.onnx import ModelError, format_report, inspect
 from edgeact.converters.onnx._load import MAX_OPSET
@@ -169,13 +170,65 @@ def test_swish_constants_match_within_the_tolerance_and_report_the_deviation(run
     [finding] = r["findings"]
     assert finding["activation"] == "silu"
     assert finding["params"]["deviation"] == pytest.approx(5e-4, rel=1e-3)
-    r = run(_swish(1.5, True, False, False))
+    r = run(_swish(0.0, True, False, False))
     assert found(r) == [("sigmoid", "op", 1)]
     [(looks_like, reason)] = missed(r)
-    assert looks_like == "silu" and reason.startswith("swish with β = 1.5: x·σ(βx) = silu(βx)/β")
+    assert looks_like == "silu" and reason.startswith("swish with β = 0: x·σ(βx) = silu(βx)/β")
 
 
-def test_swish_with_beta_inside_qdq(run):
+@pytest.mark.parametrize("beta", [1.5, 0.5, -2.0])
+def test_swish_with_any_other_beta_is_silu_of_beta_x_with_its_bound_over_beta(run, beta):
+    """swish(β) = silu(βx)/β: a replacement f of silu, taken at βx and divided by β, is off by
+    at most f's bound / |β| (was a near miss, issue 14)."""
+    r = run(_swish(beta, True, False, False))
+    [finding] = r["findings"]
+    assert (finding["activation"], finding["params"]) == ("silu", {"beta": beta})
+    assert finding["replacement"] == "hardswish"
+    assert finding["max_abs_error"] == pytest.approx(_bound("hardswish") / abs(beta))
+    assert grouped_misses(r) == []
+
+
+def _bound(target: str) -> float:
+    return next(a.max_abs_error for a in ACTIVATIONS["silu"].approximations if a.name == target)
+
+
+@pytest.mark.onnxruntime
+@pytest.mark.parametrize(("as_node", "beta_first", "sigmoid_first"), ORDERS)
+@pytest.mark.parametrize(
+    ("beta", "target", "ops"),
+    [
+        (1.5, "hardswish", ["HardSigmoid", "Mul"]),  # x·HardSigmoid(x; β/6, 0.5)
+        (-2.0, "hardswish", ["HardSigmoid", "Mul"]),
+        (0.5, "silu_poly", None),  # any other target: Mul(β) → target → Mul(1/β)
+    ],
+)
+def test_swish_with_any_beta_swaps_to_its_target_at_beta_x(
+    tmp_path, beta, target, ops, as_node, beta_first, sigmoid_first
+):
+    from edgeact.runtimes.onnxruntime import cpu_session
+
+    src, dst = tmp_path / "swish.onnx", tmp_path / "out.onnx"
+    onnx.save(_swish(beta, as_node, beta_first, sigmoid_first), src)
+    report = convert(src, dst, [f"silu={target}"])
+    [change] = report["changes"]
+    assert change["applied"] and report["verification"]["passed"]
+    assert change["notes"] == [f"swish with β = {beta:g}: {target}(βx)/β"]
+    assert "Sigmoid" not in change["ops_after"]
+    if ops is not None:
+        assert change["ops_after"] == ops
+    else:
+        assert change["ops_after"][0] == change["ops_after"][-1] == "Mul"
+    x = np.linspace(-12, 12, 8 * 4 * 4, dtype=np.float32).reshape(1, 8, 4, 4)
+    [y] = cpu_session(str(dst)).run(None, {"x": x})
+    want = x.astype(np.float64) / (1 + np.exp(-beta * x.astype(np.float64)))
+    assert np.abs(y - want).max() <= _bound(target) / abs(beta) + 1e-6
+    if target == "hardswish":  # exactly hardswish(βx)/β, not only within the bound
+        bx = beta * x.astype(np.float64)
+        np.testing.assert_allclose(y, bx * np.clip(bx / 6 + 0.5, 0, 1) / beta, atol=1e-5)
+
+
+@pytest.mark.parametrize("beta", [1.0, 1.5])
+def test_swish_with_beta_inside_qdq(run, tmp_path, beta):
     """DQ → Mul(β) → Q/DQ → Sigmoid → Q/DQ → Mul(x): the pattern through the quantizer's pairs."""
     b = om.Builder()
     scale, zero = b.const(0.05), b.const(0, np.int8)
@@ -184,10 +237,18 @@ def test_swish_with_beta_inside_qdq(run):
         return b.op("DequantizeLinear", b.op("QuantizeLinear", v, scale, zero), scale, zero)
 
     x = qdq("x")
-    s = qdq(b.op("Sigmoid", qdq(b.op("Mul", x, b.const(1.0, as_node=True)))))
-    r = run(b.model(qdq(b.op("Mul", x, s)), 13))
+    s = qdq(b.op("Sigmoid", qdq(b.op("Mul", x, b.const(beta, as_node=True)))))
+    model = b.model(qdq(b.op("Mul", x, s)), 13)
+    r = run(model)
     silu = [f for f in r["findings"] if f["activation"] == "silu"]
     assert len(silu) == 1 and silu[0]["qdq"] and silu[0]["pattern"] == "pattern: Sigmoid(β·x)·x"
+    assert silu[0]["params"]["beta"] == pytest.approx(beta)
+    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
+    onnx.save(model, src)
+    [change] = convert(src, dst, ["silu=hardswish"])["changes"]
+    assert change["applied"] and change["quantized"] and "Sigmoid" not in change["ops_after"]
+    ops = [n.op_type for n in onnx.load(dst).graph.node]
+    assert "Sigmoid" not in ops and ops.count("QuantizeLinear") < 4  # the inner pairs went too
 
 
 @pytest.mark.onnxruntime

@@ -142,26 +142,39 @@ _FORMS = {
 EMITTABLE = frozenset(_FORMS) | frozenset(_PATTERNS)
 
 
-def emit(target: str, x: str, y: str, emitter: Emitter, **params) -> list[onnx.NodeProto]:
-    """Nodes computing ``target(x)`` into ``y``; ValueError if ONNX cannot express it here."""
+def emit(
+    target: str, x: str, y: str, emitter: Emitter, input_scale: float = 1.0, **params
+) -> list[onnx.NodeProto]:
+    """Nodes computing ``target(x)`` into ``y`` (``target(s·x)/s`` for an ``input_scale`` s,
+    the swap of a swish(β) = silu(βx)/β); ValueError if ONNX cannot express it here."""
     if target not in EMITTABLE:
         known = ", ".join(sorted(EMITTABLE))
         raise ValueError(f"no ONNX form for swap target {target!r}; ONNX targets: {known}")
-    form = _FORMS.get(target)
-    if form is not None and emitter.opset >= form.since:
-        values = {**ACTIVATIONS[target].params, **params}
-        _single_op(emitter, x, form, values)
+    if input_scale == 1.0:
+        _compute(target, x, emitter, params)
+    elif target == "hardswish":  # hardswish(βx)/β = x·HardSigmoid(x; α = β/6, 0.5): two ops
+        emitter.op("Mul", x, emitter.op("HardSigmoid", x, alpha=input_scale / 6, beta=0.5))
     else:
-        needs = _PATTERN_OPSET.get(target, 1) if target in _PATTERNS else form.since
-        if emitter.opset < needs:
-            raise ValueError(
-                f"{target} needs opset {needs} or later; the model has "
-                f"{emitter.opset} (convert with --opset)"
-            )
-        _PATTERNS[target](emitter, x, **params)
+        out = _compute(target, emitter.scaled("Mul", x, input_scale), emitter, params)
+        emitter.scaled("Mul", out, 1.0 / input_scale)
     last = emitter.nodes[-1]
     last.output[0] = y
     return emitter.nodes
+
+
+def _compute(target: str, x: str, emitter: Emitter, params: dict) -> str:
+    """Append the nodes of ``target(x)``; the name of their output."""
+    form = _FORMS.get(target)
+    if form is not None and emitter.opset >= form.since:
+        values = {**ACTIVATIONS[target].params, **params}
+        return _single_op(emitter, x, form, values)
+    needs = _PATTERN_OPSET.get(target, 1) if target in _PATTERNS else form.since
+    if emitter.opset < needs:
+        raise ValueError(
+            f"{target} needs opset {needs} or later; the model has "
+            f"{emitter.opset} (convert with --opset)"
+        )
+    return _PATTERNS[target](emitter, x, **params)
 
 
 def single_op(target: str) -> tuple[str, int] | None:
@@ -170,9 +183,11 @@ def single_op(target: str) -> tuple[str, int] | None:
     return None if form is None or form.domain else (form.op, form.since)
 
 
-def emitted_ops(target: str, opset: int, constants: bool = False) -> list[str]:
+def emitted_ops(
+    target: str, opset: int, constants: bool = False, input_scale: float = 1.0
+) -> list[str]:
     """The op types that ``emit`` writes for ``target`` at ``opset`` (Constants if asked)."""
     counter = iter(range(1 << 30))
     e = Emitter(opset, TensorProto.FLOAT, lambda hint: f"{hint}{next(counter)}")
-    nodes = emit(target, "x", "y", e)
+    nodes = emit(target, "x", "y", e, input_scale)
     return [n.op_type for n in nodes if constants or n.op_type != "Constant"]

@@ -70,6 +70,8 @@ class Match:
     x: str  # the activation's input value
     y: str  # its output value
     params: dict = field(default_factory=dict)  # constants the pattern holds (beta, deviation)
+    # the activation is of input_scale·x, divided by it: swish x·σ(βx) = silu(βx)/β
+    input_scale: float = 1.0
 
 
 @dataclass(frozen=True)

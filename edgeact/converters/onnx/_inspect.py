@@ -96,6 +96,8 @@ def scan(view: GraphView) -> tuple[list[Match], list[NearMiss]]:
 
 def _finding(view: GraphView, m: Match, index: dict[int, int], opset: int) -> Finding:
     replacement, error = replacement_of(m.activation)
+    if error is not None:  # swish(β) = silu(βx)/β: the replacement's error shrinks by |β|
+        error /= abs(m.input_scale)
     ops = [n.op_type if n.domain in DEFAULT_DOMAINS else f"{n.domain}.{n.op_type}" for n in m.nodes]
     qdq = view.in_qdq(m.x, m.y)
     return Finding(

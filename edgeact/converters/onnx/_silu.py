@@ -3,13 +3,17 @@
 Sigmoid(x) · x                  -> silu        (also inside QDQ: DQ → Sigmoid → Q/DQ → Mul)
 Sigmoid(β·x) · x, β = 1         -> silu        (swish with an explicit Mul(β); any operand order,
                                                 β an initializer or a Constant node)
-Sigmoid(1.702·x) · x            -> gelu_quick  (any other β: a near miss naming it)
+Sigmoid(1.702·x) · x            -> gelu_quick
+Sigmoid(β·x) · x, any other β   -> silu of βx, divided by β (swish(β)): a swap writes its target
+                                   at βx, so the error bound is the target's over |β|
 x · Tanh(Softplus(x))           -> mish        (Softplus an op or Log(Exp(x) + 1))
 Log(Exp(x) + 1)                 -> softplus
 Sigmoid(y) · x, y ≠ x           -> "sigmoid gate" (squeeze-and-excitation, GLU): a sigmoid
                                    finding plus a silu near miss saying why it is not SiLU
 s = Sigmoid(y); s · f(s)        -> s is the gated tensor, not a gate: a plain sigmoid op
 """
+
+import math
 
 import onnx
 
@@ -59,11 +63,11 @@ def match_silu(g: GraphView, sig: onnx.NodeProto) -> list[Match | NearMiss] | No
                         activation, Form.SCALED_SIGMOID_MUL, form, nodes, inner, y, params
                     )
                     return [match]
-            why = (
-                f"swish with β = {c:.6g}: x·σ(βx) = silu(βx)/β; the catalogue has β = 1 (silu) "
-                f"and β = {GELU_QUICK_ALPHA} (gelu_quick)"
-            )
-            return [NearMiss("silu", Form.SCALED_SIGMOID_MUL, form, nodes, why)]
+            if c == 0 or not math.isfinite(c):
+                why = f"swish with β = {c:g}: x·σ(βx) = silu(βx)/β needs a finite β ≠ 0"
+                return [NearMiss("silu", Form.SCALED_SIGMOID_MUL, form, nodes, why)]
+            y, params = mul.output[0], {"beta": c}
+            return [Match("silu", Form.SCALED_SIGMOID_MUL, form, nodes, inner, y, params, c)]
     gate = Match(
         "sigmoid", Form.SIGMOID_GATE, "pattern: sigmoid gate σ(y)·x", [sig], x, sig.output[0]
     )
