@@ -52,6 +52,7 @@ def _convert(args) -> int:
         budget=args.budget,
         target=args.target,
         calibration=args.calibration,
+        recover=args.recover,
         opset=args.opset,
         progress=None if args.json else _progress,
         isolate=args.isolate,
@@ -184,7 +185,14 @@ def _parser() -> argparse.ArgumentParser:
         "largest own error first, until it fits",
     )
     convert.add_argument(
-        "--calibration", metavar="FILE.npz", help="re-calibrate changed int8 tensors (TFLite)"
+        "--calibration",
+        metavar="FILE.npz",
+        help="real inputs: re-calibrate changed int8 tensors (TFLite); for --recover (ONNX)",
+    )
+    convert.add_argument(
+        "--recover",
+        action="store_true",
+        help="correct the biases after the swaps on the --calibration inputs (ONNX float)",
     )
     convert.add_argument("--opset", type=int, help="upgrade the ONNX opset first")
     convert.add_argument("--json", action="store_true", help="print the report as JSON")

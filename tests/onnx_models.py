@@ -6,6 +6,7 @@ PyTorch's exporter (``/block/Mul_1``) so the tests can assert them.
 
 import inspect
 import math
+from collections.abc import Callable
 
 import numpy as np
 import onnx
@@ -264,3 +265,36 @@ def with_subgraphs(opset: int = 17, cond: bool | None = True) -> onnx.ModelProto
     m = b.model(v, opset, extra_opsets=[("local", 1)], infer=False)
     m.functions.append(fn)
     return m
+
+
+# --- layers with biases, for accuracy recovery ---------------------------------------------------
+def weight(b: Builder, name: str, array) -> str:
+    """A float32 initializer of ``b`` named ``name``."""
+    b.inits.append(numpy_helper.from_array(np.asarray(array, np.float32), name))
+    return name
+
+
+def mlp_block(act: Callable, shape=(1, 16, 32), hidden=64, seed=7) -> onnx.ModelProto:
+    """A transformer MLP: MatMul+Add → activation → MatMul+Add, biases ~ N(0, 0.5²)."""
+    rng = np.random.default_rng(seed)
+    b = Builder("/mlp", shape=shape)
+    d = shape[-1]
+    w1 = weight(b, "w1", rng.standard_normal((d, hidden)) / np.sqrt(d))
+    w2 = weight(b, "w2", rng.standard_normal((hidden, d)) / np.sqrt(hidden))
+    b1, b2 = (weight(b, n, rng.standard_normal(k) * 0.5) for n, k in (("b1", hidden), ("b2", d)))
+    h = act(b, b.op("Add", b.op("MatMul", "x", w1), b1))
+    return b.model(b.op("Add", b.op("MatMul", h, w2), b2), 17)
+
+
+def conv_chain(swaps: int = 2, bias: bool = True, seed=7) -> onnx.ModelProto:
+    """A mobile-style stack: (Conv 1×1 → SiLU) × ``swaps`` → Conv, 8 channels."""
+    rng = np.random.default_rng(seed)
+    b = Builder("/mobile", shape=(1, 8, 6, 6))
+    v = "x"
+    for i in range(swaps + 1):
+        w = weight(b, f"w{i}", rng.standard_normal((8, 8, 1, 1)) / np.sqrt(8))
+        inputs = [v, w] + ([weight(b, f"b{i}", rng.standard_normal(8) * 0.5)] if bias else [])
+        v = b.op("Conv", *inputs)
+        if i < swaps:
+            v = silu(b, v)
+    return b.model(v, 17)

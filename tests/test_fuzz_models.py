@@ -184,7 +184,7 @@ _BAD_ARGUMENTS = [
     ("convert {model} -o {out} --inputs {dir}/names.npz", "has no input 'z'"),
     ("convert {model} -o {out} --inputs {dir}/shape.npz", "has shape [3, 3]; the model takes"),
     ("convert {model} -o {out} --inputs {dir}/strings.npz", "not castable to float32"),
-    ("convert {model} -o {out} --calibration {dir}/bad.npz", "does not apply"),
+    ("convert {model} -o {out} --calibration {dir}/bad.npz", "is for --recover"),
     (
         "convert {dir}/dynamic.tflite -o {dir}/../cli/out.tflite --swap silu=hardswish "
         "--calibration {dir}/bad.npz",

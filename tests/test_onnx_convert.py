@@ -626,7 +626,7 @@ def newer_opset_model() -> onnx.ModelProto:
         (dynamic_model, ["--input-shape", "z=1x8"], "the model has no input 'z'"),
         (dynamic_model, ["--input-shape", "x=2x9"], "does not fit the model's shape"),
         (dynamic_model, ["--input-shape", "x=2by8"], "is not NAME=D1xD2x"),
-        (two_silus, ["--calibration", "c.npz"], "option 'calibration' does not apply to onnx"),
+        (two_silus, ["--calibration", "c.npz"], "--calibration of an ONNX model is for --recover"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, content, args, message):

@@ -46,7 +46,7 @@ _VERIFY = {"tolerance", "rtol", "min_cosine", "samples", "seed", "inputs", "inpu
 MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own count
 _COMMON = _VERIFY | {"verify", "progress", "budget", "target"}
 _OPTIONS = {
-    "onnx": _COMMON | {"fuse", "opset"},
+    "onnx": _COMMON | {"fuse", "opset", "recover", "calibration"},
     "tflite": _COMMON | {"calibration"},
 }
 
@@ -88,7 +88,8 @@ def convert(
     (``_compare.Thresholds``; defaults without any), budget (a tolerance met by rolling changes
     back, ``_budget``), samples, seed, inputs (.npz path or
     {name: array}), input_shapes (["x=1x3x224x224"] or {name: shape}), progress; ONNX: fuse,
-    opset; TFLite: calibration). The report's fields
+    opset, recover with calibration (bias correction after the swaps); TFLite: calibration
+    (re-calibration of swapped int8 outputs)). The report's fields
     are documented in ``edgeact.converters._convert_report``. The source is never written.
     ``isolate`` runs the work in a child process, so that a runtime crashing on the model raises
     ``ModelError`` instead of ending this process; each call then pays a fresh interpreter and
@@ -170,6 +171,9 @@ def verify(original, converted, *, per_op: bool = False, isolate: bool = False, 
 def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dict:
     """``options`` without the unset ones, checked, with shapes parsed and .npz inputs loaded."""
     options = {k: v for k, v in options.items() if v is not None}
+    if fmt == "tflite" and options.get("recover"):
+        raise ValueError("--recover is not there yet for TFLite models (ONNX float models only)")
+    options = {k: v for k, v in options.items() if not (k == "recover" and not v)}
     for name in options.keys() - (allowed or _OPTIONS[fmt]):
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
     limits = [options.pop(k, None) for k in ("tolerance", "rtol", "min_cosine")]

@@ -11,7 +11,11 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``time_ratio`` (the model's time with this change alone over the original's, on --target),
   ``exercised`` (False: it lies in an If branch no verification sample takes; True: one does;
   None: not inside a main-graph If, or not verified),
-  ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds).
+  ``applied`` and ``skipped`` (why not, e.g. it alone breaks the thresholds), ``recovery``
+  (with --recover, for a swap: ``mse_without`` / ``mse_with``, the mean squared output error
+  this change adds alone on the verification samples without and with bias correction,
+  ``layers`` (the corrections: ``layer``, ``max_shift``, ``corrected``, ``added`` for a bias
+  it created, ``skipped`` why not), ``note`` (why there is nothing to correct); else None).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``plan_time_ratio``: with --target, the converted model's time over the original's (changes
   the user named counted on both sides), after ``_targets.fit_speed``; else None.
@@ -21,6 +25,9 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``tolerance`` (the max |error| threshold, or null), ``thresholds`` ({tolerance, rtol,
   min_cosine, default}: null is not checked; default: the user gave none), ``passed`` (no
   output has failures).
+- ``recovery``: None without --recover, else for the whole model: ``calibration`` (samples),
+  ``gate`` (NNCF's max |shift/bias|), ``layers`` (as per change, chained over all swaps),
+  ``mse_without`` and ``mse_with`` on the verification samples.
 - ``written``: whether ``output`` was written; ``notes``: anything else the user should know.
 """
 
@@ -48,6 +55,7 @@ def new_report(fmt: str, source, destination, swaps: dict, fuse: bool) -> dict:
             "ops_after": {},
             "verification": None,
             "plan_time_ratio": None,
+            "recovery": None,
             "written": False,
             "notes": [],
         },
@@ -76,8 +84,21 @@ def _change_lines(c: dict) -> list[str]:
     lines.append(cut(f"      at {c['graph']}: {' → '.join(c['nodes'])}"))
     if not c["applied"]:
         lines.append(cut(f"      SKIPPED: {c['skipped']}"))
+    if c.get("recovery"):
+        lines.append(cut(f"      recovery: {_recovery_text(c['recovery'])}"))
     lines += [cut(f"      {n}") for n in c["notes"]]
     return lines
+
+
+def _recovery_text(r: dict) -> str:
+    """One line: the error with and without bias correction, and what was corrected."""
+    if r.get("note"):
+        return f"nothing to correct: {r['note']}"
+    done = sum(1 for layer in r["layers"] if layer["corrected"])
+    text = f"mse {_num(r['mse_without'])} → {_num(r['mse_with'])}, {done} of "
+    text += f"{len(r['layers'])} biases corrected"
+    skipped = [f"{x['layer']}: {x['skipped']}" for x in r["layers"] if "skipped" in x]
+    return text + (f" (skipped {'; '.join(skipped)})" if skipped else "")
 
 
 def format_verification(v: dict | None) -> list[str]:
@@ -147,6 +168,10 @@ def format_conversion(report: dict) -> str:
     for c in report["changes"]:
         lines += _change_lines(c)
     lines.append(cut(f"  ops: {_op_delta(report['ops_before'], report['ops_after'])}"))
+    if report.get("recovery"):
+        r = report["recovery"]
+        lines.append(f"Recovery ({r['calibration']} calibration samples, chained over all swaps):")
+        lines.append(cut(f"  {_recovery_text(r)}"))
     lines.append("")
     lines += format_verification(report["verification"])
     for note in report["notes"]:

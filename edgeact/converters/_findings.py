@@ -90,6 +90,7 @@ class Change:
     max_abs_error: float | None = None
     time_ratio: float | None = None  # time with this change alone / without, on --target
     exercised: bool | None = None  # False: inside an If branch no verification sample takes
+    recovery: dict | None = None  # with --recover: this swap's error without/with correction
     skipped: str | None = None
 
     def to_json(self) -> dict:

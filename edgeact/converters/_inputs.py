@@ -20,6 +20,7 @@ import numpy as np
 __all__ = [
     "DEFAULT_SAMPLES",
     "InputSpec",
+    "calibration_samples",
     "load_npz",
     "parse_input_shapes",
     "sample_inputs",
@@ -58,6 +59,31 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:  # EOFError: empty file
         raise ValueError(f"{path}: cannot read inputs as .npz ({exc})") from None
+
+
+def calibration_samples(
+    specs: Sequence[InputSpec], shapes: dict | None, arrays, minimum: int
+) -> list[dict[str, np.ndarray]]:
+    """The samples of calibration ``arrays`` (a .npz path or {name: array}): every input given,
+    at least ``minimum`` samples, all finite; ValueError naming what is wrong otherwise."""
+    arrays = load_npz(arrays) if isinstance(arrays, (str, os.PathLike)) else dict(arrays)
+    missing = [s[0] for s in specs if s[0] not in arrays]
+    if missing:
+        expected = ", ".join(f"{n} {_show(sh)}" for n, sh, _ in specs)
+        raise ValueError(
+            f"calibration arrays lack input(s) {', '.join(missing)}; the model takes {expected} "
+            "(one more leading axis for samples)"
+        )
+    feeds, _ = sample_inputs(specs, shapes, arrays)
+    if len(feeds) < minimum:
+        raise ValueError(
+            f"calibration holds {len(feeds)} sample(s); at least {minimum} are needed for a "
+            "per-channel mean (one more leading axis than the input holds one per row)"
+        )
+    for name in arrays:
+        if not all(np.isfinite(f[name]).all() for f in feeds if f[name].dtype.kind == "f"):
+            raise ValueError(f"calibration input {name!r} holds non-finite values")
+    return feeds
 
 
 def _concrete(spec: InputSpec, shapes: dict, notes: list[str]) -> tuple[int, ...]:

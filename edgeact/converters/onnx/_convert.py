@@ -17,10 +17,16 @@ import onnx
 
 from edgeact.converters import _compare
 from edgeact.converters._budget import fit_budget
-from edgeact.converters._compare import compare_samples, failed_note, judge_change, verification
+from edgeact.converters._compare import (
+    compare_samples,
+    failed_note,
+    judge_change,
+    mean_squared_error,
+    verification,
+)
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
-from edgeact.converters._inputs import DEFAULT_SAMPLES, sample_inputs
+from edgeact.converters._inputs import DEFAULT_SAMPLES, calibration_samples, sample_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back, is_held
 from edgeact.converters._targets import fit_speed, judge_speed, time_ratio
@@ -37,6 +43,7 @@ from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_data
 from edgeact.converters.onnx._ranges import input_ranges
+from edgeact.converters.onnx._recover import GATE, MIN_CALIBRATION_SAMPLES, Recovery
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
 from edgeact.converters.onnx._verify import (
     custom_ops,
@@ -171,6 +178,24 @@ def runner(model: onnx.ModelProto, feed: dict):
     return fresh
 
 
+def _run_all(model: onnx.ModelProto, names: list[str] | None, feeds: list[dict]) -> list[dict]:
+    """The values ``names`` (None: the outputs) hold in ``model`` on each of ``feeds``."""
+    exposed = exposing(model, names) if names else model
+    sess = session(exposed, "the model with the values bias correction measures")
+    return [run(sess, feed) for feed in feeds]
+
+
+def _recovered(recovery, converted, layers, why, feeds, reference) -> dict:
+    """Correct ``layers`` in ``converted`` (in place); the record of the error without and with
+    it on the verification samples (``why``: there is nothing to correct)."""
+    if why is not None:
+        return {"note": why, "layers": [], "mse_without": None, "mse_with": None}
+    without = mean_squared_error(reference, _run_all(converted, None, feeds))
+    records = recovery.correct(converted, layers)
+    with_ = mean_squared_error(reference, _run_all(converted, None, feeds))
+    return {"note": None, "layers": records, "mse_without": without, "mse_with": with_}
+
+
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
     """Record the error of one change applied alone; skip it if broken, or if it breaks the
     thresholds (``judge_change``: a change the user ``asked`` for by name only breaks theirs)."""
@@ -200,6 +225,8 @@ def convert(
     input_shapes=None,
     inputs=None,
     opset: int | None = None,
+    recover: bool = False,
+    calibration=None,
     progress=None,
 ) -> dict:
     """Fuse and swap the activations of the ONNX model ``source``; write ``destination``.
@@ -211,9 +238,17 @@ def convert(
     written, unless a ``budget`` (limits' tolerance) rolls changes back until it is
     (``_budget``). With a ``target`` ("onnxruntime"), each change not asked for by name is also
     timed and left out if it makes the model slower (``_targets``). Verification runs
-    ``samples`` random samples from ``seed`` on (or the samples of ``inputs``). Returns the
-    report documented in ``edgeact.converters._convert_report``.
+    ``samples`` random samples from ``seed`` on (or the samples of ``inputs``). ``recover``:
+    correct the biases after the swaps on the ``calibration`` samples (a .npz path or
+    {name: array}; ``_recover``). Returns the report documented in
+    ``edgeact.converters._convert_report``.
     """
+    if recover and calibration is None:
+        raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
+    if calibration is not None and not recover:
+        raise ValueError("--calibration of an ONNX model is for --recover; give both")
+    if recover and not verify:
+        raise ValueError("--recover is measured by verification; drop --no-verify")
     for missing in set(rules.values()) - EMITTABLE:
         raise ValueError(
             f"no ONNX form for swap target {missing!r}; "
@@ -249,19 +284,32 @@ def convert(
             "op library; the result passed onnx.checker only"
         )
     pending = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
-    steps.plan((len(pending) + 1 if verify else 0) + 1)
+    swaps = sum(1 for _, c in pending if c["kind"] == "swap") + 1 if recover else 0
+    steps.plan((len(pending) + swaps + 1 if verify else 0) + 1)
     if verify:
         original = session(model, f"the input model {source}")
         specs = input_specs(original)
         ranges = input_ranges(model)
         feeds, notes = sample_inputs(specs, input_shapes, inputs, samples, seed, ranges)
         reference = [run(original, feed, f"the input model {source}") for feed in feeds]
+        recovery = None
+        if recover:
+            cal = calibration_samples(specs, input_shapes, calibration, MIN_CALIBRATION_SAMPLES)
+            recovery = Recovery(model, cal, _run_all)
         timed, shared = (runner(model, feeds[0]) if target else None), {}
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
             alone = apply_sites(model, rules, fuse, types, [site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
+            if recovery is not None and change["kind"] == "swap":
+                steps.step(f"recover after {change['rule']} at {change['nodes'][-1]}")
+            if recovery is not None and change["kind"] == "swap" and change["applied"]:
+                where = (site.match.y, change["graph"], change["quantized"])
+                fixed = onnx.ModelProto()
+                fixed.CopyFrom(alone)  # ``alone`` stays as it is, for the timing below
+                args = (*recovery.layers_for(*where), feeds, reference)
+                change["recovery"] = _recovered(recovery, fixed, *args)
             if timed is not None and change["applied"] and not (asked or is_held(change, held)):
                 measure = partial(time_ratio, timed, runner(alone, feeds[0]))
                 judge_speed(change, measure, target, shared, shapes.get(site.match.x))
@@ -293,6 +341,16 @@ def convert(
         converted = apply_sites(model, rules, fuse, types, chosen)
         if not verify:  # then _write's check is the one that ORT accepts the result
             return None
+        if recovery is not None:
+            steps.step("recover after all swaps")
+            layers = [
+                layer
+                for s, c in zip(sites, changes, strict=True)
+                if c["applied"] and c["recovery"] and not c["recovery"]["note"]
+                for layer in recovery.layers_for(s.match.y, c["graph"], c["quantized"])[0]
+            ]
+            report["recovery"] = _recovered(recovery, converted, layers, None, feeds, reference)
+            report["recovery"] |= {"calibration": len(recovery.calibration), "gate": GATE}
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
         outputs = [run(final, feed, "the converted model") for feed in feeds]

@@ -1,0 +1,200 @@
+"""Accuracy recovery after activation swaps: bias correction, chained (ONNX float models).
+
+A swap changes the mean of what the next linear layer sees, and so the mean of that layer's
+output; its bias can absorb the shift (Nagel et al. 2019, "Data-Free Quantization", §4.2, for
+quantization; the same algebra holds for any change of the activation). For each layer a swapped
+activation feeds (Conv, ConvTranspose, Gemm, MatMul followed by Add of a constant), the shift is
+measured per output channel on calibration inputs as mean(original − converted) and added to the
+bias, one layer at a time in graph order, each measured with the earlier corrections in place
+(NNCF's FastBiasCorrection corrects each layer against the original alone). A layer without a
+bias gets one. NNCF's safety gate is kept: a correction of an existing bias is skipped when
+max |shift / bias| reaches ``GATE`` (infinite when a bias entry is 0), as a sign the layer's
+output moved too far for a mean to cure it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from edgeact.converters.onnx._graph import nested_graphs
+
+__all__ = ["GATE", "MIN_CALIBRATION_SAMPLES", "Layer", "Recovery", "correct_biases", "layers_after"]
+
+GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
+MIN_CALIBRATION_SAMPLES = 16  # a per-channel mean of fewer samples is mostly noise
+_FLOAT_INITS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
+
+
+@dataclass
+class Layer:
+    """A layer whose bias can absorb the shift of the activation ``feeds``."""
+
+    node: str  # the node holding the bias (Conv, ConvTranspose, Gemm, or the Add after a MatMul)
+    output: str  # the value whose per-channel mean is corrected
+    axis: int  # its channel axis
+    channels: int
+    bias_slot: int  # the node's input that is (or will be) the bias
+    feeds: str  # the swapped activation's output value
+
+
+def layers_after(model: onnx.ModelProto, value: str) -> tuple[list[Layer], str | None]:
+    """(the layers of the main graph reading ``value``, why there are none, if so)."""
+    graph = model.graph
+    inits = {t.name: t for t in graph.initializer}
+    layers, why = [], []
+    for node in (n for n in graph.node if value in n.input):
+        layer = _layer(graph, inits, node, value)
+        if isinstance(layer, Layer):
+            layers.append(layer)
+        else:
+            why.append(f"{node.op_type} {node.name!r}: {layer}")
+    if layers:
+        return layers, None
+    if value in {o.name for o in graph.output}:
+        why.append("it is an output of the model")
+    return [], "; ".join(why) if why else "nothing in the main graph reads it"
+
+
+def _layer(graph, inits: dict, node: onnx.NodeProto, value: str) -> Layer | str:
+    """The layer ``node`` is, or why a bias correction cannot reach through it."""
+    if node.op_type not in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
+        return "not a Conv, ConvTranspose, Gemm or MatMul"
+    weight = inits.get(node.input[1]) if len(node.input) > 1 else None
+    if node.input[0] != value or weight is None or weight.data_type not in _FLOAT_INITS:
+        return "the activation is not its data input, or its weight is not a float initializer"
+    if not node.name:
+        return "an unnamed node"
+    dims = list(weight.dims)
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    if node.op_type != "MatMul":
+        if node.op_type == "Gemm" and attrs.get("transA", 0):
+            return "Gemm with transA: the activation is not its rows"
+        axis, channels = {
+            "Conv": (1, dims[0]),
+            "ConvTranspose": (1, dims[1] * attrs.get("group", 1)),
+            "Gemm": (-1, dims[0] if attrs.get("transB", 0) else dims[1]),
+        }[node.op_type]
+        bias = node.input[2] if len(node.input) > 2 else ""
+        if bias and (bias not in inits or int(np.prod(inits[bias].dims)) != channels):
+            return "its bias is not a constant with one value per output channel"
+        return Layer(node.name, node.output[0], axis, channels, 2, value)
+    for add in (n for n in graph.node if n.op_type == "Add" and node.output[0] in n.input):
+        slot = 1 - list(add.input).index(node.output[0])
+        bias = inits.get(add.input[slot])
+        if add.name and bias is not None and int(np.prod(bias.dims)) == dims[-1] == bias.dims[-1]:
+            return Layer(add.name, add.output[0], -1, dims[-1], slot, value)
+    return "MatMul without an Add of a per-column constant"
+
+
+def correct_biases(
+    converted: onnx.ModelProto,
+    layers: list[Layer],
+    reference: Callable[[list[str]], list[dict]],
+    run: Callable[[onnx.ModelProto, list[str]], list[dict]],
+) -> list[dict]:
+    """Correct the biases of ``layers`` in ``converted`` (edited in place), chained in graph
+    order; one record per layer. ``reference(names)``: those values of the original model on
+    each calibration sample; ``run(model, names)``: the same of ``model``."""
+    order = {n.name: i for i, n in enumerate(converted.graph.node)}
+    layers = sorted(layers, key=lambda layer: order[layer.node])
+    wanted = reference([layer.output for layer in layers])
+    records = []
+    for layer in layers:
+        got = run(converted, [layer.output])
+        shift = _mean_shift(
+            [w[layer.output] for w in wanted], [g[layer.output] for g in got], layer
+        )
+        records.append(_apply(converted, layer, shift))
+    return records
+
+
+def _mean_shift(wanted: list, got: list, layer: Layer) -> np.ndarray:
+    """Per channel: the mean of original − converted over the samples and every other axis."""
+    diff = np.stack([np.asarray(w, np.float64) - g for w, g in zip(wanted, got, strict=True)])
+    axis = layer.axis % (diff.ndim - 1) + 1  # axis 0 holds the samples
+    return np.moveaxis(diff, axis, -1).reshape(-1, layer.channels).mean(axis=0)
+
+
+def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
+    """Add ``shift`` to the layer's bias (a new one if it has none); its report record."""
+    record = {"layer": layer.node, "max_shift": float(np.abs(shift).max()), "corrected": False}
+    node = next(n for n in model.graph.node if n.name == layer.node)
+    if node.op_type == "Gemm":
+        beta = next((a.f for a in node.attribute if a.name == "beta"), 1.0)
+        if beta == 0:
+            return record | {"skipped": "Gemm with beta = 0 ignores its bias"}
+        shift = shift / beta
+    inits = {t.name: t for t in model.graph.initializer}
+    name = node.input[layer.bias_slot] if layer.bias_slot < len(node.input) else ""
+    if name:
+        old = numpy_helper.to_array(inits[name])
+        shift = shift.reshape(old.shape)
+        magnitude = np.inf if np.any(old == 0) else float(np.abs(shift / old).max())
+        if magnitude >= GATE:
+            why = (
+                "the bias has zeros" if np.isinf(magnitude) else f"max |shift/bias| {magnitude:.3g}"
+            )
+            return record | {"skipped": f"{why}: NNCF's gate needs max |shift/bias| < {GATE:g}"}
+        new = (old + shift).astype(old.dtype)
+    else:  # no bias yet: one of the weight's type
+        weight = inits[node.input[1]]
+        new = shift.astype(onnx.helper.tensor_dtype_to_np_dtype(weight.data_type))
+        record["added"] = True
+    if name and _readers(model, name) == 1 and name not in {i.name for i in model.graph.input}:
+        inits[name].CopyFrom(numpy_helper.from_array(new, name))
+    else:  # shared, or new: a bias of its own
+        own = _unique(model, f"{layer.node}/edgeact_bias")
+        model.graph.initializer.append(numpy_helper.from_array(new, own))
+        while len(node.input) <= layer.bias_slot:
+            node.input.append("")
+        node.input[layer.bias_slot] = own
+    return record | {"corrected": True}
+
+
+def _readers(model: onnx.ModelProto, name: str) -> int:
+    return sum(list(n.input).count(name) for g in nested_graphs(model.graph) for n in g.node)
+
+
+def _unique(model: onnx.ModelProto, name: str) -> str:
+    taken = {t.name for t in model.graph.initializer}
+    taken |= {o for g in nested_graphs(model.graph) for n in g.node for o in [*n.input, *n.output]}
+    candidate, i = name, 1
+    while candidate in taken:
+        candidate, i = f"{name}_{i}", i + 1
+    return candidate
+
+
+class Recovery:
+    """Bias correction for one conversion: the original's layer outputs on the calibration
+    samples are computed once and serve every correction (each change alone, then the plan).
+    ``run_all(model, names, feeds)``: the values ``names`` hold in ``model`` on each feed."""
+
+    def __init__(self, original: onnx.ModelProto, calibration: list[dict], run_all) -> None:
+        self.original, self.calibration, self.run_all = original, calibration, run_all
+        self._values: dict[str, list] = {}
+
+    def layers_for(self, value: str, graph: str, quantized: bool) -> tuple[list[Layer], str | None]:
+        """The layers the activation writing ``value`` feeds, or why none can be corrected."""
+        if graph != "main":
+            return [], "inside a subgraph: only the main graph's layers are corrected"
+        if quantized:
+            return [], "between Q/DQ: recovery of QDQ models is not there yet"
+        return layers_after(self.original, value)
+
+    def correct(self, converted: onnx.ModelProto, layers: list[Layer]) -> list[dict]:
+        """``correct_biases`` of ``layers`` in ``converted`` (edited in place)."""
+
+        def run(model, names):
+            return self.run_all(model, names, self.calibration)
+
+        return correct_biases(converted, layers, self._reference, run)
+
+    def _reference(self, names: list[str]) -> list[dict]:
+        todo = [n for n in names if n not in self._values]
+        if todo:
+            runs = self.run_all(self.original, todo, self.calibration)
+            self._values |= {name: [r[name] for r in runs] for name in todo}
+        return [{n: self._values[n][i] for n in names} for i in range(len(self.calibration))]

@@ -1,0 +1,191 @@
+"""convert --recover: bias correction after activation swaps, chained, on ONNX float models."""
+
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from edgeact.cli import main
+from edgeact.converters import convert
+from edgeact.runtimes.onnxruntime import cpu_session
+from tests import onnx_models as om
+from tests._files import Unchanged
+
+pytestmark = pytest.mark.onnxruntime
+
+
+def _calibration(model: onnx.ModelProto, n: int, seed: int) -> dict:
+    dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+    return {"x": np.random.default_rng(seed).standard_normal((n, *dims)).astype(np.float32)}
+
+
+@pytest.fixture
+def recover(tmp_path):
+    """Convert with and without --recover (calibration: 64 samples; verification: 8 fresh
+    ones); both reports, and the recovered model."""
+
+    def _recover(model, swap, **options):
+        src = tmp_path / "in.onnx"
+        onnx.save(model, src)
+        fresh = _calibration(model, 8, seed=1)
+        with Unchanged(src):
+            plain = convert(src, tmp_path / "plain.onnx", [swap], inputs=fresh)
+            report = convert(
+                src,
+                tmp_path / "out.onnx",
+                [swap],
+                inputs=fresh,
+                recover=True,
+                calibration=options.pop("calibration", _calibration(model, 64, seed=0)),
+                **options,
+            )
+        assert json.loads(json.dumps(report)) == report
+        return plain, report, onnx.load(tmp_path / "out.onnx") if report["written"] else None
+
+    return _recover
+
+
+@pytest.mark.parametrize(
+    ("model", "swap"),
+    [
+        (om.mlp_block(om.gelu_erf), "gelu=hardswish"),
+        (om.mlp_block(om.mish), "mish=hardswish"),
+        (om.conv_chain(1), "silu=hardswish"),
+        (om.conv_chain(3), "silu=hardswish"),
+    ],
+    ids=["mlp-gelu", "mlp-mish", "mobile-silu", "mobile-silu-x3"],
+)
+def test_recovery_cuts_the_mean_squared_error_on_fresh_inputs_by_a_third(recover, model, swap):
+    plain, report, _ = recover(model, swap)
+    whole = report["recovery"]
+    assert whole["mse_with"] <= 0.7 * whole["mse_without"]
+    assert report["verification"]["passed"] and report["written"]
+    for change in report["changes"]:  # each swap alone: never worse with its correction
+        r = change["recovery"]
+        assert r["note"] is None and r["layers"] and r["mse_with"] <= r["mse_without"]
+    assert plain["recovery"] is None and all(c["recovery"] is None for c in plain["changes"])
+    # the unrecovered error of the whole model is that of the plain conversion
+    assert whole["mse_without"] > 0 and plain["verification"]["max_abs"] > 0
+
+
+def test_corrections_are_chained_each_layer_mean_matches_the_original(recover, tmp_path):
+    """After all corrections every corrected layer's per-channel mean on the calibration
+    samples is the original's: each was measured with the earlier corrections in place."""
+    model = om.conv_chain(3)
+    calibration = _calibration(model, 64, seed=0)
+    _, report, out = recover(model, "silu=hardswish", calibration=calibration)
+    layers = [r["layer"] for r in report["recovery"]["layers"]]
+    assert len(layers) == 3 and all(r["corrected"] for r in report["recovery"]["layers"])
+    outputs = {n.name: n.output[0] for n in model.graph.node}
+    names = [outputs[layer] for layer in layers]
+    means = []
+    for m in (model, out):
+        exposed = onnx.ModelProto()
+        exposed.CopyFrom(m)
+        exposed.graph.output.extend(onnx.ValueInfoProto(name=n) for n in names)
+        sess = cpu_session(exposed.SerializeToString())
+        runs = [sess.run(names, {"x": x}) for x in calibration["x"]]
+        means.append([np.mean([r[i] for r in runs], axis=(0, 1, 3, 4)) for i in range(3)])
+    for want, got in zip(*means, strict=True):
+        np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_a_layer_without_a_bias_gets_one_and_a_shared_bias_is_not_touched(recover):
+    model = om.conv_chain(1, bias=False)
+    _, report, out = recover(model, "silu=hardswish")
+    [layer] = report["recovery"]["layers"]
+    assert layer["corrected"] and layer["added"]
+    conv = [n for n in out.graph.node if n.op_type == "Conv"][1]
+    assert len(conv.input) == 3 and conv.input[2].endswith("edgeact_bias")
+    shared = om.conv_chain(1)  # both convs read b0
+    for node in (n for n in shared.graph.node if n.op_type == "Conv"):
+        node.input[2] = "b0"
+    _, report, out = recover(shared, "silu=hardswish")
+    first, second = [n for n in out.graph.node if n.op_type == "Conv"]
+    inits = {t.name: numpy_helper.to_array(t) for t in out.graph.initializer}
+    original = {t.name: numpy_helper.to_array(t) for t in shared.graph.initializer}
+    assert first.input[2] == "b0" and np.array_equal(inits["b0"], original["b0"])
+    assert second.input[2] != "b0" and not np.array_equal(inits[second.input[2]], original["b0"])
+
+
+def test_gemm_with_trans_b_and_beta_is_corrected_through_beta(recover):
+    rng = np.random.default_rng(7)
+    b = om.Builder("/fc", shape=(4, 16))
+    w1, w2 = (om.weight(b, n, rng.standard_normal((16, 16)) / 4) for n in ("w1", "w2"))
+    c1, c2 = (om.weight(b, n, rng.standard_normal(16) * 0.5) for n in ("c1", "c2"))
+    h = om.gelu_erf(b, b.op("Gemm", "x", w1, c1, transB=1))
+    model = b.model(b.op("Gemm", h, w2, c2, transB=1, beta=0.5), 17)
+    _, report, _ = recover(model, "gelu=hardswish")
+    [layer] = report["recovery"]["layers"]
+    assert layer["corrected"]
+    assert report["recovery"]["mse_with"] <= 0.7 * report["recovery"]["mse_without"]
+
+
+def test_nncf_gate_skips_a_bias_with_zeros_or_a_shift_far_larger_than_it(recover):
+    for value, why in [(0.0, "the bias has zeros"), (1e-7, "max |shift/bias| ")]:
+        model = om.conv_chain(1)
+        bias = next(t for t in model.graph.initializer if t.name == "b1")
+        bias.CopyFrom(numpy_helper.from_array(np.full(8, value, np.float32), "b1"))
+        _, report, _ = recover(model, "silu=hardswish")
+        [layer] = report["recovery"]["layers"]
+        assert not layer["corrected"] and layer["skipped"].startswith(why)
+        assert "NNCF's gate needs max |shift/bias| < 1000" in layer["skipped"]
+        assert report["recovery"]["mse_with"] == report["recovery"]["mse_without"]
+
+
+def test_a_swap_that_feeds_no_layer_with_a_bias_gets_a_note_not_an_error(recover):
+    b = om.Builder()
+    model = b.model(b.op("Relu", om.silu(b, "x")), 17)
+    _, report, _ = recover(model, "silu=hardswish")
+    [change] = report["changes"]
+    assert change["recovery"]["note"].startswith("Relu ")
+    assert "not a Conv, ConvTranspose, Gemm or MatMul" in change["recovery"]["note"]
+    assert report["recovery"]["layers"] == [] and report["written"]
+
+
+def test_text_report_shows_the_error_with_and_without(tmp_path, capsys):
+    src, cal = tmp_path / "in.onnx", tmp_path / "cal.npz"
+    model = om.conv_chain(1)
+    onnx.save(model, src)
+    np.savez(cal, **_calibration(model, 32, seed=0))
+    args = ["convert", str(src), "-o", str(tmp_path / "o.onnx"), "--swap", "silu=hardswish"]
+    assert main([*args, "--recover", "--calibration", str(cal)]) == 0
+    out = capsys.readouterr().out
+    assert "Recovery (32 calibration samples, chained over all swaps):" in out
+    assert "1 of 1 biases corrected" in out and "recovery: mse " in out
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"recover": True}, "--recover needs --calibration FILE.npz"),
+        ({"calibration": "c.npz"}, "--calibration of an ONNX model is for --recover"),
+        ({"recover": True, "calibration": {"x": np.zeros((4, 1, 8, 6, 6))}}, "holds 4 sample"),
+        ({"recover": True, "calibration": {"z": np.zeros((32, 1, 8, 6, 6))}}, "lack input(s) x"),
+        (
+            {"recover": True, "calibration": {"x": np.full((32, 1, 8, 6, 6), np.nan)}},
+            "calibration input 'x' holds non-finite values",
+        ),
+        ({"recover": True, "calibration": "c.npz", "verify": False}, "drop --no-verify"),
+    ],
+)
+def test_bad_recovery_requests_are_one_line_errors_and_write_nothing(tmp_path, options, message):
+    src, dst = tmp_path / "in.onnx", tmp_path / "out.onnx"
+    onnx.save(om.conv_chain(1), src)
+    with pytest.raises(ValueError) as error:
+        convert(src, dst, ["silu=hardswish"], **options)
+    assert message in str(error.value) and "\n" not in str(error.value) and not dst.exists()
+    if "lack" in message:
+        assert "the model takes x [1, 8, 6, 6]" in str(error.value)
+
+
+def test_recover_on_a_tflite_model_is_refused_naming_the_format(tmp_path, capsys):
+    from tests import tflite_models as tm
+
+    src = tmp_path / "in.tflite"
+    src.write_bytes(tm.silu_only_model(int8=False))
+    args = ["convert", str(src), "-o", str(tmp_path / "o.tflite"), "--recover"]
+    assert main([*args, "--calibration", "c.npz"]) == 2
+    assert "--recover is not there yet for TFLite models" in capsys.readouterr().err
