@@ -1,10 +1,11 @@
 """Accuracy recovery per swap: the mean squared output error with and without bias correction.
 
 For every ONNX fixture model (real exporters' output) and the recovery test models, runs
-``convert --preset mobile --recover`` with 64 random calibration samples (seeds 1000–1063) and
-reports, on the verification samples (seeds 0–2, fresh: none of them calibrated anything), the
-error each swap adds alone without and with its correction, and the whole model's. A swap that
-feeds no layer with a bias says why. Figures, not timings: the machine's load does not matter.
+``convert --preset mobile --recover bias`` and ``--recover fit`` with 64 random calibration
+samples (seeds 1000–1063) and reports, on the verification samples (seeds 0–2, fresh: none of
+them calibrated anything), the error each swap adds alone without recovery ("plain") and with
+each mode, and the whole model's. A swap that feeds no layer with a bias says why ("–" under
+biases; fitting may still help it). Figures, not timings: the machine's load does not matter.
 
     PYTHONPATH=. python bench/bench_recovery.py                 # ~1 min
     PYTHONPATH=. python bench/bench_recovery.py --json recovery.json
@@ -32,6 +33,7 @@ from tests import onnx_models as om  # noqa: E402
 FIXTURES = HERE.parent / "tests" / "fixtures" / "onnx"
 CALIBRATION = 64
 CALIBRATION_SEED = 1000
+MODES = ("bias", "fit")
 
 
 def _models(scratch: Path) -> list[tuple[Path, list[str]]]:
@@ -59,65 +61,67 @@ def main(argv=None) -> int:
     parser.add_argument("--json", metavar="FILE", help="write the rows as JSON")
     args = parser.parse_args(argv)
     rows = []
-    print(
-        f"{'model, then each swap':<50} {'corrected':>9} {'mse without':>12} {'mse with':>10} "
-        f"{'change':>7}"
-    )
+    print(f"{'model, then each swap':<44} {'biases':>7} {'mse plain':>10} {'bias':>16} {'fit':>16}")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for path, swaps in _models(scratch):
-            report = converters.convert(
-                path,
-                scratch / f"out-{path.name}",
-                swaps,
-                preset=None if swaps else "mobile",
-                recover=True,
-                calibration=_calibration(path),
-            )
-            swapped = [c for c in report["changes"] if c["applied"] and c["recovery"]]
-            print(path.name + ("" if swapped else ": no swap applied"), flush=True)
-            if not swapped:
+            reports = {
+                mode: converters.convert(
+                    path,
+                    scratch / f"out-{mode}-{path.name}",
+                    swaps,
+                    preset=None if swaps else "mobile",
+                    recover=mode,
+                    calibration=_calibration(path),
+                )
+                for mode in MODES
+            }
+            pairs = [
+                [c for c in reports[mode]["changes"] if c["applied"] and c["recovery"]]
+                for mode in MODES
+            ]
+            print(path.name + ("" if pairs[0] else ": no swap applied"), flush=True)
+            if not pairs[0]:
                 continue
-            for change in swapped:
-                rows.append(_row(path.name, f"{change['rule']} at {change['nodes'][-1]}",
-                                 change["recovery"]))  # fmt: skip
+            for changes in zip(*pairs, strict=True):
+                where = f"{changes[0]['rule']} at {changes[0]['nodes'][-1]}"
+                rows.append(_row(path.name, where, [c["recovery"] for c in changes]))
                 print(_line(rows[-1]), flush=True)
-            rows.append(_row(path.name, "whole model", report["recovery"]))
+            rows.append(_row(path.name, "whole model", [r["recovery"] for r in reports.values()]))
             print(_line(rows[-1]), flush=True)
-    wholes = [r for r in rows if r["swap"] == "whole model" and r["mse_without"]]
-    worst = max(wholes, key=lambda r: r["mse_with"] / r["mse_without"])
-    print(
-        f"\n{len(wholes)} models; whole-model mse lower by "
-        f"{min(1 - r['mse_with'] / r['mse_without'] for r in wholes):.0%} (least: {worst['model']})"
-        f" to {max(1 - r['mse_with'] / r['mse_without'] for r in wholes):.0%}"
-    )
+    wholes = [r for r in rows if r["swap"] == "whole model" and r["mse_plain"]]
+    for mode in MODES:
+        gains = [1 - r[f"mse_{mode}"] / r["mse_plain"] for r in wholes]
+        print(f"{mode}: whole-model mse lower by {min(gains):.0%} to {max(gains):.0%} "
+              f"over {len(wholes)} models")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
 
-def _row(model: str, swap: str, recovery: dict) -> dict:
-    layers = recovery["layers"]
+def _row(model: str, swap: str, recoveries: list[dict]) -> dict:
+    """One swap (or the whole model) under both modes; "plain" is the swap without recovery."""
+    layers = recoveries[0]["layers"]
     return {
         "model": model,
         "swap": swap,
         "layers": len(layers),
         "corrected": sum(1 for layer in layers if layer["corrected"]),
-        "note": recovery["note"],
-        "mse_without": recovery["mse_without"],
-        "mse_with": recovery["mse_with"],
+        "note": recoveries[0]["note"],
+        "mse_plain": recoveries[0]["mse_without"],
+        **{f"mse_{m}": r["mse_with"] for m, r in zip(MODES, recoveries, strict=True)},
     }
 
 
 def _line(row: dict) -> str:
-    label = f"  {row['swap']}"[:50]
-    if row["note"]:
-        return f"{label:<50} {'–':>9}  {row['note'][:38]}"
-    change = 1 - row["mse_with"] / row["mse_without"] if row["mse_without"] else 0.0
-    return (
-        f"{label:<50} {row['corrected']:>4} of {row['layers']:<2} {row['mse_without']:>12.3g} "
-        f"{row['mse_with']:>10.3g} {-change:>+7.0%}"
-    )
+    label = f"  {row['swap']}"[:44]
+    biases = f"{row['corrected']} of {row['layers']}" if not row["note"] else "–"
+    cells = [f"{row['mse_plain']:>10.3g}"]
+    for mode in MODES:
+        value = row[f"mse_{mode}"]
+        change = value / row["mse_plain"] - 1 if row["mse_plain"] else 0.0
+        cells.append(f"{value:>9.3g} {change:>+6.0%}")
+    return f"{label:<44} {biases:>7} {' '.join(cells)}"
 
 
 if __name__ == "__main__":

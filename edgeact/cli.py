@@ -52,7 +52,7 @@ def _convert(args) -> int:
         budget=args.budget,
         target=args.target,
         calibration=args.calibration,
-        recover=args.recover,
+        recover=args.recover or False,
         opset=args.opset,
         progress=None if args.json else _progress,
         isolate=args.isolate,
@@ -191,8 +191,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     convert.add_argument(
         "--recover",
-        action="store_true",
-        help="correct the biases after the swaps on the --calibration inputs (ONNX float)",
+        nargs="?",
+        const="bias",
+        choices=["bias", "fit"],
+        help="on the --calibration inputs: correct the biases after the swaps; fit: also fit "
+        "HardSigmoid/Hardswish constants per site (ONNX)",
     )
     convert.add_argument("--opset", type=int, help="upgrade the ONNX opset first")
     convert.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -9,6 +9,7 @@ from onnx import numpy_helper
 
 from edgeact.cli import main
 from edgeact.converters import convert
+from edgeact.converters._fit import fit_hard_gate
 from edgeact.runtimes.onnxruntime import cpu_session
 from tests import onnx_models as om
 from tests._files import Unchanged
@@ -37,7 +38,7 @@ def recover(tmp_path):
                 tmp_path / "out.onnx",
                 [swap],
                 inputs=fresh,
-                recover=True,
+                recover=options.pop("recover", True),
                 calibration=options.pop("calibration", _calibration(model, 64, seed=0)),
                 **options,
             )
@@ -189,3 +190,74 @@ def test_recover_on_a_tflite_model_is_refused_naming_the_format(tmp_path, capsys
     args = ["convert", str(src), "-o", str(tmp_path / "o.tflite"), "--recover"]
     assert main([*args, "--calibration", "c.npz"]) == 2
     assert "--recover is not there yet for TFLite models" in capsys.readouterr().err
+
+
+# --- fitted constants (--recover fit) ------------------------------------------------------------
+def test_a_fit_finds_the_catalogue_constants_where_they_are_exact():
+    x = np.random.default_rng(0).standard_normal(50_000) * 3
+    fit = fit_hard_gate("hardsigmoid", "hardsigmoid", x)
+    assert fit["alpha"] == pytest.approx(1 / 6, abs=1e-5)
+    assert fit["beta"] == pytest.approx(0.5, abs=1e-5) and fit["fitted_mse"] < 1e-12
+    fit = fit_hard_gate("silu", "hardswish", x)
+    assert fit["fitted_mse"] < fit["nominal_mse"] and fit["values"] == x.size
+
+
+def test_swish_fits_start_from_the_swaps_own_constants():
+    """hardswish(βx)/β is x·HardSigmoid(x; β/6, 0.5): on values where that is exact, the fit
+    has nothing to gain."""
+    x = np.random.default_rng(1).standard_normal(20_000)
+    fit = fit_hard_gate("hardswish", "hardswish", x, input_scale=2.0)
+    assert fit["nominal_mse"] < 1e-20 and (fit["alpha"], fit["beta"]) == (2.0 / 6, 0.5)
+
+
+@pytest.mark.parametrize(
+    ("model", "swap", "gain"),
+    [
+        (om.mlp_block(om.gelu_erf), "gelu=hardswish", 0.1),  # measured 0.03
+        (om.mlp_block(om.mish), "mish=hardswish", 0.2),  # 0.08
+        (om.conv_chain(3), "silu=hardswish", 0.3),  # 0.17
+    ],
+    ids=["mlp-gelu", "mlp-mish", "mobile-silu-x3"],
+)
+def test_fitted_constants_are_written_and_cut_the_error_further(recover, model, swap, gain):
+    _, bias_only, _ = recover(model, swap)
+    _, report, out = recover(model, swap, recover="fit")
+    whole = report["recovery"]
+    assert whole["mode"] == "fit" and whole["mse_without"] == bias_only["recovery"]["mse_without"]
+    assert whole["mse_with"] <= gain * whole["mse_without"]
+    assert whole["mse_with"] < bias_only["recovery"]["mse_with"]
+    gates = [n for n in out.graph.node if n.op_type == "HardSigmoid"]
+    fitted = [c for c in report["changes"] if c["fit"]]
+    assert len(gates) == len(fitted) == len(report["changes"]) and report["verification"]["passed"]
+    for node, change in zip(gates, fitted, strict=True):
+        attrs = {a.name: a.f for a in node.attribute}
+        assert attrs == pytest.approx(
+            {"alpha": change["fit"]["alpha"], "beta": change["fit"]["beta"]}
+        )
+        assert change["ops_after"] == ["HardSigmoid", "Mul"] and change["fit"]["alpha"] != 1 / 6
+        assert change["notes"][-1].startswith("fitted HardSigmoid α = ")
+
+
+def test_a_fitted_hardsigmoid_keeps_one_op(recover):
+    rng = np.random.default_rng(3)
+    b = om.Builder("/se", shape=(1, 8, 6, 6))
+    w = om.weight(b, "w", rng.standard_normal((8, 8, 1, 1)) / np.sqrt(8))
+    c = om.weight(b, "c", rng.standard_normal(8) * 0.5)
+    model = b.model(b.op("Conv", b.op("Sigmoid", "x"), w, c), 17)
+    _, report, out = recover(model, "sigmoid=hardsigmoid", recover="fit")
+    [change] = report["changes"]
+    assert change["ops_after"] == ["HardSigmoid"] and change["fit"]["fitted_mse"] > 0
+    [node] = [n for n in out.graph.node if n.op_type == "HardSigmoid"]
+    assert {a.name: a.f for a in node.attribute}["alpha"] == pytest.approx(change["fit"]["alpha"])
+    assert report["recovery"]["mse_with"] < report["recovery"]["mse_without"]
+
+
+def test_an_unknown_recovery_mode_is_refused(tmp_path, capsys):
+    src = tmp_path / "in.onnx"
+    onnx.save(om.conv_chain(1), src)
+    with pytest.raises(ValueError, match="recover 'all' must be one of: bias, fit"):
+        convert(src, tmp_path / "o.onnx", ["silu=hardswish"], recover="all", calibration={})
+    args = ["convert", str(src), "-o", str(tmp_path / "o.onnx"), "--recover", "all"]
+    with pytest.raises(SystemExit) as stop:
+        main(args)
+    assert stop.value.code == 2 and "invalid choice: 'all'" in capsys.readouterr().err

@@ -15,7 +15,11 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   (with --recover, for a swap: ``mse_without`` / ``mse_with``, the mean squared output error
   this change adds alone on the verification samples without and with bias correction,
   ``layers`` (the corrections: ``layer``, ``max_shift``, ``corrected``, ``added`` for a bias
-  it created, ``skipped`` why not), ``note`` (why there is nothing to correct); else None).
+  it created, ``skipped`` why not), ``note`` (why there is no bias to correct); "without" is
+  the swap with the catalogue's constants, "with" after fitting and correction; else None),
+  ``fit`` (with --recover fit, a swap to hardsigmoid/hardswish whose constants were fitted:
+  ``alpha``, ``beta``, ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration
+  inputs, ``values`` it was fitted on; else None).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``plan_time_ratio``: with --target, the converted model's time over the original's (changes
   the user named counted on both sides), after ``_targets.fit_speed``; else None.
@@ -25,7 +29,8 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``tolerance`` (the max |error| threshold, or null), ``thresholds`` ({tolerance, rtol,
   min_cosine, default}: null is not checked; default: the user gave none), ``passed`` (no
   output has failures).
-- ``recovery``: None without --recover, else for the whole model: ``calibration`` (samples),
+- ``recovery``: None without --recover, else for the whole model: ``mode`` ("bias" or "fit"),
+  ``calibration`` (samples),
   ``gate`` (NNCF's max |shift/bias|), ``layers`` (as per change, chained over all swaps),
   ``mse_without`` and ``mse_with`` on the verification samples.
 - ``written``: whether ``output`` was written; ``notes``: anything else the user should know.
@@ -92,11 +97,11 @@ def _change_lines(c: dict) -> list[str]:
 
 def _recovery_text(r: dict) -> str:
     """One line: the error with and without bias correction, and what was corrected."""
+    text = f"mse {_num(r['mse_without'])} → {_num(r['mse_with'])}, "
     if r.get("note"):
-        return f"nothing to correct: {r['note']}"
+        return text + f"no bias to correct: {r['note']}"
     done = sum(1 for layer in r["layers"] if layer["corrected"])
-    text = f"mse {_num(r['mse_without'])} → {_num(r['mse_with'])}, {done} of "
-    text += f"{len(r['layers'])} biases corrected"
+    text += f"{done} of {len(r['layers'])} biases corrected"
     skipped = [f"{x['layer']}: {x['skipped']}" for x in r["layers"] if "skipped" in x]
     return text + (f" (skipped {'; '.join(skipped)})" if skipped else "")
 

@@ -91,6 +91,7 @@ class Change:
     time_ratio: float | None = None  # time with this change alone / without, on --target
     exercised: bool | None = None  # False: inside an If branch no verification sample takes
     recovery: dict | None = None  # with --recover: this swap's error without/with correction
+    fit: dict | None = None  # with --recover fit: the fitted constants (``_fit``)
     skipped: str | None = None
 
     def to_json(self) -> dict:

@@ -13,6 +13,7 @@ from collections import Counter
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import onnx
 
 from edgeact.converters import _compare
@@ -26,6 +27,7 @@ from edgeact.converters._compare import (
 )
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
+from edgeact.converters._fit import FITTABLE, fit_hard_gate
 from edgeact.converters._inputs import DEFAULT_SAMPLES, calibration_samples, sample_inputs
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back, is_held
@@ -38,7 +40,7 @@ from edgeact.converters._write import (
     give_normal_mode,
 )
 from edgeact.converters.onnx._branches import mark_unexercised
-from edgeact.converters.onnx._emit import EMITTABLE
+from edgeact.converters.onnx._emit import EMITTABLE, emitted_ops
 from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_data
@@ -178,6 +180,34 @@ def runner(model: onnx.ModelProto, feed: dict):
     return fresh
 
 
+_RECOVER_MODES = {False: None, None: None, True: "bias", "bias": "bias", "fit": "fit"}
+
+
+def _fit_gates(recovery: Recovery, pending) -> dict[int, tuple[float, float]]:
+    """Fitted HardSigmoid (α, β) by site number for the swaps to a ``FITTABLE`` target in the
+    main graph, where they beat the catalogue's constants on the calibration inputs; each
+    change records its fit and the ops it now writes."""
+    gates = {}
+    for site, change in pending:
+        if change["kind"] != "swap" or site.target not in FITTABLE or change["graph"] != "main":
+            continue
+        x = np.concatenate([np.ravel(v[site.match.x]) for v in recovery.values([site.match.x])])
+        fit = fit_hard_gate(site.match.activation, site.target, x, site.match.input_scale)
+        if fit is None or fit["fitted_mse"] >= fit["nominal_mse"]:
+            continue
+        gates[site.number] = (fit["alpha"], fit["beta"])
+        change["fit"] = fit
+        ops = emitted_ops(
+            site.target, site.opset, False, site.match.input_scale, gates[site.number]
+        )
+        change["ops_after"] = ops
+        change["notes"].append(
+            f"fitted HardSigmoid α = {fit['alpha']:.4g}, β = {fit['beta']:.4g}: the activation's "
+            f"mse {fit['nominal_mse']:.3g} → {fit['fitted_mse']:.3g} on the calibration inputs"
+        )
+    return gates
+
+
 def _run_all(model: onnx.ModelProto, names: list[str] | None, feeds: list[dict]) -> list[dict]:
     """The values ``names`` (None: the outputs) hold in ``model`` on each of ``feeds``."""
     exposed = exposing(model, names) if names else model
@@ -185,15 +215,14 @@ def _run_all(model: onnx.ModelProto, names: list[str] | None, feeds: list[dict])
     return [run(sess, feed) for feed in feeds]
 
 
-def _recovered(recovery, converted, layers, why, feeds, reference) -> dict:
-    """Correct ``layers`` in ``converted`` (in place); the record of the error without and with
-    it on the verification samples (``why``: there is nothing to correct)."""
-    if why is not None:
-        return {"note": why, "layers": [], "mse_without": None, "mse_with": None}
-    without = mean_squared_error(reference, _run_all(converted, None, feeds))
-    records = recovery.correct(converted, layers)
+def _recovered(recovery, converted, plain, layers, why, feeds, reference) -> dict:
+    """Correct ``layers`` in ``converted`` (in place); the record of the mean squared error on
+    the verification samples of ``plain`` (the swap as the catalogue writes it: ``converted``
+    before any recovery) and of ``converted`` after it (``why``: no bias to correct)."""
+    without = mean_squared_error(reference, _run_all(plain, None, feeds))
+    records = recovery.correct(converted, layers) if layers else []
     with_ = mean_squared_error(reference, _run_all(converted, None, feeds))
-    return {"note": None, "layers": records, "mse_without": without, "mse_with": with_}
+    return {"note": why, "layers": records, "mse_without": without, "mse_with": with_}
 
 
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
@@ -243,6 +272,9 @@ def convert(
     {name: array}; ``_recover``). Returns the report documented in
     ``edgeact.converters._convert_report``.
     """
+    if recover not in _RECOVER_MODES:
+        raise ValueError(f"recover {recover!r} must be one of: bias, fit")
+    recover = _RECOVER_MODES[recover]
     if recover and calibration is None:
         raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
     if calibration is not None and not recover:
@@ -285,7 +317,16 @@ def convert(
         )
     pending = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
     swaps = sum(1 for _, c in pending if c["kind"] == "swap") + 1 if recover else 0
+    swaps += recover == "fit"
     steps.plan((len(pending) + swaps + 1 if verify else 0) + 1)
+    gates = {}  # site number -> fitted (α, β), with --recover fit
+
+    def build(numbers) -> onnx.ModelProto:
+        return apply_sites(model, rules, fuse, types, numbers, gates)
+
+    def unfitted(numbers) -> onnx.ModelProto:
+        return apply_sites(model, rules, fuse, types, numbers)
+
     if verify:
         original = session(model, f"the input model {source}")
         specs = input_specs(original)
@@ -296,10 +337,13 @@ def convert(
         if recover:
             cal = calibration_samples(specs, input_shapes, calibration, MIN_CALIBRATION_SAMPLES)
             recovery = Recovery(model, cal, _run_all)
+        if recover == "fit":
+            steps.step("fit replacement constants on the calibration inputs")
+            gates |= _fit_gates(recovery, pending)
         timed, shared = (runner(model, feeds[0]) if target else None), {}
         for site, change in pending:
             steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
-            alone = apply_sites(model, rules, fuse, types, [site.number])
+            alone = build([site.number])
             asked = change["kind"] == "swap" and change["activation"] in (explicit or {})
             _measure(change, alone, feeds, reference, limits, asked)
             if recovery is not None and change["kind"] == "swap":
@@ -308,8 +352,9 @@ def convert(
                 where = (site.match.y, change["graph"], change["quantized"])
                 fixed = onnx.ModelProto()
                 fixed.CopyFrom(alone)  # ``alone`` stays as it is, for the timing below
+                plain = unfitted([site.number]) if site.number in gates else alone
                 args = (*recovery.layers_for(*where), feeds, reference)
-                change["recovery"] = _recovered(recovery, fixed, *args)
+                change["recovery"] = _recovered(recovery, fixed, plain, *args)
             if timed is not None and change["applied"] and not (asked or is_held(change, held)):
                 measure = partial(time_ratio, timed, runner(alone, feeds[0]))
                 judge_speed(change, measure, target, shared, shapes.get(site.match.x))
@@ -327,8 +372,8 @@ def convert(
                        if c["applied"] and c["time_ratio"] is None]  # fmt: skip
             chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
             steps.step(f"time the plan on {target}")
-            baseline = apply_sites(model, rules, fuse, types, untimed) if untimed else model
-            planned = apply_sites(model, rules, fuse, types, chosen)
+            baseline = build(untimed) if untimed else model
+            planned = build(chosen)
             return time_ratio(runner(baseline, feeds[0]), runner(planned, feeds[0]))
 
         report["plan_time_ratio"] = fit_speed(changes, plan_ratio, target)
@@ -338,7 +383,7 @@ def convert(
         """Build the model with the applied changes; its verification block (None if off)."""
         nonlocal converted
         chosen = [s.number for s, c in zip(sites, changes, strict=True) if c["applied"]]
-        converted = apply_sites(model, rules, fuse, types, chosen)
+        converted = build(chosen)
         if not verify:  # then _write's check is the one that ORT accepts the result
             return None
         if recovery is not None:
@@ -349,8 +394,13 @@ def convert(
                 if c["applied"] and c["recovery"] and not c["recovery"]["note"]
                 for layer in recovery.layers_for(s.match.y, c["graph"], c["quantized"])[0]
             ]
-            report["recovery"] = _recovered(recovery, converted, layers, None, feeds, reference)
-            report["recovery"] |= {"calibration": len(recovery.calibration), "gate": GATE}
+            plain = unfitted(chosen) if gates else converted
+            args = (layers, None, feeds, reference)
+            report["recovery"] = _recovered(recovery, converted, plain, *args) | {
+                "mode": recover,
+                "calibration": len(recovery.calibration),
+                "gate": GATE,
+            }
         steps.step("verify the converted model")
         final = session(converted, "the converted model")
         outputs = [run(final, feed, "the converted model") for feed in feeds]

@@ -143,17 +143,31 @@ EMITTABLE = frozenset(_FORMS) | frozenset(_PATTERNS)
 
 
 def emit(
-    target: str, x: str, y: str, emitter: Emitter, input_scale: float = 1.0, **params
+    target: str,
+    x: str,
+    y: str,
+    emitter: Emitter,
+    input_scale: float = 1.0,
+    gate: tuple[float, float] | None = None,
+    **params,
 ) -> list[onnx.NodeProto]:
-    """Nodes computing ``target(x)`` into ``y`` (``target(s·x)/s`` for an ``input_scale`` s,
-    the swap of a swish(β) = silu(βx)/β); ValueError if ONNX cannot express it here."""
+    """Nodes computing ``target(x)`` into ``y``; ValueError if ONNX cannot express it here.
+
+    ``input_scale`` s: ``target(s·x)/s``, the swap of a swish(β) = silu(βx)/β. ``gate`` (α, β)
+    for a hardsigmoid or hardswish target: HardSigmoid(x; α, β), times x for hardswish (fitted
+    constants, ``_fit``)."""
     if target not in EMITTABLE:
         known = ", ".join(sorted(EMITTABLE))
         raise ValueError(f"no ONNX form for swap target {target!r}; ONNX targets: {known}")
-    if input_scale == 1.0:
+    if target == "hardswish" and input_scale != 1.0 and gate is None:
+        gate = (input_scale / 6, 0.5)  # hardswish(sx)/s = x·HardSigmoid(x; s/6, 0.5): two ops
+    if gate is not None and target in ("hardsigmoid", "hardswish"):
+        alpha, beta = gate
+        hard = emitter.op("HardSigmoid", x, alpha=float(alpha), beta=float(beta))
+        if target == "hardswish":
+            emitter.op("Mul", x, hard)
+    elif input_scale == 1.0:
         _compute(target, x, emitter, params)
-    elif target == "hardswish":  # hardswish(βx)/β = x·HardSigmoid(x; α = β/6, 0.5): two ops
-        emitter.op("Mul", x, emitter.op("HardSigmoid", x, alpha=input_scale / 6, beta=0.5))
     else:
         out = _compute(target, emitter.scaled("Mul", x, input_scale), emitter, params)
         emitter.scaled("Mul", out, 1.0 / input_scale)
@@ -184,10 +198,10 @@ def single_op(target: str) -> tuple[str, int] | None:
 
 
 def emitted_ops(
-    target: str, opset: int, constants: bool = False, input_scale: float = 1.0
+    target: str, opset: int, constants: bool = False, input_scale: float = 1.0, gate=None
 ) -> list[str]:
     """The op types that ``emit`` writes for ``target`` at ``opset`` (Constants if asked)."""
     counter = iter(range(1 << 30))
     e = Emitter(opset, TensorProto.FLOAT, lambda hint: f"{hint}{next(counter)}")
-    nodes = emit(target, "x", "y", e, input_scale)
+    nodes = emit(target, "x", "y", e, input_scale, gate)
     return [n.op_type for n in nodes if constants or n.op_type != "Constant"]

@@ -190,9 +190,10 @@ class Recovery:
         def run(model, names):
             return self.run_all(model, names, self.calibration)
 
-        return correct_biases(converted, layers, self._reference, run)
+        return correct_biases(converted, layers, self.values, run)
 
-    def _reference(self, names: list[str]) -> list[dict]:
+    def values(self, names: list[str]) -> list[dict]:
+        """The values ``names`` hold in the original on each calibration sample (cached)."""
         todo = [n for n in names if n not in self._values]
         if todo:
             runs = self.run_all(self.original, todo, self.calibration)

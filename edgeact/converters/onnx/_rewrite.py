@@ -52,6 +52,7 @@ class Site:
     dtype: str
     ops_after: list[str]  # what ``emit`` writes, Constants left out
     params: dict = field(default_factory=dict)
+    gate: tuple[float, float] | None = None  # fitted HardSigmoid (α, β) (``emit``'s gate)
     problem: str | None = None  # why this site cannot be changed
     notes: list[str] = field(default_factory=list)
 
@@ -186,7 +187,8 @@ def _rewrite_view(view: GraphView, sites: list[Site], unique) -> None:
     for s in sites:
         elem = _FLOAT_TYPES.get(s.dtype, TensorProto.FLOAT)
         emitter = Emitter(s.opset, elem, lambda hint, s=s: unique(f"edgeact_{s.number}_{hint}"))
-        new = emit(s.target, s.match.x, s.match.y, emitter, s.match.input_scale, **s.params)
+        scale = s.match.input_scale
+        new = emit(s.target, s.match.x, s.match.y, emitter, scale, s.gate, **s.params)
         replacements[id(producers[s.match.y])] = new
         candidates.update(id(n) for n in s.match.nodes)
     nodes = []
@@ -225,13 +227,16 @@ def _pruned(nodes: list, replaced: list, candidates: set[int], kept: set[str]) -
 
 
 def apply_sites(
-    model: onnx.ModelProto, rules: dict, fuse: bool, types: dict, numbers
+    model: onnx.ModelProto, rules: dict, fuse: bool, types: dict, numbers, gates=None
 ) -> onnx.ModelProto:
-    """A copy of ``model`` with the sites numbered ``numbers`` rewritten."""
+    """A copy of ``model`` with the sites numbered ``numbers`` rewritten (``gates``: {number:
+    fitted (α, β)})."""
     out = onnx.ModelProto()
     out.CopyFrom(model)
-    wanted = set(numbers)
+    wanted, gates = set(numbers), gates or {}
     chosen = [s for s in plan_sites(out, rules, fuse, types) if s.number in wanted]
+    for s in chosen:
+        s.gate = gates.get(s.number)
     names = _all_names(out)
 
     def unique(hint: str) -> str:
