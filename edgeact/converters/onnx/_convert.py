@@ -17,6 +17,7 @@ import numpy as np
 import onnx
 
 from edgeact.converters import _compare
+from edgeact.converters._bias import GATE, MIN_CALIBRATION_SAMPLES
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
     compare_samples,
@@ -45,7 +46,7 @@ from edgeact.converters.onnx._graph import dtype_name, nested_graphs
 from edgeact.converters.onnx._inspect import graphs, scan, with_types
 from edgeact.converters.onnx._load import MAX_OPSET, default_opset, load_with_data
 from edgeact.converters.onnx._ranges import input_ranges
-from edgeact.converters.onnx._recover import GATE, MIN_CALIBRATION_SAMPLES, Recovery
+from edgeact.converters.onnx._recover import Recovery
 from edgeact.converters.onnx._rewrite import apply_sites, op_counts, plan_sites
 from edgeact.converters.onnx._verify import (
     custom_ops,

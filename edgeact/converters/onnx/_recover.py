@@ -1,15 +1,10 @@
-"""Accuracy recovery after activation swaps: bias correction, chained (ONNX float models).
+"""Accuracy recovery after activation swaps in ONNX models: bias correction, chained.
 
-A swap changes the mean of what the next linear layer sees, and so the mean of that layer's
-output; its bias can absorb the shift (Nagel et al. 2019, "Data-Free Quantization", §4.2, for
-quantization; the same algebra holds for any change of the activation). For each layer a swapped
-activation feeds (Conv, ConvTranspose, Gemm, MatMul followed by Add of a constant), the shift is
-measured per output channel on calibration inputs as mean(original − converted) and added to the
-bias, one layer at a time in graph order, each measured with the earlier corrections in place
-(NNCF's FastBiasCorrection corrects each layer against the original alone). A layer without a
-bias gets one. NNCF's safety gate is kept: a correction of an existing bias is skipped when
-max |shift / bias| reaches ``GATE`` (infinite when a bias entry is 0), as a sign the layer's
-output moved too far for a mean to cure it.
+For each layer a swapped activation feeds (Conv, ConvTranspose, Gemm, MatMul followed by Add of a
+constant), the per-channel mean shift of its output (``_bias``) is added to its bias, one layer
+at a time in graph order, each measured with the earlier corrections in place (NNCF's
+FastBiasCorrection corrects each layer against the original alone). A layer without a bias gets
+one; a bias that other nodes share is copied first.
 """
 
 from collections.abc import Callable
@@ -19,12 +14,11 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+from edgeact.converters._bias import gate_refusal, mean_shift
 from edgeact.converters.onnx._graph import nested_graphs
 
-__all__ = ["GATE", "MIN_CALIBRATION_SAMPLES", "Layer", "Recovery", "correct_biases", "layers_after"]
+__all__ = ["Layer", "Recovery", "correct_biases", "layers_after"]
 
-GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
-MIN_CALIBRATION_SAMPLES = 16  # a per-channel mean of fewer samples is mostly noise
 _FLOAT_INITS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
 
 
@@ -104,18 +98,10 @@ def correct_biases(
     records = []
     for layer in layers:
         got = run(converted, [layer.output])
-        shift = _mean_shift(
-            [w[layer.output] for w in wanted], [g[layer.output] for g in got], layer
-        )
+        wanted_here = [w[layer.output] for w in wanted]
+        shift = mean_shift(wanted_here, [g[layer.output] for g in got], layer.axis, layer.channels)
         records.append(_apply(converted, layer, shift))
     return records
-
-
-def _mean_shift(wanted: list, got: list, layer: Layer) -> np.ndarray:
-    """Per channel: the mean of original − converted over the samples and every other axis."""
-    diff = np.stack([np.asarray(w, np.float64) - g for w, g in zip(wanted, got, strict=True)])
-    axis = layer.axis % (diff.ndim - 1) + 1  # axis 0 holds the samples
-    return np.moveaxis(diff, axis, -1).reshape(-1, layer.channels).mean(axis=0)
 
 
 def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
@@ -132,12 +118,9 @@ def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
     if name:
         old = numpy_helper.to_array(inits[name])
         shift = shift.reshape(old.shape)
-        magnitude = np.inf if np.any(old == 0) else float(np.abs(shift / old).max())
-        if magnitude >= GATE:
-            why = (
-                "the bias has zeros" if np.isinf(magnitude) else f"max |shift/bias| {magnitude:.3g}"
-            )
-            return record | {"skipped": f"{why}: NNCF's gate needs max |shift/bias| < {GATE:g}"}
+        refusal = gate_refusal(old, shift)
+        if refusal is not None:
+            return record | {"skipped": refusal}
         new = (old + shift).astype(old.dtype)
     else:  # no bias yet: one of the weight's type
         weight = inits[node.input[1]]

@@ -1,0 +1,34 @@
+"""The format-neutral arithmetic of bias correction (``--recover``): shift and safety gate.
+
+A swap changes the mean of what the next linear layer sees, and so the mean of that layer's
+output; its bias can absorb the shift (Nagel et al. 2019, "Data-Free Quantization", §4.2, for
+quantization; the same algebra holds for any change of the activation). The shift is measured
+per output channel on calibration inputs as mean(original − converted). NNCF's safety gate is
+kept: a correction of an existing bias is skipped when max |shift / bias| reaches ``GATE``
+(infinite when a bias entry is 0), as a sign the layer's output moved too far for a mean to
+cure it.
+"""
+
+import numpy as np
+
+__all__ = ["GATE", "MIN_CALIBRATION_SAMPLES", "gate_refusal", "mean_shift"]
+
+GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
+MIN_CALIBRATION_SAMPLES = 16  # a per-channel mean of fewer samples is mostly noise
+
+
+def mean_shift(wanted: list, got: list, axis: int, channels: int) -> np.ndarray:
+    """Per channel (``axis`` of each sample): the mean of original − converted over the samples
+    and every other axis, in float64."""
+    diff = np.stack([np.asarray(w, np.float64) - g for w, g in zip(wanted, got, strict=True)])
+    axis = axis % (diff.ndim - 1) + 1  # axis 0 holds the samples
+    return np.moveaxis(diff, axis, -1).reshape(-1, channels).mean(axis=0)
+
+
+def gate_refusal(bias: np.ndarray, shift: np.ndarray) -> str | None:
+    """Why NNCF's gate refuses adding ``shift`` to ``bias`` (same shape), or None."""
+    magnitude = np.inf if np.any(bias == 0) else float(np.abs(shift / bias).max())
+    if magnitude < GATE:
+        return None
+    why = "the bias has zeros" if np.isinf(magnitude) else f"max |shift/bias| {magnitude:.3g}"
+    return f"{why}: NNCF's gate needs max |shift/bias| < {GATE:g}"
