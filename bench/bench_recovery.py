@@ -1,7 +1,7 @@
 """Accuracy recovery per swap: the mean squared output error with and without bias correction.
 
-For every ONNX fixture model (real exporters' output) and the recovery test models, runs
-``convert --preset mobile --recover bias`` and ``--recover fit`` with 64 random calibration
+For every fixture model (real exporters' output) and the recovery test models, runs
+``convert --preset mobile --recover bias`` and (ONNX) ``--recover fit`` with 64 random calibration
 samples (seeds 1000–1063) and reports, on the verification samples (seeds 0–2, fresh: none of
 them calibrated anything), the error each swap adds alone without recovery ("plain") and with
 each mode, and the whole model's. A swap that feeds no layer with a bias says why ("–" under
@@ -23,14 +23,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # measure the checkout this script belongs to
 
 import numpy as np  # noqa: E402
-import onnx  # noqa: E402
 
 from edgeact import converters  # noqa: E402
 from edgeact.converters._inputs import sample_inputs  # noqa: E402
 from edgeact.converters.onnx._verify import input_specs, session  # noqa: E402
+from edgeact.converters.tflite._verify import load, make_inputs  # noqa: E402
 from tests import onnx_models as om  # noqa: E402
+from tests import tflite_models as tm  # noqa: E402
 
-FIXTURES = HERE.parent / "tests" / "fixtures" / "onnx"
+FIXTURES = HERE.parent / "tests" / "fixtures"
 CALIBRATION = 64
 CALIBRATION_SEED = 1000
 MODES = ("bias", "fit")
@@ -39,20 +40,30 @@ MODES = ("bias", "fit")
 def _models(scratch: Path) -> list[tuple[Path, list[str]]]:
     """(model, explicit swaps): the fixtures under the preset, the test models' own swaps."""
     built = {
-        "test_mlp_gelu.onnx": (om.mlp_block(om.gelu_erf), ["gelu=hardswish"]),
-        "test_mlp_mish.onnx": (om.mlp_block(om.mish), ["mish=hardswish"]),
-        "test_mobile_silu_x3.onnx": (om.conv_chain(3), ["silu=hardswish"]),
+        "test_mlp_gelu.onnx": (om.mlp_block(om.gelu_erf).SerializeToString(), ["gelu=hardswish"]),
+        "test_mlp_mish.onnx": (om.mlp_block(om.mish).SerializeToString(), ["mish=hardswish"]),
+        "test_mobile_silu_x3.onnx": (om.conv_chain(3).SerializeToString(), ["silu=hardswish"]),
+        "test_mlp_silu.tflite": (tm.mlp_model("silu"), ["silu=hardswish"]),
+        "test_mlp_gelu.tflite": (tm.mlp_model("gelu"), ["gelu=hardswish"]),
     }
-    for name, (model, _) in built.items():
-        onnx.save(model, scratch / name)
-    return [(p, []) for p in sorted(FIXTURES.glob("*.onnx"))] + [
-        (scratch / name, swaps) for name, (_, swaps) in built.items()
-    ]
+    for name, (data, _) in built.items():
+        (scratch / name).write_bytes(data)
+    fixtures = sorted(FIXTURES.glob("onnx/*.onnx")) + sorted(FIXTURES.glob("tflite/*.tflite"))
+    return [(p, []) for p in fixtures] + [(scratch / n, swaps) for n, (_, swaps) in built.items()]
 
 
 def _calibration(path: Path) -> dict[str, np.ndarray]:
-    specs = input_specs(session(str(path), str(path)))
-    feeds, _ = sample_inputs(specs, samples=CALIBRATION, seed=CALIBRATION_SEED)
+    """64 random samples (seeds 1000-1063) of every input, one more leading axis for them."""
+    if path.suffix == ".onnx":
+        specs = input_specs(session(str(path), str(path)))
+        feeds, _ = sample_inputs(specs, samples=CALIBRATION, seed=CALIBRATION_SEED)
+    else:
+        samples, _ = make_inputs(
+            load(path.read_bytes()), samples=CALIBRATION, seed=CALIBRATION_SEED
+        )
+        feeds = [
+            {n: a for entry in sample.values() for n, a in entry.items()} for sample in samples
+        ]
     return {name: np.stack([f[name] for f in feeds]) for name in feeds[0]}
 
 
@@ -65,6 +76,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         for path, swaps in _models(scratch):
+            modes = MODES if path.suffix == ".onnx" else ("bias",)  # TFLite: no fit yet
             reports = {
                 mode: converters.convert(
                     path,
@@ -74,11 +86,11 @@ def main(argv=None) -> int:
                     recover=mode,
                     calibration=_calibration(path),
                 )
-                for mode in MODES
+                for mode in modes
             }
             pairs = [
                 [c for c in reports[mode]["changes"] if c["applied"] and c["recovery"]]
-                for mode in MODES
+                for mode in modes
             ]
             print(path.name + ("" if pairs[0] else ": no swap applied"), flush=True)
             if not pairs[0]:
@@ -91,9 +103,10 @@ def main(argv=None) -> int:
             print(_line(rows[-1]), flush=True)
     wholes = [r for r in rows if r["swap"] == "whole model" and r["mse_plain"]]
     for mode in MODES:
-        gains = [1 - r[f"mse_{mode}"] / r["mse_plain"] for r in wholes]
+        measured = [r for r in wholes if r[f"mse_{mode}"] is not None]  # TFLite: no fit
+        gains = [1 - r[f"mse_{mode}"] / r["mse_plain"] for r in measured]
         print(f"{mode}: whole-model mse lower by {min(gains):.0%} to {max(gains):.0%} "
-              f"over {len(wholes)} models")  # fmt: skip
+              f"over {len(gains)} models")  # fmt: skip
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
@@ -109,7 +122,8 @@ def _row(model: str, swap: str, recoveries: list[dict]) -> dict:
         "corrected": sum(1 for layer in layers if layer["corrected"]),
         "note": recoveries[0]["note"],
         "mse_plain": recoveries[0]["mse_without"],
-        **{f"mse_{m}": r["mse_with"] for m, r in zip(MODES, recoveries, strict=True)},
+        **{f"mse_{m}": r["mse_with"] for m, r in zip(MODES, recoveries, strict=False)},
+        **{f"mse_{m}": None for m in MODES[len(recoveries) :]},  # a mode the format lacks
     }
 
 
@@ -119,6 +133,9 @@ def _line(row: dict) -> str:
     cells = [f"{row['mse_plain']:>10.3g}"]
     for mode in MODES:
         value = row[f"mse_{mode}"]
+        if value is None:
+            cells.append(f"{'n/a':>16}")
+            continue
         change = value / row["mse_plain"] - 1 if row["mse_plain"] else 0.0
         cells.append(f"{value:>9.3g} {change:>+6.0%}")
     return f"{label:<44} {biases:>7} {' '.join(cells)}"

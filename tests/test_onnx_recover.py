@@ -182,14 +182,14 @@ def test_bad_recovery_requests_are_one_line_errors_and_write_nothing(tmp_path, o
         assert "the model takes x [1, 8, 6, 6]" in str(error.value)
 
 
-def test_recover_on_a_tflite_model_is_refused_naming_the_format(tmp_path, capsys):
+def test_recover_fit_on_a_tflite_model_is_refused_naming_what_it_takes(tmp_path, capsys):
     from tests import tflite_models as tm
 
     src = tmp_path / "in.tflite"
-    src.write_bytes(tm.silu_only_model(int8=False))
-    args = ["convert", str(src), "-o", str(tmp_path / "o.tflite"), "--recover"]
+    src.write_bytes(tm.mlp_model("silu"))
+    args = ["convert", str(src), "-o", str(tmp_path / "o.tflite"), "--recover", "fit"]
     assert main([*args, "--calibration", "c.npz"]) == 2
-    assert "--recover is not there yet for TFLite models" in capsys.readouterr().err
+    assert "TFLite models take bias correction only (fit: ONNX models)" in capsys.readouterr().err
 
 
 # --- fitted constants (--recover fit) ------------------------------------------------------------

@@ -392,3 +392,28 @@ def single_op_model(op: str, **options) -> bytes:
     g.op(op, [x], [y], **options)
     g.io([x], [y])
     return mb.build()
+
+
+def mlp_model(activation: str = "silu", width: int = 32, hidden: int = 64) -> bytes:
+    """float32 x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, or "gelu") ->
+    FULLY_CONNECTED -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery."""
+    rng = np.random.default_rng(7)
+    mb = ModelBuilder(f"float32 mlp-{activation}")
+    g = mb.subgraph("main")
+    x = g.tensor("x", [1, width])
+    w1 = g.tensor("fc1/w", [hidden, width], data=rng.standard_normal((hidden, width)) / 5)
+    b1 = g.tensor("fc1/b", [hidden], data=rng.standard_normal(hidden) * 0.5)
+    w2 = g.tensor("fc2/w", [width, hidden], data=rng.standard_normal((width, hidden)) / 8)
+    b2 = g.tensor("fc2/b", [width], data=rng.standard_normal(width) * 0.5)
+    h, a, y = g.tensor("fc1", [1, hidden]), g.tensor("act", [1, hidden]), g.tensor("y", [1, width])
+    g.op("FULLY_CONNECTED", [x, w1, b1], [h], options="FullyConnectedOptions")
+    if activation == "silu":
+        s = g.tensor("sigmoid", [1, hidden])
+        g.op("LOGISTIC", [h], [s])
+        g.op("MUL", [h, s], [a], options="MulOptions")
+    else:
+        g.op("GELU", [h], [a], options="GeluOptions", approximate=False)
+    g.op("FULLY_CONNECTED", [a, w2, b2], [y], options="FullyConnectedOptions")
+    g.io([x], [y])
+    mb.signature("serving_default", g)
+    return mb.build()

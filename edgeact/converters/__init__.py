@@ -47,7 +47,7 @@ MAX_SAMPLES = 1000  # random samples: more only cost time; a .npz sets its own c
 _COMMON = _VERIFY | {"verify", "progress", "budget", "target"}
 _OPTIONS = {
     "onnx": _COMMON | {"fuse", "opset", "recover", "calibration"},
-    "tflite": _COMMON | {"calibration"},
+    "tflite": _COMMON | {"calibration", "recover"},
 }
 
 
@@ -171,8 +171,6 @@ def verify(original, converted, *, per_op: bool = False, isolate: bool = False, 
 def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dict:
     """``options`` without the unset ones, checked, with shapes parsed and .npz inputs loaded."""
     options = {k: v for k, v in options.items() if v is not None}
-    if fmt == "tflite" and options.get("recover"):
-        raise ValueError("--recover is not there yet for TFLite models (ONNX float models only)")
     options = {k: v for k, v in options.items() if not (k == "recover" and not v)}
     for name in options.keys() - (allowed or _OPTIONS[fmt]):
         raise ValueError(f"option {name!r} does not apply to {fmt} models")

@@ -9,9 +9,20 @@ kept: a correction of an existing bias is skipped when max |shift / bias| reache
 cure it.
 """
 
+from collections.abc import Callable
+
 import numpy as np
 
-__all__ = ["GATE", "MIN_CALIBRATION_SAMPLES", "gate_refusal", "mean_shift"]
+from edgeact.converters._compare import mean_squared_error
+
+__all__ = [
+    "GATE",
+    "MIN_CALIBRATION_SAMPLES",
+    "CachedValues",
+    "gate_refusal",
+    "mean_shift",
+    "recovery_record",
+]
 
 GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
 MIN_CALIBRATION_SAMPLES = 16  # a per-channel mean of fewer samples is mostly noise
@@ -32,3 +43,30 @@ def gate_refusal(bias: np.ndarray, shift: np.ndarray) -> str | None:
         return None
     why = "the bias has zeros" if np.isinf(magnitude) else f"max |shift/bias| {magnitude:.3g}"
     return f"{why}: NNCF's gate needs max |shift/bias| < {GATE:g}"
+
+
+class CachedValues:
+    """The original model's values by name on the calibration samples, each computed once
+    (``compute(names)``: a dict per sample) and shared by every correction of a conversion."""
+
+    def __init__(self, compute: Callable[[list[str]], list[dict]]) -> None:
+        self.compute, self.values = compute, {}
+
+    def __call__(self, names: list[str]) -> list[dict]:
+        todo = [n for n in names if n not in self.values]
+        if todo:
+            runs = self.compute(todo)
+            self.values |= {name: [r[name] for r in runs] for name in todo}
+        count = len(next(iter(self.values.values()))) if self.values else 0
+        return [{n: self.values[n][i] for n in names} for i in range(count)]
+
+
+def recovery_record(reference, plain, recovered, layers: list[dict], note) -> dict:
+    """The report's record: the mean squared error of the ``plain`` outputs (the swap without
+    recovery) and the ``recovered`` ones against ``reference`` (outputs per sample)."""
+    return {
+        "note": note,
+        "layers": layers,
+        "mse_without": mean_squared_error(reference, plain),
+        "mse_with": mean_squared_error(reference, recovered),
+    }

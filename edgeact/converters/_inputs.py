@@ -20,7 +20,9 @@ import numpy as np
 __all__ = [
     "DEFAULT_SAMPLES",
     "InputSpec",
+    "calibration_arrays",
     "calibration_samples",
+    "enough_calibration",
     "load_npz",
     "parse_input_shapes",
     "sample_inputs",
@@ -64,25 +66,38 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 def calibration_samples(
     specs: Sequence[InputSpec], shapes: dict | None, arrays, minimum: int
 ) -> list[dict[str, np.ndarray]]:
-    """The samples of calibration ``arrays`` (a .npz path or {name: array}): every input given,
-    at least ``minimum`` samples, all finite; ValueError naming what is wrong otherwise."""
+    """The samples of calibration ``arrays`` (a .npz path or {name: array}) for inputs
+    ``specs``: ``calibration_arrays`` checked, at least ``minimum`` of them."""
+    arrays = calibration_arrays(arrays, [(n, shape) for n, shape, _ in specs])
+    feeds, _ = sample_inputs(specs, shapes, arrays)
+    return enough_calibration(feeds, minimum)
+
+
+def calibration_arrays(arrays, expected: list[tuple[str, list]]) -> dict[str, np.ndarray]:
+    """Calibration ``arrays`` (a .npz path or {name: array}) holding every ``expected`` input
+    (name, shape), all finite; ValueError naming what is wrong otherwise."""
     arrays = load_npz(arrays) if isinstance(arrays, (str, os.PathLike)) else dict(arrays)
-    missing = [s[0] for s in specs if s[0] not in arrays]
+    missing = [name for name, _ in expected if name not in arrays]
     if missing:
-        expected = ", ".join(f"{n} {_show(sh)}" for n, sh, _ in specs)
+        takes = ", ".join(f"{name} {_show(shape)}" for name, shape in expected)
         raise ValueError(
-            f"calibration arrays lack input(s) {', '.join(missing)}; the model takes {expected} "
+            f"calibration arrays lack input(s) {', '.join(missing)}; the model takes {takes} "
             "(one more leading axis for samples)"
         )
-    feeds, _ = sample_inputs(specs, shapes, arrays)
+    for name, array in arrays.items():
+        array = np.asarray(array)
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise ValueError(f"calibration input {name!r} holds non-finite values")
+    return arrays
+
+
+def enough_calibration(feeds: list, minimum: int) -> list:
+    """``feeds``, or ValueError when they are fewer than ``minimum`` samples."""
     if len(feeds) < minimum:
         raise ValueError(
             f"calibration holds {len(feeds)} sample(s); at least {minimum} are needed for a "
             "per-channel mean (one more leading axis than the input holds one per row)"
         )
-    for name in arrays:
-        if not all(np.isfinite(f[name]).all() for f in feeds if f[name].dtype.kind == "f"):
-            raise ValueError(f"calibration input {name!r} holds non-finite values")
     return feeds
 
 

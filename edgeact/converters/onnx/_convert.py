@@ -17,13 +17,12 @@ import numpy as np
 import onnx
 
 from edgeact.converters import _compare
-from edgeact.converters._bias import GATE, MIN_CALIBRATION_SAMPLES
+from edgeact.converters._bias import GATE, MIN_CALIBRATION_SAMPLES, recovery_record
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
     compare_samples,
     failed_note,
     judge_change,
-    mean_squared_error,
     verification,
 )
 from edgeact.converters._convert_report import new_report
@@ -217,13 +216,12 @@ def _run_all(model: onnx.ModelProto, names: list[str] | None, feeds: list[dict])
 
 
 def _recovered(recovery, converted, plain, layers, why, feeds, reference) -> dict:
-    """Correct ``layers`` in ``converted`` (in place); the record of the mean squared error on
-    the verification samples of ``plain`` (the swap as the catalogue writes it: ``converted``
-    before any recovery) and of ``converted`` after it (``why``: no bias to correct)."""
-    without = mean_squared_error(reference, _run_all(plain, None, feeds))
+    """Correct ``layers`` in ``converted`` (in place); ``recovery_record`` of ``plain`` (the
+    swap as the catalogue writes it: ``converted`` before any recovery) against it, on the
+    verification samples (``why``: no bias to correct)."""
+    plain_outputs = _run_all(plain, None, feeds)
     records = recovery.correct(converted, layers) if layers else []
-    with_ = mean_squared_error(reference, _run_all(converted, None, feeds))
-    return {"note": why, "layers": records, "mse_without": without, "mse_with": with_}
+    return recovery_record(reference, plain_outputs, _run_all(converted, None, feeds), records, why)
 
 
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:

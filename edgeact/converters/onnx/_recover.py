@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from edgeact.converters._bias import gate_refusal, mean_shift
+from edgeact.converters._bias import CachedValues, gate_refusal, mean_shift
 from edgeact.converters.onnx._graph import nested_graphs
 
 __all__ = ["Layer", "Recovery", "correct_biases", "layers_after"]
@@ -151,13 +151,13 @@ def _unique(model: onnx.ModelProto, name: str) -> str:
 
 
 class Recovery:
-    """Bias correction for one conversion: the original's layer outputs on the calibration
-    samples are computed once and serve every correction (each change alone, then the plan).
+    """Bias correction for one conversion: the original's values on the calibration samples
+    are computed once and serve every correction (each change alone, then the plan).
     ``run_all(model, names, feeds)``: the values ``names`` hold in ``model`` on each feed."""
 
     def __init__(self, original: onnx.ModelProto, calibration: list[dict], run_all) -> None:
         self.original, self.calibration, self.run_all = original, calibration, run_all
-        self._values: dict[str, list] = {}
+        self.values = CachedValues(lambda names: run_all(original, names, calibration))
 
     def layers_for(self, value: str, graph: str, quantized: bool) -> tuple[list[Layer], str | None]:
         """The layers the activation writing ``value`` feeds, or why none can be corrected."""
@@ -174,11 +174,3 @@ class Recovery:
             return self.run_all(model, names, self.calibration)
 
         return correct_biases(converted, layers, self.values, run)
-
-    def values(self, names: list[str]) -> list[dict]:
-        """The values ``names`` hold in the original on each calibration sample (cached)."""
-        todo = [n for n in names if n not in self._values]
-        if todo:
-            runs = self.run_all(self.original, todo, self.calibration)
-            self._values |= {name: [r[name] for r in runs] for name in todo}
-        return [{n: self._values[n][i] for n in names} for i in range(len(self.calibration))]

@@ -25,13 +25,14 @@ _RANGES = {"INT8": (-128, 127), "UINT8": (0, 255)}
 
 
 def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
-    """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it."""
+    """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it;
+    ``path``: a .npz of real inputs, or {name: array}."""
     affected = [
         s for s in sites
         if s.quantized and not s.fused and (TARGET_OPS[s.target][-1], s.dtype) not in FIXED_OUTPUT
     ]  # fmt: skip
     if not affected:
-        return {}, [f"calibration {path}: no swapped int8 output to recalibrate"]
+        return {}, [f"calibration {_label(path)}: no swapped int8 output to recalibrate"]
     try:
         interp = load(model, preserve=True)
     except RuntimeError as error:
@@ -39,7 +40,8 @@ def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
             f"calibration needs LiteRT to run the model, which fails: {error}"
         ) from None
     tensors = [sg.tensors for sg in parse_model(model).subgraphs]
-    samples, _ = make_inputs(interp, load_npz(path))  # a row per sample: split_samples
+    arrays = dict(path) if isinstance(path, dict) else load_npz(path)  # {name: array} too
+    samples, _ = make_inputs(interp, arrays)  # a row per sample: split_samples
     lows, highs = {}, {}
     for feeds in samples:
         run(interp, feeds)
@@ -57,8 +59,8 @@ def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
         low, high = lows[key], highs[key]
         scale = (high - low) / (qmax - qmin) if high > low else 1.0
         params[key] = (scale, int(np.clip(round(qmin - low / scale), qmin, qmax)))
-    notes = [f"calibration {path}: {len(samples)} sample(s), {len(params)} output(s) recalibrated"]
-    return params, notes
+    done = f"{len(samples)} sample(s), {len(params)} output(s) recalibrated"
+    return params, [f"calibration {_label(path)}: {done}"]
 
 
 def _input_params(tensors, site: Site) -> tuple[float, int]:
@@ -71,3 +73,7 @@ def _reference(site: Site):
     if site.target == "leaky_relu":
         return lambda x: act.reference(x, negative_slope=site.params["alpha"])
     return act.reference
+
+
+def _label(path) -> str:
+    return "arrays" if isinstance(path, dict) else str(path)

@@ -14,6 +14,12 @@ import os
 from collections import Counter
 from functools import partial
 
+from edgeact.converters._bias import (
+    GATE,
+    MIN_CALIBRATION_SAMPLES,
+    CachedValues,
+    recovery_record,
+)
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
     DEFAULT_THRESHOLDS,
@@ -26,7 +32,7 @@ from edgeact.converters._compare import (
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
-from edgeact.converters._inputs import DEFAULT_SAMPLES
+from edgeact.converters._inputs import DEFAULT_SAMPLES, calibration_arrays, enough_calibration
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back, is_held
 from edgeact.converters._targets import delegated, fit_speed, judge_speed, time_ratio
@@ -35,8 +41,9 @@ from edgeact.converters.tflite._calibrate import calibrate
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
+from edgeact.converters.tflite._recover import correct_biases, layers_after, tensor_values
 from edgeact.converters.tflite._rules import Site, check_targets, find_sites
-from edgeact.converters.tflite._verify import load, make_inputs, run, runtime_name
+from edgeact.converters.tflite._verify import entries, load, make_inputs, run, runtime_name
 from edgeact.converters.tflite._writer import inline_external, serialize
 
 __all__ = ["convert", "runner"]
@@ -58,6 +65,7 @@ def convert(
     inputs=None,
     input_shapes=None,
     calibration=None,
+    recover=False,
     progress=None,
 ) -> dict:
     """Apply ``rules`` ({from: to}, catalogue names) to the model at ``source``; the report.
@@ -69,9 +77,18 @@ def convert(
     verification runs in (without one, builtin kernels). ``inputs``: {name: array} for
     verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read, each
-    change's verification, the final verification, write). The model is written only if
-    verification passes (or is off or impossible).
+    change's verification, the final verification, write). ``recover`` ("bias" or True):
+    correct the biases after the swaps on the ``calibration`` samples (``_recover``). The model
+    is written only if verification passes (or is off or impossible).
     """
+    if recover not in (False, None, True, "bias"):
+        raise ValueError(
+            f"recover {recover!r}: TFLite models take bias correction only (fit: ONNX models)"
+        )
+    if recover and calibration is None:
+        raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
+    if recover and not verify:
+        raise ValueError("--recover is measured by verification; drop --no-verify")
     explicit = dict(explicit or {})
     name = os.fspath(source)
     report = new_report("tflite", source, destination, rules, False)
@@ -103,15 +120,19 @@ def convert(
         prune(m, keep)
         return serialize(m), site_notes
 
-    steps.plan((len(sites) + 1 if verify else 0) + 1)
+    steps.plan((len(sites) * (2 if recover else 1) + 1 + bool(recover) if verify else 0) + 1)
     _, all_notes = build(list(range(len(sites))))
     report["changes"] = [_change(s, views, n) for s, n in zip(sites, all_notes, strict=True)]
 
-    reference = feeds = None
+    reference = feeds = recovery = None
     if verify:
         try:
             interp = load(data, delegate=delegated(target))
         except RuntimeError as error:  # custom ops: the user's resolver has them, LiteRT not
+            if recover:
+                raise ModelError(
+                    f"{name}: cannot --recover: LiteRT cannot run it: {first_line(error)}"
+                ) from None
             if not limits.default:
                 raise ModelError(
                     f"{name}: cannot hold the result to {limits.describe()}: LiteRT cannot run "
@@ -128,6 +149,14 @@ def convert(
                 raise ModelError(f"LiteRT fails to run {name}: {first_line(error)}") from None
             report["verification"] = {"runtime": runtime_name(target), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, limits, explicit, steps, target)
+            if recover:
+                recovery = _Recovery(data, calibration, feeds, reference, target)
+                for i, change in enumerate(report["changes"]):
+                    steps.step(f"recover after {change['rule']} at {change['nodes'][-1]}")
+                    if change["applied"]:
+                        layers, why = layers_after(views[sites[i].subgraph], sites[i])
+                        recovery.layers[i] = layers
+                        change["recovery"] = recovery.record(build([i])[0], layers, why)[1]
             if target is not None:
                 _time_each(report, build, sites, views, data, feeds[0], explicit, held, target)
     elif not limits.default:
@@ -151,7 +180,17 @@ def convert(
     def attempt() -> dict:
         """Build the model with the applied changes and verify it; the verification block."""
         nonlocal final
-        final, _ = build([i for i, c in enumerate(report["changes"]) if c["applied"]])
+        chosen = [i for i, c in enumerate(report["changes"]) if c["applied"]]
+        final, _ = build(chosen)
+        if recovery is not None:
+            steps.step("recover after all swaps")
+            layers = [layer for i in chosen for layer in recovery.layers.get(i, [])]
+            final, report["recovery"] = recovery.record(final, layers, None)
+            report["recovery"] |= {
+                "mode": "bias",
+                "calibration": len(recovery.calibration),
+                "gate": GATE,
+            }
         steps.step("verify the converted model")
         return _verify_final(report, final, feeds, reference, limits, target)
 
@@ -213,6 +252,34 @@ def _change(site: Site, views, notes: list[str]) -> dict:
         quantized=site.quantized,
         notes=tuple(notes),
     ).to_json()
+
+
+class _Recovery:
+    """Bias correction for one conversion (``_recover``): the calibration samples, the
+    original's tensors on them (computed once), and the layers found per change."""
+
+    def __init__(self, data: bytes, calibration, feeds, reference, target) -> None:
+        interp = load(data, preserve=True)
+        expected = [(n, list(d["shape"])) for e in entries(interp) for n, d in e.inputs.items()]
+        arrays = calibration_arrays(calibration, expected)
+        samples, _ = make_inputs(interp, arrays)
+        self.calibration = enough_calibration(samples, MIN_CALIBRATION_SAMPLES)
+        self.values = CachedValues(
+            lambda names: tensor_values(interp, self.calibration, names, run)
+        )
+        self.feeds, self.reference, self.target = feeds, reference, target
+        self.layers: dict[int, list] = {}
+
+    def _run(self, model: bytes, names: list[str]) -> list[dict]:
+        return tensor_values(load(model, preserve=True), self.calibration, names, run)
+
+    def record(self, model: bytes, layers: list, why: str | None) -> tuple[bytes, dict]:
+        """(``model`` with ``layers`` corrected, ``recovery_record`` of the two)."""
+        plain = _run_all(model, self.feeds, self.target)
+        fixed, records = correct_biases(model, layers, self.values, self._run) if layers else (
+            model, [])  # fmt: skip
+        outputs = _run_all(fixed, self.feeds, self.target)
+        return fixed, recovery_record(self.reference, plain, outputs, records, why)
 
 
 def _run_all(model: bytes, feeds: list, target: str | None) -> list[dict]:
