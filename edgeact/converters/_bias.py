@@ -19,6 +19,7 @@ __all__ = [
     "GATE",
     "MIN_CALIBRATION_SAMPLES",
     "CachedValues",
+    "collect_layers",
     "gate_refusal",
     "mean_shift",
     "recovery_record",
@@ -70,3 +71,15 @@ def recovery_record(reference, plain, recovered, layers: list[dict], note) -> di
         "mse_without": mean_squared_error(reference, plain),
         "mse_with": mean_squared_error(reference, recovered),
     }
+
+
+def collect_layers(found: list[tuple[str, object]], is_output: bool) -> tuple[list, str | None]:
+    """(the layers among ``found`` (each reader's label, and its layer or why it is none),
+    why there are none, if so; ``is_output``: the activation is also a model output)."""
+    layers = [layer for _, layer in found if not isinstance(layer, str)]
+    if layers:
+        return layers, None
+    why = [f"{label}: {reason}" for label, reason in found]
+    if is_output:
+        why.append("it is an output of the model")
+    return [], "; ".join(why) if why else "nothing reads it"

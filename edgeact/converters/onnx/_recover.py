@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
-from edgeact.converters._bias import CachedValues, gate_refusal, mean_shift
+from edgeact.converters._bias import CachedValues, collect_layers, gate_refusal, mean_shift
 from edgeact.converters.onnx._graph import nested_graphs
 
 __all__ = ["Layer", "Recovery", "correct_biases", "layers_after"]
@@ -38,18 +38,12 @@ def layers_after(model: onnx.ModelProto, value: str) -> tuple[list[Layer], str |
     """(the layers of the main graph reading ``value``, why there are none, if so)."""
     graph = model.graph
     inits = {t.name: t for t in graph.initializer}
-    layers, why = [], []
-    for node in (n for n in graph.node if value in n.input):
-        layer = _layer(graph, inits, node, value)
-        if isinstance(layer, Layer):
-            layers.append(layer)
-        else:
-            why.append(f"{node.op_type} {node.name!r}: {layer}")
-    if layers:
-        return layers, None
-    if value in {o.name for o in graph.output}:
-        why.append("it is an output of the model")
-    return [], "; ".join(why) if why else "nothing in the main graph reads it"
+    found = [
+        (f"{node.op_type} {node.name!r}", _layer(graph, inits, node, value))
+        for node in graph.node
+        if value in node.input
+    ]
+    return collect_layers(found, value in {o.name for o in graph.output})
 
 
 def _layer(graph, inits: dict, node: onnx.NodeProto, value: str) -> Layer | str:

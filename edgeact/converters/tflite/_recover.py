@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from edgeact.converters._bias import gate_refusal, mean_shift
+from edgeact.converters._bias import collect_layers, gate_refusal, mean_shift
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._rules import Site
@@ -44,19 +44,12 @@ def layers_after(view: SubgraphView, site: Site) -> tuple[list[Layer], str | Non
             [],
             f"{site.dtype.lower()} data: bias correction of TFLite float32 layers only so far",
         )
-    layers, why = [], []
-    for o in view.consumers.get(site.y, []):
-        layer = _layer(view, o, site.y)
-        if isinstance(layer, Layer):
-            layers.append(layer)
-        else:
-            why.append(f"{view.ops[o]} {view.output_names([o])[0]!r}: {layer}")
-    if layers:
-        return layers, None
+    found = [
+        (f"{view.ops[o]} {view.output_names([o])[0]!r}", _layer(view, o, site.y))
+        for o in view.consumers.get(site.y, [])
+    ]
     outputs = view.subgraph.outputs
-    if outputs is not None and site.y in [int(t) for t in outputs]:
-        why.append("it is an output of the model")
-    return [], "; ".join(why) if why else "nothing reads it"
+    return collect_layers(found, outputs is not None and site.y in [int(t) for t in outputs])
 
 
 def _layer(view: SubgraphView, o: int, y: int) -> Layer | str:
