@@ -45,6 +45,8 @@ def _models(scratch: Path) -> list[tuple[Path, list[str]]]:
         "test_mobile_silu_x3.onnx": (om.conv_chain(3).SerializeToString(), ["silu=hardswish"]),
         "test_mlp_silu.tflite": (tm.mlp_model("silu"), ["silu=hardswish"]),
         "test_mlp_gelu.tflite": (tm.mlp_model("gelu"), ["gelu=hardswish"]),
+        "test_mlp_gelu_float16.tflite": (tm.mlp_model("gelu", "float16"), ["gelu=hardswish"]),
+        "test_mlp_silu_int8.tflite": (tm.mlp_model("silu", "int8"), ["silu=hardswish"]),
     }
     for name, (data, _) in built.items():
         (scratch / name).write_bytes(data)

@@ -394,26 +394,59 @@ def single_op_model(op: str, **options) -> bytes:
     return mb.build()
 
 
-def mlp_model(activation: str = "silu", width: int = 32, hidden: int = 64) -> bytes:
-    """float32 x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, or "gelu") ->
-    FULLY_CONNECTED -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery."""
+def mlp_model(
+    activation: str = "silu", flavour: str = "float32", width: int = 32, hidden: int = 64
+) -> bytes:
+    """x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, or "gelu") -> FULLY_CONNECTED
+    -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery. ``flavour``: "float32",
+    "float16" (weights and biases FLOAT16 behind DEQUANTIZE) or "int8" (per-tensor int8, int32
+    biases in the scale s_input·s_weight)."""
     rng = np.random.default_rng(7)
-    mb = ModelBuilder(f"float32 mlp-{activation}")
+    mb = ModelBuilder(f"{flavour} mlp-{activation}")
     g = mb.subgraph("main")
-    x = g.tensor("x", [1, width])
-    w1 = g.tensor("fc1/w", [hidden, width], data=rng.standard_normal((hidden, width)) / 5)
-    b1 = g.tensor("fc1/b", [hidden], data=rng.standard_normal(hidden) * 0.5)
-    w2 = g.tensor("fc2/w", [width, hidden], data=rng.standard_normal((width, hidden)) / 8)
-    b2 = g.tensor("fc2/b", [width], data=rng.standard_normal(width) * 0.5)
-    h, a, y = g.tensor("fc1", [1, hidden]), g.tensor("act", [1, hidden]), g.tensor("y", [1, width])
-    g.op("FULLY_CONNECTED", [x, w1, b1], [h], options="FullyConnectedOptions")
+    int8 = flavour == "int8"
+    act_q = (0.05, 0)  # every int8 activation tensor: ±6.4
+    weights = {
+        "fc1": (rng.standard_normal((hidden, width)) / 5, rng.standard_normal(hidden) * 0.5),
+        "fc2": (rng.standard_normal((width, hidden)) / 8, rng.standard_normal(width) * 0.5),
+    }
+
+    def act(name, n, q=act_q):
+        return g.tensor(name, [1, n], "INT8", quant=q) if int8 else g.tensor(name, [1, n])
+
+    def constants(layer):
+        w, b = weights[layer]
+        if int8:
+            w_scale = float(np.abs(w).max()) / 127
+            codes = np.clip(np.rint(w / w_scale), -127, 127)
+            wt = g.tensor(f"{layer}/w", list(w.shape), "INT8", data=codes, quant=(w_scale, 0))
+            b_scale = act_q[0] * w_scale
+            bt = g.tensor(f"{layer}/b", [len(b)], "INT32", data=np.rint(b / b_scale),
+                          quant=(b_scale, 0))  # fmt: skip
+            return wt, bt
+        if flavour == "float16":
+            tensors = []
+            for part, value in (("w", w), ("b", b)):
+                stored = g.tensor(f"{layer}/{part}_f16", list(value.shape), "FLOAT16", data=value)
+                tensors.append(g.tensor(f"{layer}/{part}", list(value.shape)))
+                g.op("DEQUANTIZE", [stored], [tensors[-1]], version=3)
+            return tuple(tensors)
+        return g.tensor(f"{layer}/w", list(w.shape), data=w), g.tensor(
+            f"{layer}/b", [len(b)], data=b
+        )
+
+    version = 4 if int8 else 1
+    x, h, a, y = act("x", width), act("fc1", hidden), act("act", hidden), act("y", width)
+    g.op("FULLY_CONNECTED", [x, *constants("fc1")], [h], options="FullyConnectedOptions",
+         version=version)  # fmt: skip
     if activation == "silu":
-        s = g.tensor("sigmoid", [1, hidden])
-        g.op("LOGISTIC", [h], [s])
-        g.op("MUL", [h, s], [a], options="MulOptions")
+        s = act("sigmoid", hidden, (1 / 256, -128))
+        g.op("LOGISTIC", [h], [s], version=2 if int8 else 1)
+        g.op("MUL", [h, s], [a], options="MulOptions", version=2 if int8 else 1)
     else:
-        g.op("GELU", [h], [a], options="GeluOptions", approximate=False)
-    g.op("FULLY_CONNECTED", [a, w2, b2], [y], options="FullyConnectedOptions")
+        g.op("GELU", [h], [a], options="GeluOptions", approximate=False, version=2 if int8 else 1)
+    g.op("FULLY_CONNECTED", [a, *constants("fc2")], [y], options="FullyConnectedOptions",
+         version=version)  # fmt: skip
     g.io([x], [y])
     mb.signature("serving_default", g)
     return mb.build()

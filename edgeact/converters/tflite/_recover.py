@@ -1,11 +1,14 @@
-"""Accuracy recovery after activation swaps in TFLite float32 models: bias correction, chained.
+"""Accuracy recovery after activation swaps in TFLite models: bias correction, chained.
 
 For each FULLY_CONNECTED, CONV_2D or DEPTHWISE_CONV_2D that reads a swapped activation's output
-and has a float32 constant bias and no fused activation, the per-channel mean shift of its output
-(``_bias``; TFLite's channels are the last axis) is added to the bias, layer by layer in operator
-order, each measured with the earlier corrections in place. Tensors are found by name: a build
-prunes and renumbers tensors, never renames them. Not yet: float16 and int8 biases, layers
-without a bias (a bias tensor cannot be added yet), subgraphs other than the first.
+and has a constant bias and no fused activation, the per-channel mean shift of its output
+(``_bias``; TFLite's channels are the last axis; int8 outputs dequantized) is added to the bias,
+layer by layer in operator order, each measured with the earlier corrections in place. The bias
+keeps its format: float32; float16 behind a DEQUANTIZE (the float16 constant is corrected); int32
+codes in the bias scale (s_input·s_weight, per channel where the weights are), rounded, refused
+if they would overflow. Tensors are found by name: a build prunes and renumbers tensors, never
+renames them. Not yet: layers without a bias (a bias tensor cannot be added yet), subgraphs
+other than the first.
 """
 
 from collections.abc import Callable
@@ -30,20 +33,17 @@ class Layer:
     """A layer whose bias can absorb a swap's shift; tensors by name."""
 
     name: str  # its output tensor (TFLite operators have no names of their own)
-    bias: str
+    bias: str  # the constant tensor holding the bias (behind a DEQUANTIZE for float16)
     channels: int
     order: int  # operator index, for the chain
+    kind: str  # the bias constant's type: FLOAT32, FLOAT16 or INT32
+    scales: tuple[float, ...] | None = None  # INT32: the bias scale (one, or per channel)
 
 
 def layers_after(view: SubgraphView, site: Site) -> tuple[list[Layer], str | None]:
     """(the layers reading ``site``'s output, why there are none, if so)."""
     if site.subgraph != 0:
         return [], "outside the first subgraph: only its layers are corrected"
-    if site.quantized or site.dtype != "FLOAT32":
-        return (
-            [],
-            f"{site.dtype.lower()} data: bias correction of TFLite float32 layers only so far",
-        )
     found = [
         (f"{view.ops[o]} {view.output_names([o])[0]!r}", _layer(view, o, site.y))
         for o in view.consumers.get(site.y, [])
@@ -64,10 +64,27 @@ def _layer(view: SubgraphView, o: int, y: int) -> Layer | str:
     bias = ins[2] if len(ins) > 2 else -1
     if bias < 0:
         return "no bias (adding a bias tensor to a TFLite model is not there yet)"
-    if view.dtype(bias) != "FLOAT32" or not view.is_constant(bias):
-        return "its bias is not a float32 constant"
-    names = view.output_names([o])
-    return Layer(names[0], text(view.tensor(bias).name), view.shape(bias)[0], o)
+    storage = _storage(view, bias)
+    if storage is None:
+        return "its bias is not a float32, float16 or int32 constant"
+    tensor, scales = storage
+    name, channels = text(view.tensor(tensor).name), view.shape(bias)[0]
+    return Layer(view.output_names([o])[0], name, channels, o, view.dtype(tensor), scales)
+
+
+def _storage(view: SubgraphView, bias: int) -> tuple[int, tuple | None] | None:
+    """(the constant tensor holding the bias, its int32 scales), or None if there is none."""
+    producer = view.producer.get(bias)
+    if producer is not None and view.ops[producer] == "DEQUANTIZE":
+        bias = view.inputs(producer)[0]  # a float16 constant behind DEQUANTIZE
+    if not view.is_constant(bias):
+        return None
+    kind, q = view.dtype(bias), view.quant(bias)
+    if kind in ("FLOAT32", "FLOAT16"):
+        return bias, None
+    if kind == "INT32" and q is not None:
+        return bias, tuple(np.atleast_1d(q["scale"]).tolist())
+    return None
 
 
 def correct_biases(
@@ -87,7 +104,7 @@ def correct_biases(
         shift = mean_shift([w[layer.name] for w in wanted], got, -1, layer.channels)
         record = {"layer": layer.name, "max_shift": float(np.abs(shift).max()), "corrected": False}
         model = parse_model(data)
-        refusal = _add_to_bias(model, layer.bias, shift)
+        refusal = _add_to_bias(model, layer, shift)
         if refusal is not None:
             records.append(record | {"skipped": refusal})
             continue
@@ -96,17 +113,27 @@ def correct_biases(
     return data, records
 
 
-def _add_to_bias(model, name: str, shift: np.ndarray) -> str | None:
-    """Add ``shift`` to the float32 bias tensor ``name`` of the first subgraph, in a buffer of
-    its own; why not (NNCF's gate), or None."""
-    tensors = model.subgraphs[0].tensors
-    tensor = next(t for t in tensors if text(t.name) == name)
+_STORED = {"FLOAT32": np.float32, "FLOAT16": np.float16, "INT32": np.int32}
+
+
+def _add_to_bias(model, layer: Layer, shift: np.ndarray) -> str | None:
+    """Add ``shift`` (float) to the bias constant of ``layer`` in the first subgraph, in its own
+    format and a buffer of its own; why not (NNCF's gate, int32 overflow), or None."""
+    tensor = next(t for t in model.subgraphs[0].tensors if text(t.name) == layer.bias)
     raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
-    old = np.frombuffer(raw, np.float32)
-    refusal = gate_refusal(old.astype(np.float64), shift)
+    stored = np.frombuffer(raw, _STORED[layer.kind])
+    scale = np.broadcast_to(np.asarray(layer.scales or (1.0,), np.float64), stored.shape)
+    refusal = gate_refusal(stored.astype(np.float64) * scale, shift)
     if refusal is not None:
         return refusal
-    new = (old + shift).astype(np.float32)
+    if layer.kind == "INT32":
+        new = stored.astype(np.int64) + np.rint(shift / scale).astype(np.int64)
+        info = np.iinfo(np.int32)
+        if new.min() < info.min or new.max() > info.max:
+            return "the corrected int32 bias would overflow"
+    else:
+        new = stored.astype(np.float64) + shift
+    new = new.astype(_STORED[layer.kind])
     shared = sum(t.buffer == tensor.buffer for sg in model.subgraphs for t in sg.tensors) > 1
     if shared:
         model.buffers.append(schema.BufferT())
@@ -117,10 +144,18 @@ def _add_to_bias(model, name: str, shift: np.ndarray) -> str | None:
 
 def tensor_values(interp, feeds: list[dict], names: list[str], run) -> list[dict]:
     """The tensors ``names`` of the first subgraph on each of ``feeds`` (``interp`` loaded with
-    all tensors preserved; ``run(interp, feed)`` invokes it)."""
-    index = {d["name"]: d["index"] for d in interp.get_tensor_details()}
+    all tensors preserved; ``run(interp, feed)`` invokes it), 8-bit ones dequantized."""
+    details = {d["name"]: d for d in interp.get_tensor_details()}
     values = []
     for feed in feeds:
         run(interp, feed)
-        values.append({n: np.array(interp.get_tensor(index[n]), np.float64) for n in names})
+        values.append({n: _dequantized(interp, details[n]) for n in names})
     return values
+
+
+def _dequantized(interp, d: dict) -> np.ndarray:
+    value = np.array(interp.get_tensor(d["index"]), np.float64)
+    scale, zero = d["quantization"]
+    if np.dtype(d["dtype"]) in (np.dtype(np.int8), np.dtype(np.uint8)) and scale > 0:
+        return (value - zero) * np.float32(scale)
+    return value
