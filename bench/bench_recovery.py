@@ -48,6 +48,14 @@ def _models(scratch: Path) -> list[tuple[Path, list[str]]]:
         "test_mlp_gelu_float16.tflite": (tm.mlp_model("gelu", "float16"), ["gelu=hardswish"]),
         "test_mlp_silu_int8.tflite": (tm.mlp_model("silu", "int8"), ["silu=hardswish"]),
     }
+    rows = np.random.default_rng(9).standard_normal  # ONNX Runtime's quantizer calibrates on
+    for name, model, shape in (
+        ("test_mlp_gelu_qdq.onnx", om.mlp_block(om.gelu_erf), (32, 1, 16, 32)),
+        ("test_mobile_silu_x3_qdq.onnx", om.conv_chain(3), (32, 1, 8, 6, 6)),
+    ):
+        qdq = om.ort_qdq(model, rows(shape).astype(np.float32), scratch)
+        swap = "gelu=hardswish" if "gelu" in name else "silu=hardswish"
+        built[name] = (qdq.SerializeToString(), [swap])
     for name, (data, _) in built.items():
         (scratch / name).write_bytes(data)
     fixtures = sorted(FIXTURES.glob("onnx/*.onnx")) + sorted(FIXTURES.glob("tflite/*.tflite"))

@@ -7,6 +7,7 @@ PyTorch's exporter (``/block/Mul_1``) so the tests can assert them.
 import inspect
 import math
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -298,3 +299,27 @@ def conv_chain(swaps: int = 2, bias: bool = True, seed=7) -> onnx.ModelProto:
         if i < swaps:
             v = silu(b, v)
     return b.model(v, 17)
+
+
+def ort_qdq(model: onnx.ModelProto, rows, workdir) -> onnx.ModelProto:
+    """``model`` through ONNX Runtime's own quantizer (``quantize_static``, QDQ, int8),
+    calibrated on ``rows`` (one sample of input "x" each); ``workdir`` holds its files."""
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.rows = iter({"x": row} for row in rows)
+
+        def get_next(self):
+            return next(self.rows, None)
+
+    src, dst = Path(workdir) / "float.onnx", Path(workdir) / "qdq.onnx"
+    onnx.save(model, src)
+    quantize_static(src, dst, Reader(), quant_format=QuantFormat.QDQ,
+                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)  # fmt: skip
+    return onnx.load(dst)

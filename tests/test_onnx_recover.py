@@ -261,3 +261,28 @@ def test_an_unknown_recovery_mode_is_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(args)
     assert stop.value.code == 2 and "invalid choice: 'all'" in capsys.readouterr().err
+
+
+# --- QDQ models, quantized by ONNX Runtime's own quantizer -----------------------------------
+@pytest.mark.parametrize(
+    ("model", "swap", "requantized"),
+    [
+        (om.mlp_block(om.gelu_erf), "gelu=hardswish", True),  # measured 0.54
+        (om.mlp_block(om.mish), "mish=hardswish", True),  # 0.62
+        (om.conv_chain(3), "silu=hardswish", False),  # 0.35
+    ],
+    ids=["mlp-gelu", "mlp-mish", "mobile-silu-x3"],
+)
+def test_qdq_biases_are_corrected_in_their_codes(recover, tmp_path, model, swap, requantized):
+    qdq = om.ort_qdq(model, _calibration(model, 32, seed=9)["x"], tmp_path)
+    _, report, out = recover(qdq, swap)
+    whole = report["recovery"]
+    assert whole["mse_with"] <= 0.7 * whole["mse_without"] and report["verification"]["passed"]
+    assert all(c["quantized"] for c in report["changes"])
+    assert all(layer["corrected"] for layer in whole["layers"])
+    assert any(layer.get("requantized", False) for layer in whole["layers"]) == requantized
+    before = {t.name: numpy_helper.to_array(t) for t in qdq.graph.initializer}
+    after = {t.name: numpy_helper.to_array(t) for t in out.graph.initializer}
+    changed = [n for n in before if n in after and not np.array_equal(before[n], after[n])]
+    assert changed and all(after[n].dtype == before[n].dtype for n in changed)  # codes stay codes
+    assert all(n.endswith(("_quantized", "_scale", "_zero_point")) for n in changed), changed

@@ -134,7 +134,9 @@ def test_an_int8_models_int32_bias_is_corrected_in_its_scale(recover):
     model = parse_model(data)
     q = next(t for t in model.subgraphs[0].tensors if text(t.name) == "fc2/b").quantization
     moved = (after.astype(np.int64) - before) * float(q.scale[0])
-    assert np.abs(moved).max() == pytest.approx(whole["layers"][0]["max_shift"], abs=float(q.scale[0]))
+    assert np.abs(moved).max() == pytest.approx(
+        whole["layers"][0]["max_shift"], abs=float(q.scale[0])
+    )
     assert report["verification"]["passed"]
 
 

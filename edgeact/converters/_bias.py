@@ -37,9 +37,16 @@ def mean_shift(wanted: list, got: list, axis: int, channels: int) -> np.ndarray:
     return np.moveaxis(diff, axis, -1).reshape(-1, channels).mean(axis=0)
 
 
-def gate_refusal(bias: np.ndarray, shift: np.ndarray) -> str | None:
-    """Why NNCF's gate refuses adding ``shift`` to ``bias`` (same shape), or None."""
-    magnitude = np.inf if np.any(bias == 0) else float(np.abs(shift / bias).max())
+def gate_refusal(bias: np.ndarray, shift: np.ndarray, quantized: bool = False) -> str | None:
+    """Why NNCF's gate refuses adding ``shift`` to ``bias`` (same shape), or None. A
+    ``quantized`` bias (integer codes) leaves its zero entries out: a code of 0 is the quantizer
+    rounding a small bias, which NNCF's float gate would read as an infinite shift (ONNX
+    Runtime's QDQ MLPs quantize an Add's bias to int8 and have such codes)."""
+    judged = bias != 0 if quantized else np.ones(bias.shape, bool)
+    if not judged.any() or np.any(bias[judged] == 0):
+        magnitude = np.inf
+    else:
+        magnitude = float(np.abs(shift[judged] / bias[judged]).max())
     if magnitude < GATE:
         return None
     why = "the bias has zeros" if np.isinf(magnitude) else f"max |shift/bias| {magnitude:.3g}"

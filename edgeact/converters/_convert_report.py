@@ -15,8 +15,9 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   (with --recover, for a swap: ``mse_without`` / ``mse_with``, the mean squared output error
   this change adds alone on the verification samples without and with bias correction,
   ``layers`` (the corrections: ``layer``, ``max_shift``, ``corrected``, ``added`` for a bias
-  it created, ``skipped`` why not), ``note`` (why there is no bias to correct); "without" is
-  the swap with the catalogue's constants, "with" after fitting and correction; else None),
+  it created, ``requantized`` for an 8-bit QDQ bias quantized again, ``skipped`` why not),
+  ``note`` (why there is no bias to correct); "without" is the swap with the catalogue's
+  constants, "with" after fitting and correction; else None),
   ``fit`` (with --recover fit, a swap to hardsigmoid/hardswish whose constants were fitted:
   ``alpha``, ``beta``, ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration
   inputs, ``values`` it was fitted on; else None).

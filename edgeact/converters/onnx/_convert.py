@@ -348,7 +348,7 @@ def convert(
             if recovery is not None and change["kind"] == "swap":
                 steps.step(f"recover after {change['rule']} at {change['nodes'][-1]}")
             if recovery is not None and change["kind"] == "swap" and change["applied"]:
-                where = (site.match.y, change["graph"], change["quantized"])
+                where = (site.match.y, change["graph"])
                 fixed = onnx.ModelProto()
                 fixed.CopyFrom(alone)  # ``alone`` stays as it is, for the timing below
                 plain = unfitted([site.number]) if site.number in gates else alone
@@ -391,7 +391,7 @@ def convert(
                 layer
                 for s, c in zip(sites, changes, strict=True)
                 if c["applied"] and c["recovery"] and not c["recovery"]["note"]
-                for layer in recovery.layers_for(s.match.y, c["graph"], c["quantized"])[0]
+                for layer in recovery.layers_for(s.match.y, c["graph"])[0]
             ]
             plain = unfitted(chosen) if gates else converted
             args = (layers, None, feeds, reference)

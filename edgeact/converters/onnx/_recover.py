@@ -4,7 +4,10 @@ For each layer a swapped activation feeds (Conv, ConvTranspose, Gemm, MatMul fol
 constant), the per-channel mean shift of its output (``_bias``) is added to its bias, one layer
 at a time in graph order, each measured with the earlier corrections in place (NNCF's
 FastBiasCorrection corrects each layer against the original alone). A layer without a bias gets
-one; a bias that other nodes share is copied first.
+one; a bias that other nodes share is copied first. In QDQ models the layers are found through
+the Quantize→Dequantize pairs, and a bias behind a DequantizeLinear is corrected in its codes
+(int32 in the scale s_x·s_w, rounded; an Add's 8-bit bias, ONNX Runtime's quantizer's, quantized
+again over its new range when the codes would saturate).
 """
 
 from collections.abc import Callable
@@ -35,28 +38,61 @@ class Layer:
 
 
 def layers_after(model: onnx.ModelProto, value: str) -> tuple[list[Layer], str | None]:
-    """(the layers of the main graph reading ``value``, why there are none, if so)."""
+    """(the layers of the main graph reading ``value``, also through a Quantize→Dequantize
+    pair as in QDQ models, and why there are none, if so)."""
     graph = model.graph
-    inits = {t.name: t for t in graph.initializer}
+    consts = _Constants(graph)
+    values = _through_qdq(graph, value)
     found = [
-        (f"{node.op_type} {node.name!r}", _layer(graph, inits, node, value))
+        (f"{node.op_type} {node.name!r}", _layer(graph, consts, node, values))
         for node in graph.node
-        if value in node.input
+        if node.op_type != "QuantizeLinear" and values & set(node.input)
     ]
     return collect_layers(found, value in {o.name for o in graph.output})
 
 
-def _layer(graph, inits: dict, node: onnx.NodeProto, value: str) -> Layer | str:
+def _through_qdq(graph, value: str) -> set[str]:
+    """``value`` and the outputs of the Quantize→Dequantize pairs that carry it."""
+    values = {value}
+    for q in (n for n in graph.node if n.op_type == "QuantizeLinear" and n.input[0] == value):
+        values |= {
+            dq.output[0]
+            for dq in graph.node
+            if dq.op_type == "DequantizeLinear" and dq.input[0] == q.output[0]
+        }
+    return values
+
+
+class _Constants:
+    """Constant values of a graph: initializers, and initializers behind a DequantizeLinear (a
+    QDQ model's weights and biases), as float64 arrays with their shapes."""
+
+    def __init__(self, graph) -> None:
+        self.inits = {t.name: t for t in graph.initializer}
+        self.dequantized = {
+            n.output[0]: n
+            for n in graph.node
+            if n.op_type == "DequantizeLinear" and all(i in self.inits for i in n.input if i)
+        }
+
+    def dims(self, name: str) -> list[int] | None:
+        if name in self.dequantized:
+            name = self.dequantized[name].input[0]
+        tensor = self.inits.get(name)
+        return list(tensor.dims) if tensor is not None else None
+
+
+def _layer(graph, consts: _Constants, node: onnx.NodeProto, values: set[str]) -> Layer | str:
     """The layer ``node`` is, or why a bias correction cannot reach through it."""
     if node.op_type not in ("Conv", "ConvTranspose", "Gemm", "MatMul"):
         return "not a Conv, ConvTranspose, Gemm or MatMul"
-    weight = inits.get(node.input[1]) if len(node.input) > 1 else None
-    if node.input[0] != value or weight is None or weight.data_type not in _FLOAT_INITS:
-        return "the activation is not its data input, or its weight is not a float initializer"
+    dims = consts.dims(node.input[1]) if len(node.input) > 1 else None
+    if node.input[0] not in values or dims is None:
+        return "the activation is not its data input, or its weight is not a constant"
     if not node.name:
         return "an unnamed node"
-    dims = list(weight.dims)
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    feeds = node.input[0]
     if node.op_type != "MatMul":
         if node.op_type == "Gemm" and attrs.get("transA", 0):
             return "Gemm with transA: the activation is not its rows"
@@ -66,14 +102,18 @@ def _layer(graph, inits: dict, node: onnx.NodeProto, value: str) -> Layer | str:
             "Gemm": (-1, dims[0] if attrs.get("transB", 0) else dims[1]),
         }[node.op_type]
         bias = node.input[2] if len(node.input) > 2 else ""
-        if bias and (bias not in inits or int(np.prod(inits[bias].dims)) != channels):
-            return "its bias is not a constant with one value per output channel"
-        return Layer(node.name, node.output[0], axis, channels, 2, value)
-    for add in (n for n in graph.node if n.op_type == "Add" and node.output[0] in n.input):
-        slot = 1 - list(add.input).index(node.output[0])
-        bias = inits.get(add.input[slot])
-        if add.name and bias is not None and int(np.prod(bias.dims)) == dims[-1] == bias.dims[-1]:
-            return Layer(add.name, add.output[0], -1, dims[-1], slot, value)
+        if bias and (bias_dims := consts.dims(bias)) is not None:
+            if int(np.prod(bias_dims)) == channels:
+                return Layer(node.name, node.output[0], axis, channels, 2, feeds)
+        if not bias:
+            return Layer(node.name, node.output[0], axis, channels, 2, feeds)
+        return "its bias is not a constant with one value per output channel"
+    outputs = _through_qdq(graph, node.output[0])
+    for add in (n for n in graph.node if n.op_type == "Add" and outputs & set(n.input)):
+        slot = 0 if add.input[1] in outputs else 1
+        bias_dims = consts.dims(add.input[slot])
+        if add.name and bias_dims and int(np.prod(bias_dims)) == dims[-1] == bias_dims[-1]:
+            return Layer(add.name, add.output[0], -1, dims[-1], slot, feeds)
     return "MatMul without an Add of a per-column constant"
 
 
@@ -109,6 +149,12 @@ def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
         shift = shift / beta
     inits = {t.name: t for t in model.graph.initializer}
     name = node.input[layer.bias_slot] if layer.bias_slot < len(node.input) else ""
+    dequantize = next(
+        (n for n in model.graph.node if n.op_type == "DequantizeLinear" and n.output[0] == name),
+        None,
+    )
+    if dequantize is not None:  # a QDQ bias: integer codes in their scale
+        return record | _add_to_codes(model, inits, dequantize, shift)
     if name:
         old = numpy_helper.to_array(inits[name])
         shift = shift.reshape(old.shape)
@@ -117,8 +163,9 @@ def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
             return record | {"skipped": refusal}
         new = (old + shift).astype(old.dtype)
     else:  # no bias yet: one of the weight's type
-        weight = inits[node.input[1]]
-        new = shift.astype(onnx.helper.tensor_dtype_to_np_dtype(weight.data_type))
+        weight = inits.get(node.input[1])
+        elem = weight.data_type if weight is not None and weight.data_type in _FLOAT_INITS else 1
+        new = shift.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
         record["added"] = True
     if name and _readers(model, name) == 1 and name not in {i.name for i in model.graph.input}:
         inits[name].CopyFrom(numpy_helper.from_array(new, name))
@@ -129,6 +176,54 @@ def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
             node.input.append("")
         node.input[layer.bias_slot] = own
     return record | {"corrected": True}
+
+
+def _add_to_codes(model, inits: dict, dequantize: onnx.NodeProto, shift: np.ndarray) -> dict:
+    """Add ``shift`` to the integer codes behind ``dequantize`` (scale per tensor or per
+    channel): rounded in the scale, refused by NNCF's gate or if the codes would saturate."""
+    codes_init = inits[dequantize.input[0]]
+    codes = numpy_helper.to_array(codes_init)
+    scale = numpy_helper.to_array(inits[dequantize.input[1]]).astype(np.float64)
+    zero = (
+        numpy_helper.to_array(inits[dequantize.input[2]]).astype(np.float64)
+        if len(dequantize.input) > 2 and dequantize.input[2]
+        else 0.0
+    )
+    shift = shift.reshape(codes.shape)
+    refusal = gate_refusal((codes - zero) * scale, shift, quantized=True)
+    if refusal is not None:
+        return {"skipped": refusal}
+    new = codes.astype(np.int64) + np.rint(shift / scale).astype(np.int64)
+    info, record = np.iinfo(codes.dtype), {"corrected": True}
+    if new.min() < info.min or new.max() > info.max:
+        eight_bit = codes.dtype in (np.int8, np.uint8) and len(dequantize.input) > 2
+        if not eight_bit or np.ndim(scale) > 0:
+            return {"skipped": f"the corrected {codes.dtype} bias codes would saturate"}
+        # an 8-bit constant of an Add (ONNX Runtime's QDQ MLPs): its scale and zero point are
+        # its own, so the corrected bias is quantized again over its new range (0 included)
+        value = (codes - zero) * scale + shift
+        low, high = min(float(value.min()), 0.0), max(float(value.max()), 0.0)
+        scale = (high - low) / (int(info.max) - int(info.min)) or 1.0
+        zero = int(np.clip(np.rint(info.min - low / scale), info.min, info.max))
+        new = np.clip(np.rint(value / scale) + zero, info.min, info.max).astype(np.int64)
+        _own(model, inits, dequantize, 1, numpy_helper.from_array(np.array(scale, np.float32)))
+        _own(model, inits, dequantize, 2, numpy_helper.from_array(np.array(zero, codes.dtype)))
+        record["requantized"] = True
+    _own(model, inits, dequantize, 0, numpy_helper.from_array(new.astype(codes.dtype)))
+    return record
+
+
+def _own(model, inits: dict, node: onnx.NodeProto, slot: int, value: onnx.TensorProto) -> None:
+    """Set ``node``'s constant input ``slot`` to ``value``: in place when only it reads the
+    initializer, else as an initializer of its own."""
+    name = node.input[slot]
+    if _readers(model, name) == 1:
+        value.name = name
+        inits[name].CopyFrom(value)
+        return
+    value.name = _unique(model, f"{name}/edgeact")
+    model.graph.initializer.append(value)
+    node.input[slot] = value.name
 
 
 def _readers(model: onnx.ModelProto, name: str) -> int:
@@ -153,12 +248,10 @@ class Recovery:
         self.original, self.calibration, self.run_all = original, calibration, run_all
         self.values = CachedValues(lambda names: run_all(original, names, calibration))
 
-    def layers_for(self, value: str, graph: str, quantized: bool) -> tuple[list[Layer], str | None]:
+    def layers_for(self, value: str, graph: str) -> tuple[list[Layer], str | None]:
         """The layers the activation writing ``value`` feeds, or why none can be corrected."""
         if graph != "main":
             return [], "inside a subgraph: only the main graph's layers are corrected"
-        if quantized:
-            return [], "between Q/DQ: recovery of QDQ models is not there yet"
         return layers_after(self.original, value)
 
     def correct(self, converted: onnx.ModelProto, layers: list[Layer]) -> list[dict]:

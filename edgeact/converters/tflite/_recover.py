@@ -123,7 +123,7 @@ def _add_to_bias(model, layer: Layer, shift: np.ndarray) -> str | None:
     raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
     stored = np.frombuffer(raw, _STORED[layer.kind])
     scale = np.broadcast_to(np.asarray(layer.scales or (1.0,), np.float64), stored.shape)
-    refusal = gate_refusal(stored.astype(np.float64) * scale, shift)
+    refusal = gate_refusal(stored.astype(np.float64) * scale, shift, layer.kind == "INT32")
     if refusal is not None:
         return refusal
     if layer.kind == "INT32":
