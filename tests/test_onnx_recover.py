@@ -279,6 +279,7 @@ def test_qdq_biases_are_corrected_in_their_codes(recover, tmp_path, model, swap,
     whole = report["recovery"]
     assert whole["mse_with"] <= 0.7 * whole["mse_without"] and report["verification"]["passed"]
     assert all(c["quantized"] for c in report["changes"])
+    assert all(c["recovery"]["mse_with"] <= c["recovery"]["mse_without"] for c in report["changes"])
     assert all(layer["corrected"] for layer in whole["layers"])
     assert any(layer.get("requantized", False) for layer in whole["layers"]) == requantized
     before = {t.name: numpy_helper.to_array(t) for t in qdq.graph.initializer}

@@ -14,8 +14,8 @@ from tests._files import Unchanged
 pytestmark = pytest.mark.litert_gemm  # the models have FULLY_CONNECTED or CONV_2D
 
 
-def _samples(n: int, seed: int, width: int = 32) -> dict:
-    return {"x": np.random.default_rng(seed).standard_normal((n, 1, width)).astype(np.float32)}
+def _samples(n: int, seed: int, shape=(1, 32)) -> dict:
+    return {"x": np.random.default_rng(seed).standard_normal((n, *shape)).astype(np.float32)}
 
 
 def _bias(data: bytes, name: str) -> np.ndarray:
@@ -44,23 +44,30 @@ def recover(tmp_path):
     return _recover
 
 
-@pytest.mark.parametrize(
-    ("activation", "swap"), [("silu", "silu=hardswish"), ("gelu", "gelu=hardswish")]
-)
-def test_recovery_cuts_the_mean_squared_error_of_a_tflite_mlp(recover, activation, swap):
-    data = tm.mlp_model(activation)
-    report, out = recover(data, swap)
+@pytest.mark.parametrize("conv", [False, True], ids=["mlp", "mobile-conv"])
+@pytest.mark.parametrize("flavour", ["float32", "float16", "int8"])
+@pytest.mark.parametrize("activation", ["silu", "gelu"])
+def test_recovery_cuts_the_mean_squared_error_by_a_third(recover, activation, flavour, conv):
+    """Measured: 41-75 % lower (the int8 GELU conv model breaks the cosine threshold with or
+    without recovery; its report still holds both errors)."""
+    data = tm.mlp_model(activation, flavour, conv=conv)
+    shape = (1, 4, 4, 32) if conv else (1, 32)
+    # wider than the verification samples: TFLite's --calibration also re-measures a swapped
+    # int8 output's range, and 64 N(0, 1) samples clip fresh ones (see the closing note)
+    wide = {"x": (np.random.default_rng(0).standard_normal((64, *shape)) * 1.5).astype(np.float32)}
+    report, _ = recover(data, f"{activation}=hardswish", wide, inputs=_samples(8, 1, shape))
     whole = report["recovery"]
     assert whole["mode"] == "bias" and whole["calibration"] == 64
-    assert whole["mse_with"] <= 0.7 * whole["mse_without"]  # measured 0.50 and 0.40
+    assert whole["mse_with"] <= 0.7 * whole["mse_without"]
     [change] = report["changes"]
     assert change["recovery"]["mse_with"] <= change["recovery"]["mse_without"]
-    [layer] = whole["layers"]
-    assert layer == {
-        "layer": "y",
-        "max_shift": pytest.approx(layer["max_shift"]),
-        "corrected": True,
-    }
+    assert [layer["layer"] for layer in whole["layers"] if layer["corrected"]] == ["y"]
+
+
+def test_a_float32_bias_moves_by_the_shift_and_the_rest_stays(recover):
+    data = tm.mlp_model("silu")
+    report, out = recover(data, "silu=hardswish")
+    [layer] = report["recovery"]["layers"]
     moved = _bias(out, "fc2/b") - _bias(data, "fc2/b")
     assert np.abs(moved).max() == pytest.approx(layer["max_shift"], rel=1e-5)
     assert np.array_equal(_bias(out, "fc1/b"), _bias(data, "fc1/b"))  # before the swap: kept

@@ -395,14 +395,20 @@ def single_op_model(op: str, **options) -> bytes:
 
 
 def mlp_model(
-    activation: str = "silu", flavour: str = "float32", width: int = 32, hidden: int = 64
+    activation: str = "silu",
+    flavour: str = "float32",
+    width: int = 32,
+    hidden: int = 64,
+    conv: bool = False,
 ) -> bytes:
     """x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, or "gelu") -> FULLY_CONNECTED
-    -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery. ``flavour``: "float32",
-    "float16" (weights and biases FLOAT16 behind DEQUANTIZE) or "int8" (per-tensor int8, int32
-    biases in the scale s_input·s_weight)."""
+    -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery; ``conv``: the mobile
+    block, 1×1 CONV_2Ds over a 4×4 NHWC image instead. ``flavour``: "float32", "float16"
+    (weights and biases FLOAT16 behind DEQUANTIZE) or "int8" (per-tensor int8, int32 biases in
+    the scale s_input·s_weight)."""
     rng = np.random.default_rng(7)
-    mb = ModelBuilder(f"{flavour} mlp-{activation}")
+    lead = [1, 4, 4] if conv else [1]
+    mb = ModelBuilder(f"{flavour} {'conv' if conv else 'mlp'}-{activation}")
     g = mb.subgraph("main")
     int8 = flavour == "int8"
     act_q = (0.05, 0)  # every int8 activation tensor: ±6.4
@@ -412,10 +418,11 @@ def mlp_model(
     }
 
     def act(name, n, q=act_q):
-        return g.tensor(name, [1, n], "INT8", quant=q) if int8 else g.tensor(name, [1, n])
+        return g.tensor(name, [*lead, n], "INT8", quant=q) if int8 else g.tensor(name, [*lead, n])
 
     def constants(layer):
         w, b = weights[layer]
+        w = w.reshape(len(b), 1, 1, -1) if conv else w  # OHWI filters
         if int8:
             w_scale = float(np.abs(w).max()) / 127
             codes = np.clip(np.rint(w / w_scale), -127, 127)
@@ -435,18 +442,23 @@ def mlp_model(
             f"{layer}/b", [len(b)], data=b
         )
 
-    version = 4 if int8 else 1
+    def layer(inputs, outputs):
+        if conv:
+            g.op("CONV_2D", inputs, outputs, options="Conv2DOptions", padding=schema.Padding.SAME,
+                 strideW=1, strideH=1, version=3 if int8 else 1)  # fmt: skip
+        else:
+            g.op("FULLY_CONNECTED", inputs, outputs, options="FullyConnectedOptions",
+                 version=4 if int8 else 1)  # fmt: skip
+
     x, h, a, y = act("x", width), act("fc1", hidden), act("act", hidden), act("y", width)
-    g.op("FULLY_CONNECTED", [x, *constants("fc1")], [h], options="FullyConnectedOptions",
-         version=version)  # fmt: skip
+    layer([x, *constants("fc1")], [h])
     if activation == "silu":
         s = act("sigmoid", hidden, (1 / 256, -128))
         g.op("LOGISTIC", [h], [s], version=2 if int8 else 1)
         g.op("MUL", [h, s], [a], options="MulOptions", version=2 if int8 else 1)
     else:
         g.op("GELU", [h], [a], options="GeluOptions", approximate=False, version=2 if int8 else 1)
-    g.op("FULLY_CONNECTED", [a, *constants("fc2")], [y], options="FullyConnectedOptions",
-         version=version)  # fmt: skip
+    layer([a, *constants("fc2")], [y])
     g.io([x], [y])
     mb.signature("serving_default", g)
     return mb.build()
