@@ -69,12 +69,14 @@ class CachedValues:
         return [{n: self.values[n][i] for n in names} for i in range(count)]
 
 
-def recovery_record(reference, plain, recovered, layers: list[dict], note) -> dict:
+def recovery_record(reference, plain, recovered, layers: list[dict], note, requantized=()) -> dict:
     """The report's record: the mean squared error of the ``plain`` outputs (the swap without
-    recovery) and the ``recovered`` ones against ``reference`` (outputs per sample)."""
+    recovery) and the ``recovered`` ones against ``reference`` (outputs per sample), with the
+    bias corrections (``layers``) and the outputs given new quantization (``requantized``)."""
     return {
         "note": note,
         "layers": layers,
+        "requantized": list(requantized),
         "mse_without": mean_squared_error(reference, plain),
         "mse_with": mean_squared_error(reference, recovered),
     }

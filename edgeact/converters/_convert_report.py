@@ -16,8 +16,11 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   this change adds alone on the verification samples without and with bias correction,
   ``layers`` (the corrections: ``layer``, ``max_shift``, ``corrected``, ``added`` for a bias
   it created, ``requantized`` for an 8-bit QDQ bias quantized again, ``skipped`` why not),
-  ``note`` (why there is no bias to correct); "without" is the swap with the catalogue's
-  constants, "with" after fitting and correction; else None),
+  ``note`` (why there is no bias to correct), ``requantized`` (ONNX QDQ: the swapped outputs
+  given the scale and zero point of their new range, each ``tensor``, ``scale`` and
+  ``zero_point`` as [before, after], ``applied``: whether it measured better on the calibration
+  samples and was kept); "without" is the swap with the catalogue's constants and
+  the old activation's quantization, "with" after all of it; else None),
   ``fit`` (with --recover fit, a swap to hardsigmoid/hardswish whose constants were fitted:
   ``alpha``, ``beta``, ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration
   inputs, ``values`` it was fitted on; else None).
@@ -103,6 +106,9 @@ def _recovery_text(r: dict) -> str:
         return text + f"no bias to correct: {r['note']}"
     done = sum(1 for layer in r["layers"] if layer["corrected"])
     text += f"{done} of {len(r['layers'])} biases corrected"
+    kept = [q for q in r.get("requantized", []) if q.get("applied")]
+    if kept:
+        text += f", {len(kept)} output(s) re-quantized"
     skipped = [f"{x['layer']}: {x['skipped']}" for x in r["layers"] if "skipped" in x]
     return text + (f" (skipped {'; '.join(skipped)})" if skipped else "")
 

@@ -215,13 +215,38 @@ def _run_all(model: onnx.ModelProto, names: list[str] | None, feeds: list[dict])
     return [run(sess, feed) for feed in feeds]
 
 
-def _recovered(recovery, converted, plain, layers, why, feeds, reference) -> dict:
-    """Correct ``layers`` in ``converted`` (in place); ``recovery_record`` of ``plain`` (the
-    swap as the catalogue writes it: ``converted`` before any recovery) against it, on the
-    verification samples (``why``: no bias to correct)."""
+def _recovered(recovery, converted, plain, layers, why, feeds, reference, outputs=()) -> dict:
+    """Correct ``layers`` in ``converted`` (in place), after re-quantizing the swapped QDQ
+    ``outputs`` where that measures better on the calibration samples; ``recovery_record`` of
+    ``plain`` (the swap as the catalogue writes it: ``converted`` before any recovery) against
+    it on the verification samples (``why``: no bias to correct)."""
     plain_outputs = _run_all(plain, None, feeds)
+    requantized = []
+    if outputs:
+        trial = onnx.ModelProto()
+        trial.CopyFrom(converted)
+        requantized = recovery.requantize(trial, list(outputs))
+        trial_records = recovery.correct(trial, layers) if layers else []
     records = recovery.correct(converted, layers) if layers else []
-    return recovery_record(reference, plain_outputs, _run_all(converted, None, feeds), records, why)
+    if requantized:  # min/max of the calibration samples is not always the better range
+        better = recovery.calibration_error(trial) < recovery.calibration_error(converted)
+        for r in requantized:
+            r["applied"] = better
+        if better:
+            converted.CopyFrom(trial)
+            records = trial_records
+    outputs_after = _run_all(converted, None, feeds)
+    return recovery_record(reference, plain_outputs, outputs_after, records, why, requantized)
+
+
+def _qdq_outputs(pairs) -> list[str]:
+    """The outputs of the swaps among (site, change) ``pairs`` that lie between Q/DQ pairs of
+    the main graph: the values ``requantize_outputs`` may give parameters of their own."""
+    return [
+        s.match.y
+        for s, c in pairs
+        if c["kind"] == "swap" and c["quantized"] and c["graph"] == "main"
+    ]
 
 
 def _measure(change: dict, alone: onnx.ModelProto, feeds, reference, limits, asked) -> None:
@@ -352,7 +377,8 @@ def convert(
                 fixed = onnx.ModelProto()
                 fixed.CopyFrom(alone)  # ``alone`` stays as it is, for the timing below
                 plain = unfitted([site.number]) if site.number in gates else alone
-                args = (*recovery.layers_for(*where), feeds, reference)
+                qdq = _qdq_outputs([(site, change)])
+                args = (*recovery.layers_for(*where), feeds, reference, qdq)
                 change["recovery"] = _recovered(recovery, fixed, plain, *args)
             if timed is not None and change["applied"] and not (asked or is_held(change, held)):
                 measure = partial(time_ratio, timed, runner(alone, feeds[0]))
@@ -394,7 +420,8 @@ def convert(
                 for layer in recovery.layers_for(s.match.y, c["graph"])[0]
             ]
             plain = unfitted(chosen) if gates else converted
-            args = (layers, None, feeds, reference)
+            swapped = [(s, c) for s, c in zip(sites, changes, strict=True) if c["applied"]]
+            args = (layers, None, feeds, reference, _qdq_outputs(swapped))
             report["recovery"] = _recovered(recovery, converted, plain, *args) | {
                 "mode": recover,
                 "calibration": len(recovery.calibration),

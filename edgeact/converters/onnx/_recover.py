@@ -18,9 +18,10 @@ import onnx
 from onnx import numpy_helper
 
 from edgeact.converters._bias import CachedValues, collect_layers, gate_refusal, mean_shift
+from edgeact.converters._compare import mean_squared_error
 from edgeact.converters.onnx._graph import nested_graphs
 
-__all__ = ["Layer", "Recovery", "correct_biases", "layers_after"]
+__all__ = ["Layer", "Recovery", "correct_biases", "layers_after", "requantize_outputs"]
 
 _FLOAT_INITS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorProto.DOUBLE}
 
@@ -206,24 +207,15 @@ def _add_to_codes(model, inits: dict, dequantize: onnx.NodeProto, shift: np.ndar
         scale = (high - low) / (int(info.max) - int(info.min)) or 1.0
         zero = int(np.clip(np.rint(info.min - low / scale), info.min, info.max))
         new = np.clip(np.rint(value / scale) + zero, info.min, info.max).astype(np.int64)
-        _own(model, inits, dequantize, 1, numpy_helper.from_array(np.array(scale, np.float32)))
-        _own(model, inits, dequantize, 2, numpy_helper.from_array(np.array(zero, codes.dtype)))
+        _set_for(
+            model, inits, [dequantize], 1, numpy_helper.from_array(np.array(scale, np.float32))
+        )
+        _set_for(
+            model, inits, [dequantize], 2, numpy_helper.from_array(np.array(zero, codes.dtype))
+        )
         record["requantized"] = True
-    _own(model, inits, dequantize, 0, numpy_helper.from_array(new.astype(codes.dtype)))
+    _set_for(model, inits, [dequantize], 0, numpy_helper.from_array(new.astype(codes.dtype)))
     return record
-
-
-def _own(model, inits: dict, node: onnx.NodeProto, slot: int, value: onnx.TensorProto) -> None:
-    """Set ``node``'s constant input ``slot`` to ``value``: in place when only it reads the
-    initializer, else as an initializer of its own."""
-    name = node.input[slot]
-    if _readers(model, name) == 1:
-        value.name = name
-        inits[name].CopyFrom(value)
-        return
-    value.name = _unique(model, f"{name}/edgeact")
-    model.graph.initializer.append(value)
-    node.input[slot] = value.name
 
 
 def _readers(model: onnx.ModelProto, name: str) -> int:
@@ -239,6 +231,57 @@ def _unique(model: onnx.ModelProto, name: str) -> str:
     return candidate
 
 
+def requantize_outputs(model: onnx.ModelProto, outputs: list[str], run) -> list[dict]:
+    """Give each swapped activation output in ``outputs`` that a QuantizeLinear reads the scale
+    and zero point of its new values' range (0 included) on the calibration samples
+    (``run(model, names)``); the Q and the DequantizeLinears after it change together. The swap
+    reused the old activation's parameters: GELU's output stops at −0.17, Hardswish's reaches
+    −0.375. One record per output changed."""
+    if not outputs:
+        return []
+    runs = run(model, outputs)
+    inits = {t.name: t for t in model.graph.initializer}
+    records = []
+    for value in outputs:
+        q = next((n for n in model.graph.node if n.op_type == "QuantizeLinear"
+                  and n.input[0] == value and len(n.input) > 2), None)  # fmt: skip
+        if q is None or not all(i in inits for i in q.input[1:3]):
+            continue
+        scale, zero = (numpy_helper.to_array(inits[i]) for i in q.input[1:3])
+        if scale.size != 1 or zero.dtype not in (np.int8, np.uint8):
+            continue
+        info = np.iinfo(zero.dtype)
+        seen = np.concatenate([np.ravel(r[value]) for r in runs])
+        low, high = min(float(seen.min()), 0.0), max(float(seen.max()), 0.0)
+        new_scale = (high - low) / (int(info.max) - int(info.min)) or float(scale)
+        new_zero = int(np.clip(np.rint(info.min - low / new_scale), info.min, info.max))
+        pair = [q, *(n for n in model.graph.node
+                     if n.op_type == "DequantizeLinear" and n.input[0] == q.output[0])]  # fmt: skip
+        for slot, new in (
+            (1, np.array(new_scale, scale.dtype)),
+            (2, np.array(new_zero, zero.dtype)),
+        ):
+            _set_for(model, inits, pair, slot, numpy_helper.from_array(new))
+        records.append({"tensor": value, "scale": [float(scale), new_scale],
+                        "zero_point": [int(zero), new_zero]})  # fmt: skip
+    return records
+
+
+def _set_for(model, inits: dict, nodes: list, slot: int, value: onnx.TensorProto) -> None:
+    """Set input ``slot`` of every node in ``nodes`` (which read one initializer there) to
+    ``value``: in place when no other node reads it, else as an initializer of their own."""
+    name = nodes[0].input[slot]
+    if _readers(model, name) == sum(list(n.input).count(name) for n in nodes):
+        value.name = name
+        inits[name].CopyFrom(value)
+        return
+    value.name = _unique(model, f"{name}/edgeact")
+    model.graph.initializer.append(value)
+    inits[value.name] = value
+    for node in nodes:
+        node.input[slot] = value.name
+
+
 class Recovery:
     """Bias correction for one conversion: the original's values on the calibration samples
     are computed once and serve every correction (each change alone, then the plan).
@@ -247,6 +290,7 @@ class Recovery:
     def __init__(self, original: onnx.ModelProto, calibration: list[dict], run_all) -> None:
         self.original, self.calibration, self.run_all = original, calibration, run_all
         self.values = CachedValues(lambda names: run_all(original, names, calibration))
+        self._outputs = None  # the original's outputs on the calibration samples, once
 
     def layers_for(self, value: str, graph: str) -> tuple[list[Layer], str | None]:
         """The layers the activation writing ``value`` feeds, or why none can be corrected."""
@@ -256,8 +300,18 @@ class Recovery:
 
     def correct(self, converted: onnx.ModelProto, layers: list[Layer]) -> list[dict]:
         """``correct_biases`` of ``layers`` in ``converted`` (edited in place)."""
+        return correct_biases(converted, layers, self.values, self._run)
 
-        def run(model, names):
-            return self.run_all(model, names, self.calibration)
+    def requantize(self, converted: onnx.ModelProto, outputs: list[str]) -> list[dict]:
+        """``requantize_outputs`` in ``converted`` (edited in place)."""
+        return requantize_outputs(converted, outputs, self._run)
 
-        return correct_biases(converted, layers, self.values, run)
+    def calibration_error(self, model: onnx.ModelProto) -> float:
+        """The mean squared error of ``model``'s outputs against the original's on the
+        calibration samples: the measure that chooses between recovery variants."""
+        if self._outputs is None:
+            self._outputs = self.run_all(self.original, None, self.calibration)
+        return mean_squared_error(self._outputs, self.run_all(model, None, self.calibration))
+
+    def _run(self, model: onnx.ModelProto, names: list[str]) -> list[dict]:
+        return self.run_all(model, names, self.calibration)
