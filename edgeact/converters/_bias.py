@@ -21,8 +21,10 @@ __all__ = [
     "CachedValues",
     "collect_layers",
     "gate_refusal",
+    "kept",
     "mean_shift",
     "recovery_record",
+    "taken_back",
 ]
 
 GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
@@ -92,3 +94,25 @@ def collect_layers(found: list[tuple[str, object]], is_output: bool) -> tuple[li
     if is_output:
         why.append("it is an output of the model")
     return [], "; ".join(why) if why else "nothing reads it"
+
+
+MIN_GAIN = 0.10  # the least calibration-set gain a recovery keeps (see ``taken_back``)
+TAKEN_BACK = (
+    f"taken back: with the corrections the model came less than {MIN_GAIN:.0%} closer to the "
+    "original on the calibration samples"
+)
+
+
+def kept(error_after: float, error_before: float) -> bool:
+    """Whether a recovery that moved the calibration-set error from ``error_before`` to
+    ``error_after`` is kept: it must gain ``MIN_GAIN``. Smaller gains did not carry over to
+    fresh inputs here: the int8 SiLU test MLP 3 % closer on its 64 calibration samples, 6 %
+    further on 16 fresh ones; a tanh-GELU fixture (errors of 1e-9) 2 % closer, 5 % further."""
+    return error_after <= (1 - MIN_GAIN) * error_before
+
+
+def taken_back(records: list[dict]) -> list[dict]:
+    """``records`` with their corrections undone as a whole (``kept`` said no)."""
+    return [
+        r | {"corrected": False, "skipped": TAKEN_BACK} if r["corrected"] else r for r in records
+    ]

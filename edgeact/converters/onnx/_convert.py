@@ -17,7 +17,13 @@ import numpy as np
 import onnx
 
 from edgeact.converters import _compare
-from edgeact.converters._bias import GATE, MIN_CALIBRATION_SAMPLES, recovery_record
+from edgeact.converters._bias import (
+    GATE,
+    MIN_CALIBRATION_SAMPLES,
+    kept,
+    recovery_record,
+    taken_back,
+)
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
     compare_samples,
@@ -221,6 +227,8 @@ def _recovered(recovery, converted, plain, layers, why, feeds, reference, output
     ``plain`` (the swap as the catalogue writes it: ``converted`` before any recovery) against
     it on the verification samples (``why``: no bias to correct)."""
     plain_outputs = _run_all(plain, None, feeds)
+    before = onnx.ModelProto()
+    before.CopyFrom(converted)
     requantized = []
     if outputs:
         trial = onnx.ModelProto()
@@ -235,6 +243,12 @@ def _recovered(recovery, converted, plain, layers, why, feeds, reference, output
         if better:
             converted.CopyFrom(trial)
             records = trial_records
+    changed = any(r["corrected"] for r in records) or any(q["applied"] for q in requantized)
+    error = recovery.calibration_error
+    if changed and not kept(error(converted), error(before)):
+        converted.CopyFrom(before)
+        records = taken_back(records)
+        requantized = [q | {"applied": False} for q in requantized]
     outputs_after = _run_all(converted, None, feeds)
     return recovery_record(reference, plain_outputs, outputs_after, records, why, requantized)
 

@@ -18,7 +18,9 @@ from edgeact.converters._bias import (
     GATE,
     MIN_CALIBRATION_SAMPLES,
     CachedValues,
+    kept,
     recovery_record,
+    taken_back,
 )
 from edgeact.converters._budget import fit_budget
 from edgeact.converters._compare import (
@@ -27,6 +29,7 @@ from edgeact.converters._compare import (
     compare_samples,
     failed_note,
     judge_change,
+    mean_squared_error,
     verification,
 )
 from edgeact.converters._convert_report import new_report
@@ -37,7 +40,7 @@ from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back, is_held
 from edgeact.converters._targets import delegated, fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import atomic_write, check_destination
-from edgeact.converters.tflite._calibrate import calibrate
+from edgeact.converters.tflite._calibrate import calibrate, keep_where_better
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
@@ -113,12 +116,17 @@ def convert(
         report["notes"] += cal_notes
     keep = unused(model)
 
-    def build(selected: list[int]) -> tuple[bytes, list[list[str]]]:
+    def build(selected: list[int], params: dict | None = None) -> tuple[bytes, list[list[str]]]:
         m = parse_model(data, name)
         inline_external(m, data)
-        site_notes = apply_sites(m, [sites[i] for i in selected], y_params)
+        chosen = y_params if params is None else params
+        site_notes = apply_sites(m, [sites[i] for i in selected], chosen)
         prune(m, keep)
         return serialize(m), site_notes
+
+    if y_params and verify:  # min/max of the calibration samples is not always the better range
+        y_params, judged = keep_where_better(data, sites, y_params, calibration, build, target)
+        report["notes"] += judged
 
     steps.plan((len(sites) * (2 if recover else 1) + 1 + bool(recover) if verify else 0) + 1)
     _, all_notes = build(list(range(len(sites))))
@@ -268,18 +276,28 @@ class _Recovery:
             lambda names: tensor_values(interp, self.calibration, names, run)
         )
         self.feeds, self.reference, self.target = feeds, reference, target
+        self.data, self._outputs = data, None  # the original's outputs on the calibration samples
         self.layers: dict[int, list] = {}
 
     def _run(self, model: bytes, names: list[str]) -> list[dict]:
         return tensor_values(load(model, preserve=True), self.calibration, names, run)
 
     def record(self, model: bytes, layers: list, why: str | None) -> tuple[bytes, dict]:
-        """(``model`` with ``layers`` corrected, ``recovery_record`` of the two)."""
+        """(``model`` with ``layers`` corrected, ``recovery_record`` of the two); corrections
+        that do not bring the model enough closer on the calibration samples are taken back."""
         plain = _run_all(model, self.feeds, self.target)
         fixed, records = correct_biases(model, layers, self.values, self._run) if layers else (
             model, [])  # fmt: skip
+        if fixed != model and not kept(self._error(fixed), self._error(model)):
+            fixed, records = model, taken_back(records)
         outputs = _run_all(fixed, self.feeds, self.target)
         return fixed, recovery_record(self.reference, plain, outputs, records, why)
+
+    def _error(self, model: bytes) -> float:
+        """The mean squared error of ``model``'s outputs on the calibration samples."""
+        if self._outputs is None:
+            self._outputs = _run_all(self.data, self.calibration, self.target)
+        return mean_squared_error(self._outputs, _run_all(model, self.calibration, self.target))
 
 
 def _run_all(model: bytes, feeds: list, target: str | None) -> list[dict]:
