@@ -187,7 +187,7 @@ def _parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "--calibration",
         metavar="FILE.npz",
-        help="real inputs: re-calibrate changed int8 tensors (TFLite); for --recover (ONNX)",
+        help="real inputs: for --recover, and to re-calibrate swapped int8 tensors (TFLite)",
     )
     convert.add_argument(
         "--recover",

@@ -28,14 +28,13 @@ _FLOAT_INITS = {onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16, onnx.TensorPro
 
 @dataclass
 class Layer:
-    """A layer whose bias can absorb the shift of the activation ``feeds``."""
+    """A layer whose bias can absorb the shift of a swapped activation it reads."""
 
     node: str  # the node holding the bias (Conv, ConvTranspose, Gemm, or the Add after a MatMul)
     output: str  # the value whose per-channel mean is corrected
     axis: int  # its channel axis
     channels: int
     bias_slot: int  # the node's input that is (or will be) the bias
-    feeds: str  # the swapped activation's output value
 
 
 def layers_after(model: onnx.ModelProto, value: str) -> tuple[list[Layer], str | None]:
@@ -93,7 +92,6 @@ def _layer(graph, consts: _Constants, node: onnx.NodeProto, values: set[str]) ->
     if not node.name:
         return "an unnamed node"
     attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-    feeds = node.input[0]
     if node.op_type != "MatMul":
         if node.op_type == "Gemm" and attrs.get("transA", 0):
             return "Gemm with transA: the activation is not its rows"
@@ -105,16 +103,16 @@ def _layer(graph, consts: _Constants, node: onnx.NodeProto, values: set[str]) ->
         bias = node.input[2] if len(node.input) > 2 else ""
         if bias and (bias_dims := consts.dims(bias)) is not None:
             if int(np.prod(bias_dims)) == channels:
-                return Layer(node.name, node.output[0], axis, channels, 2, feeds)
+                return Layer(node.name, node.output[0], axis, channels, 2)
         if not bias:
-            return Layer(node.name, node.output[0], axis, channels, 2, feeds)
+            return Layer(node.name, node.output[0], axis, channels, 2)
         return "its bias is not a constant with one value per output channel"
     outputs = _through_qdq(graph, node.output[0])
     for add in (n for n in graph.node if n.op_type == "Add" and outputs & set(n.input)):
         slot = 0 if add.input[1] in outputs else 1
         bias_dims = consts.dims(add.input[slot])
         if add.name and bias_dims and int(np.prod(bias_dims)) == dims[-1] == bias_dims[-1]:
-            return Layer(add.name, add.output[0], -1, dims[-1], slot, feeds)
+            return Layer(add.name, add.output[0], -1, dims[-1], slot)
     return "MatMul without an Add of a per-column constant"
 
 
