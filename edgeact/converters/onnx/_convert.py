@@ -236,16 +236,18 @@ def _recovered(recovery, converted, plain, layers, why, feeds, reference, output
         requantized = recovery.requantize(trial, list(outputs))
         trial_records = recovery.correct(trial, layers) if layers else []
     records = recovery.correct(converted, layers) if layers else []
+    error = recovery.calibration_error  # each of its calls runs the calibration samples
+    error_now = error(converted) if requantized or any(r["corrected"] for r in records) else None
     if requantized:  # min/max of the calibration samples is not always the better range
-        better = recovery.calibration_error(trial) < recovery.calibration_error(converted)
+        error_trial = error(trial)
+        better = error_trial < error_now
         for r in requantized:
             r["applied"] = better
         if better:
             converted.CopyFrom(trial)
-            records = trial_records
+            records, error_now = trial_records, error_trial
     changed = any(r["corrected"] for r in records) or any(q["applied"] for q in requantized)
-    error = recovery.calibration_error
-    if changed and not kept(error(converted), error(before)):
+    if changed and not kept(error_now, error(before)):
         converted.CopyFrom(before)
         records = taken_back(records)
         requantized = [q | {"applied": False} for q in requantized]
@@ -398,11 +400,7 @@ def convert(
                 measure = partial(time_ratio, timed, runner(alone, feeds[0]))
                 judge_speed(change, measure, target, shared, shapes.get(site.match.x))
 
-        def run_exposing(names: list[str]) -> list[dict]:
-            sess = session(exposing(model, names), "the input model with its If conditions")
-            return [run(sess, feed) for feed in feeds]
-
-        mark_unexercised(model, feeds, changes, run_exposing)
+        mark_unexercised(model, feeds, changes, partial(_run_all, model, feeds=feeds))
     hold_back(changes, held)
     if target and verify:
 
