@@ -170,8 +170,7 @@ def verify(original, converted, *, per_op: bool = False, isolate: bool = False, 
 
 def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dict:
     """``options`` without the unset ones, checked, with shapes parsed and .npz inputs loaded."""
-    options = {k: v for k, v in options.items() if v is not None}
-    options = {k: v for k, v in options.items() if not (k == "recover" and not v)}
+    options = {k: v for k, v in options.items() if v is not None and not (k == "recover" and not v)}
     for name in options.keys() - (allowed or _OPTIONS[fmt]):
         raise ValueError(f"option {name!r} does not apply to {fmt} models")
     limits = [options.pop(k, None) for k in ("tolerance", "rtol", "min_cosine")]
@@ -192,6 +191,11 @@ def _checked_options(fmt: str, options: dict, allowed: set | None = None) -> dic
         check_target(fmt, options["target"])
         if options.get("verify") is False:  # convert's
             raise ValueError("a target needs verification (its changes are timed there)")
+    if options.get("recover"):  # the mode itself is the format's to check
+        if options.get("calibration") is None:
+            raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
+        if options.get("verify") is False:
+            raise ValueError("--recover is measured by verification; drop --no-verify")
     for name, low, high in (("samples", 1, MAX_SAMPLES), ("seed", 0, 2**63 - 1)):
         value = options.get(name)
         if value is not None and (not isinstance(value, int) or not low <= value <= high):

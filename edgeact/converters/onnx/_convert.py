@@ -315,12 +315,8 @@ def convert(
     if recover not in _RECOVER_MODES:
         raise ValueError(f"recover {recover!r} must be one of: bias, fit")
     recover = _RECOVER_MODES[recover]
-    if recover and calibration is None:
-        raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
     if calibration is not None and not recover:
         raise ValueError("--calibration of an ONNX model is for --recover; give both")
-    if recover and not verify:
-        raise ValueError("--recover is measured by verification; drop --no-verify")
     for missing in set(rules.values()) - EMITTABLE:
         raise ValueError(
             f"no ONNX form for swap target {missing!r}; "

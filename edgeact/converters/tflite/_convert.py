@@ -88,10 +88,6 @@ def convert(
         raise ValueError(
             f"recover {recover!r}: TFLite models take bias correction only (fit: ONNX models)"
         )
-    if recover and calibration is None:
-        raise ValueError("--recover needs --calibration FILE.npz: real inputs to measure on")
-    if recover and not verify:
-        raise ValueError("--recover is measured by verification; drop --no-verify")
     explicit = dict(explicit or {})
     name = os.fspath(source)
     report = new_report("tflite", source, destination, rules, False)
