@@ -23,6 +23,7 @@ __all__ = [
     "calibration_arrays",
     "calibration_samples",
     "enough_calibration",
+    "load_arrays",
     "load_npz",
     "parse_input_shapes",
     "sample_inputs",
@@ -63,6 +64,11 @@ def load_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise ValueError(f"{path}: cannot read inputs as .npz ({exc})") from None
 
 
+def load_arrays(source) -> dict[str, np.ndarray]:
+    """{name: array} from a .npz path, or the mapping ``source`` itself."""
+    return load_npz(source) if isinstance(source, (str, os.PathLike)) else dict(source)
+
+
 def calibration_samples(
     specs: Sequence[InputSpec], shapes: dict | None, arrays, minimum: int
 ) -> list[dict[str, np.ndarray]]:
@@ -76,7 +82,7 @@ def calibration_samples(
 def calibration_arrays(arrays, expected: list[tuple[str, list]]) -> dict[str, np.ndarray]:
     """Calibration ``arrays`` (a .npz path or {name: array}) holding every ``expected`` input
     (name, shape), all finite; ValueError naming what is wrong otherwise."""
-    arrays = load_npz(arrays) if isinstance(arrays, (str, os.PathLike)) else dict(arrays)
+    arrays = load_arrays(arrays)
     missing = [name for name, _ in expected if name not in arrays]
     if missing:
         takes = ", ".join(f"{name} {_show(shape)}" for name, shape in expected)

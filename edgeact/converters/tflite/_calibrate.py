@@ -10,30 +10,31 @@ point). Only these outputs change; every other tensor keeps its parameters.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._compare import mean_squared_error
-from edgeact.converters._inputs import load_npz
 from edgeact.converters.tflite._edit import FIXED_OUTPUT
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._rules import TARGET_OPS, Site
-from edgeact.converters.tflite._verify import load, make_inputs, run
+from edgeact.converters.tflite._verify import load, make_inputs, run, run_all
 
-__all__ = ["calibrate", "keep_where_better"]
+__all__ = ["calibrate", "keep_where_better", "output_error"]
 
 _RANGES = {"INT8": (-128, 127), "UINT8": (0, 255)}
 
 
-def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
-    """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it;
-    ``path``: a .npz of real inputs, or {name: array}."""
+def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dict, list[str]]:
+    """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it, from
+    the real inputs ``arrays`` ({name: array}; ``label`` names them in the notes)."""
     affected = [
         s for s in sites
         if s.quantized and not s.fused and (TARGET_OPS[s.target][-1], s.dtype) not in FIXED_OUTPUT
     ]  # fmt: skip
     if not affected:
-        return {}, [f"calibration {_label(path)}: no swapped int8 output to recalibrate"]
+        return {}, [f"calibration {label}: no swapped int8 output to recalibrate"]
     try:
         interp = load(model, preserve=True)
     except RuntimeError as error:
@@ -41,7 +42,6 @@ def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
             f"calibration needs LiteRT to run the model, which fails: {error}"
         ) from None
     tensors = [sg.tensors for sg in parse_model(model).subgraphs]
-    arrays = dict(path) if isinstance(path, dict) else load_npz(path)  # {name: array} too
     samples, _ = make_inputs(interp, arrays)  # a row per sample: split_samples
     lows, highs = {}, {}
     for feeds in samples:
@@ -61,7 +61,7 @@ def calibrate(model: bytes, sites: list[Site], path) -> tuple[dict, list[str]]:
         scale = (high - low) / (qmax - qmin) if high > low else 1.0
         params[key] = (scale, int(np.clip(round(qmin - low / scale), qmin, qmax)))
     done = f"{len(samples)} sample(s), {len(params)} output(s) recalibrated"
-    return params, [f"calibration {_label(path)}: {done}"]
+    return params, [f"calibration {label}: {done}"]
 
 
 def _input_params(tensors, site: Site) -> tuple[float, int]:
@@ -76,27 +76,29 @@ def _reference(site: Site):
     return act.reference
 
 
-def _label(path) -> str:
-    return "arrays" if isinstance(path, dict) else str(path)
-
-
-def keep_where_better(data: bytes, sites, params: dict, path, build, target) -> tuple[dict, list]:
-    """The ``params`` (from ``calibrate``) under which the model with that site's swap alone
-    is closer to the original on the calibration samples than with the inherited range, and a
-    note for each one left out (on the int8 test MLP, 64 N(0, 1) samples put HARD_SWISH's
-    output scale at 0.0197 where SiLU's was 0.05, and fresh samples beyond their range went
-    from cosine 0.997 to 0.976). ``build(selected, params)``: the model's bytes."""
-    from edgeact.converters._targets import delegated
-
-    arrays = dict(path) if isinstance(path, dict) else load_npz(path)
-    samples, _ = make_inputs(load(data), arrays)
+def output_error(data: bytes, arrays: dict, target) -> Callable[[bytes], float]:
+    """The mean squared error of a model's outputs against those of ``data`` on the samples
+    of the calibration ``arrays``, in the ``target``'s resolver. The samples and ``data``'s
+    outputs are computed once, when first needed (a model LiteRT cannot load never is)."""
+    samples: list = []
+    reference: list = []
 
     def error(model: bytes) -> float:
-        interp = load(model, delegate=delegated(target))
-        return mean_squared_error(reference, [run(interp, feed) for feed in samples])
+        if not samples:
+            samples.extend(make_inputs(load(data), arrays)[0])
+            reference.extend(run_all(data, samples, target))
+        return mean_squared_error(reference, run_all(model, samples, target))
 
-    original = load(data, delegate=delegated(target))
-    reference = [run(original, feed) for feed in samples]
+    return error
+
+
+def keep_where_better(sites, params: dict, build, error) -> tuple[dict, list]:
+    """The ``params`` (from ``calibrate``) under which the model with that site's swap alone
+    is closer to the original on the calibration samples (``error``: ``output_error``) than
+    with the inherited range, and a note for each one left out (on the int8 test MLP, 64
+    N(0, 1) samples put HARD_SWISH's output scale at 0.0197 where SiLU's was 0.05, and fresh
+    samples beyond their range went from cosine 0.997 to 0.976). ``build(selected, params)``:
+    the model's bytes."""
     kept, notes = dict(params), []
     for i, site in enumerate(sites):
         key = (site.subgraph, site.y)

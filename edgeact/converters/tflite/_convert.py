@@ -29,24 +29,35 @@ from edgeact.converters._compare import (
     compare_samples,
     failed_note,
     judge_change,
-    mean_squared_error,
     verification,
 )
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
-from edgeact.converters._inputs import DEFAULT_SAMPLES, calibration_arrays, enough_calibration
+from edgeact.converters._inputs import (
+    DEFAULT_SAMPLES,
+    calibration_arrays,
+    enough_calibration,
+    load_arrays,
+)
 from edgeact.converters._progress import Steps
 from edgeact.converters._swaps import hold_back, is_held
 from edgeact.converters._targets import delegated, fit_speed, judge_speed, time_ratio
 from edgeact.converters._write import atomic_write, check_destination
-from edgeact.converters.tflite._calibrate import calibrate, keep_where_better
+from edgeact.converters.tflite._calibrate import calibrate, keep_where_better, output_error
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 from edgeact.converters.tflite._recover import correct_biases, layers_after, tensor_values
 from edgeact.converters.tflite._rules import Site, check_targets, find_sites
-from edgeact.converters.tflite._verify import entries, load, make_inputs, run, runtime_name
+from edgeact.converters.tflite._verify import (
+    entries,
+    load,
+    make_inputs,
+    run,
+    run_all,
+    runtime_name,
+)
 from edgeact.converters.tflite._writer import inline_external, serialize
 
 __all__ = ["convert", "runner"]
@@ -106,10 +117,13 @@ def convert(
     _check_explicit_matched(explicit, usable, sites, site_notes, seen, name)
     report["ops_before"] = _op_counts(views)
 
-    y_params = {}
-    if calibration is not None:
-        y_params, cal_notes = calibrate(data, sites, calibration)
+    y_params, error = {}, None
+    if calibration is not None:  # read once: re-calibration and recovery both measure on it
+        arrays = load_arrays(calibration)
+        label = "arrays" if isinstance(calibration, dict) else calibration
+        y_params, cal_notes = calibrate(data, sites, arrays, label)
         report["notes"] += cal_notes
+        error = output_error(data, arrays, target)
     keep = unused(model)
 
     def build(selected: list[int], params: dict | None = None) -> tuple[bytes, list[list[str]]]:
@@ -121,7 +135,7 @@ def convert(
         return serialize(m), site_notes
 
     if y_params and verify:  # min/max of the calibration samples is not always the better range
-        y_params, judged = keep_where_better(data, sites, y_params, calibration, build, target)
+        y_params, judged = keep_where_better(sites, y_params, build, error)
         report["notes"] += judged
 
     steps.plan((len(sites) * (2 if recover else 1) + 1 + bool(recover) if verify else 0) + 1)
@@ -154,7 +168,7 @@ def convert(
             report["verification"] = {"runtime": runtime_name(target), "inputs": input_notes}
             _measure_each(report, build, feeds, reference, limits, explicit, steps, target)
             if recover:
-                recovery = _Recovery(data, calibration, feeds, reference, target)
+                recovery = _Recovery(data, arrays, error, feeds, reference, target)
                 for i, change in enumerate(report["changes"]):
                     steps.step(f"recover after {change['rule']} at {change['nodes'][-1]}")
                     if change["applied"]:
@@ -262,17 +276,17 @@ class _Recovery:
     """Bias correction for one conversion (``_recover``): the calibration samples, the
     original's tensors on them (computed once), and the layers found per change."""
 
-    def __init__(self, data: bytes, calibration, feeds, reference, target) -> None:
+    def __init__(self, data: bytes, arrays: dict, error, feeds, reference, target) -> None:
         interp = load(data, preserve=True)
         expected = [(n, list(d["shape"])) for e in entries(interp) for n, d in e.inputs.items()]
-        arrays = calibration_arrays(calibration, expected)
+        arrays = calibration_arrays(arrays, expected)
         samples, _ = make_inputs(interp, arrays)
         self.calibration = enough_calibration(samples, MIN_CALIBRATION_SAMPLES)
         self.values = CachedValues(
             lambda names: tensor_values(interp, self.calibration, names, run)
         )
         self.feeds, self.reference, self.target = feeds, reference, target
-        self.data, self._outputs = data, None  # the original's outputs on the calibration samples
+        self.error = error  # ``output_error`` on the same samples: shared with re-calibration
         self.layers: dict[int, list] = {}
 
     def _run(self, model: bytes, names: list[str]) -> list[dict]:
@@ -281,24 +295,13 @@ class _Recovery:
     def record(self, model: bytes, layers: list, why: str | None) -> tuple[bytes, dict]:
         """(``model`` with ``layers`` corrected, ``recovery_record`` of the two); corrections
         that do not bring the model enough closer on the calibration samples are taken back."""
-        plain = _run_all(model, self.feeds, self.target)
+        plain = run_all(model, self.feeds, self.target)
         fixed, records = correct_biases(model, layers, self.values, self._run) if layers else (
             model, [])  # fmt: skip
-        if fixed != model and not kept(self._error(fixed), self._error(model)):
+        if fixed != model and not kept(self.error(fixed), self.error(model)):
             fixed, records = model, taken_back(records)
-        outputs = _run_all(fixed, self.feeds, self.target)
+        outputs = run_all(fixed, self.feeds, self.target)
         return fixed, recovery_record(self.reference, plain, outputs, records, why)
-
-    def _error(self, model: bytes) -> float:
-        """The mean squared error of ``model``'s outputs on the calibration samples."""
-        if self._outputs is None:
-            self._outputs = _run_all(self.data, self.calibration, self.target)
-        return mean_squared_error(self._outputs, _run_all(model, self.calibration, self.target))
-
-
-def _run_all(model: bytes, feeds: list, target: str | None) -> list[dict]:
-    interp = load(model, delegate=delegated(target))
-    return [run(interp, feed) for feed in feeds]
 
 
 def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps, target):
@@ -307,7 +310,7 @@ def _measure_each(report, build, feeds, reference, limits, explicit, steps: Step
         steps.step(f"verify {change['rule']} at {change['nodes'][-1]}")
         single, _ = build([i])
         try:
-            records = compare_samples(reference, _run_all(single, feeds, target))
+            records = compare_samples(reference, run_all(single, feeds, target))
         except RuntimeError as failure:
             change["applied"] = False
             change["skipped"] = f"LiteRT cannot run the model with this change: {failure}"
@@ -349,7 +352,7 @@ def _verify_final(report, final: bytes, feeds, reference, limits, target) -> dic
     started = report["verification"]
     runtime, inputs = started["runtime"], started["inputs"]
     try:
-        records = compare_samples(reference, _run_all(final, feeds, target))
+        records = compare_samples(reference, run_all(final, feeds, target))
     except RuntimeError as error:
         report["notes"].append(f"the converted model does not run in LiteRT: {error}")
         failed = verification(runtime, inputs, len(feeds), [], limits)

@@ -29,6 +29,7 @@ __all__ = [
     "load",
     "make_inputs",
     "run",
+    "run_all",
     "runtime_name",
 ]
 
@@ -159,6 +160,12 @@ def run(interp, feeds: dict) -> dict[str, np.ndarray]:
             label = name if len(all_entries) == 1 else f"{entry.key}/{name}"
             outputs[label] = _dequantize(np.array(value), _quant(entry.outputs[name]))
     return outputs
+
+
+def run_all(model: bytes, feeds: list, target: str | None = None) -> list[dict]:
+    """``run`` of ``model`` on each of ``feeds``, in the ``target``'s resolver."""
+    interp = load(model, delegate=delegated(target))
+    return [run(interp, feed) for feed in feeds]
 
 
 def _quant(details: dict) -> tuple[float, int] | None:
