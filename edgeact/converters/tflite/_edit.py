@@ -22,7 +22,16 @@ from edgeact.converters.tflite._rules import FUSABLE, TARGET_FORMS, TARGET_OPS, 
 from edgeact.converters.tflite._schema import TENSOR_TYPES, schema
 from edgeact.forms import Param
 
-__all__ = ["FIXED_OUTPUT", "Unused", "apply_sites", "op_version", "prune", "unused"]
+__all__ = [
+    "FIXED_OUTPUT",
+    "Unused",
+    "apply_sites",
+    "op_version",
+    "prune",
+    "store",
+    "stored",
+    "unused",
+]
 
 _PLACEHOLDER = schema.BuiltinOperator.PLACEHOLDER_FOR_GREATER_OP_CODES  # 127
 _CUSTOM = schema.BuiltinOperator.CUSTOM
@@ -116,6 +125,20 @@ def _set_output_params(model, sg, site: Site, measured, notes: list[str]) -> Non
         notes += _rescale_biases(model, sg, site.y, float(np.float32(old[0])) / scale)
 
 
+def stored(model, tensor, dtype) -> np.ndarray:
+    """The values in ``tensor``'s buffer, read as ``dtype`` (read-only)."""
+    return np.frombuffer(np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes(), dtype)
+
+
+def store(model, tensor, values: np.ndarray) -> None:
+    """Write ``values`` (in their own dtype) as ``tensor``'s data; in a buffer of its own when
+    another tensor shares the buffer (``prune`` drops one left unused)."""
+    if sum(t.buffer == tensor.buffer for sg in model.subgraphs for t in sg.tensors) > 1:
+        model.buffers.append(schema.BufferT())
+        tensor.buffer = len(model.buffers) - 1
+    model.buffers[tensor.buffer].data = np.frombuffer(values.tobytes(), np.uint8)
+
+
 _BIASED = frozenset({"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D", "TRANSPOSE_CONV"})
 
 
@@ -137,16 +160,9 @@ def _rescale_biases(model, sg, t: int, ratio: float) -> list[str]:
         bias = sg.tensors[ins[slot]]
         if TENSOR_TYPES.get(int(bias.type)) != "INT32" or bias.quantization is None:
             continue
-        stored = np.frombuffer(
-            np.asarray(model.buffers[bias.buffer].data, np.uint8).tobytes(), np.int32
-        )
-        rescaled = np.rint(stored.astype(np.float64) * ratio)
+        rescaled = np.rint(stored(model, bias, np.int32).astype(np.float64) * ratio)
         info = np.iinfo(np.int32)
-        model.buffers.append(schema.BufferT())  # its own buffer: another layer may share it
-        bias.buffer = len(model.buffers) - 1
-        model.buffers[bias.buffer].data = np.frombuffer(
-            np.clip(rescaled, info.min, info.max).astype(np.int32).tobytes(), np.uint8
-        )
+        store(model, bias, np.clip(rescaled, info.min, info.max).astype(np.int32))
         bias.quantization.scale = [float(s) / ratio for s in bias.quantization.scale]
         clipped = " (clipped to int32)" if np.any(np.abs(rescaled) > info.max) else ""
         notes.append(f"bias {text(bias.name)!r} rescaled with its new input scale{clipped}")

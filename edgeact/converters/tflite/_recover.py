@@ -18,6 +18,7 @@ import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
 from edgeact.converters._bias import collect_layers, gate_refusal, mean_shift
+from edgeact.converters.tflite._edit import store, stored
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._rules import Site
@@ -120,25 +121,19 @@ def _add_to_bias(model, layer: Layer, shift: np.ndarray) -> str | None:
     """Add ``shift`` (float) to the bias constant of ``layer`` in the first subgraph, in its own
     format and a buffer of its own; why not (NNCF's gate, int32 overflow), or None."""
     tensor = next(t for t in model.subgraphs[0].tensors if text(t.name) == layer.bias)
-    raw = np.asarray(model.buffers[tensor.buffer].data, np.uint8).tobytes()
-    stored = np.frombuffer(raw, _STORED[layer.kind])
-    scale = np.broadcast_to(np.asarray(layer.scales or (1.0,), np.float64), stored.shape)
-    refusal = gate_refusal(stored.astype(np.float64) * scale, shift, layer.kind == "INT32")
+    old = stored(model, tensor, _STORED[layer.kind])
+    scale = np.broadcast_to(np.asarray(layer.scales or (1.0,), np.float64), old.shape)
+    refusal = gate_refusal(old.astype(np.float64) * scale, shift, layer.kind == "INT32")
     if refusal is not None:
         return refusal
     if layer.kind == "INT32":
-        new = stored.astype(np.int64) + np.rint(shift / scale).astype(np.int64)
+        new = old.astype(np.int64) + np.rint(shift / scale).astype(np.int64)
         info = np.iinfo(np.int32)
         if new.min() < info.min or new.max() > info.max:
             return "the corrected int32 bias would overflow"
     else:
-        new = stored.astype(np.float64) + shift
-    new = new.astype(_STORED[layer.kind])
-    shared = sum(t.buffer == tensor.buffer for sg in model.subgraphs for t in sg.tensors) > 1
-    if shared:
-        model.buffers.append(schema.BufferT())
-        tensor.buffer = len(model.buffers) - 1
-    model.buffers[tensor.buffer].data = np.frombuffer(new.tobytes(), np.uint8)
+        new = old.astype(np.float64) + shift
+    store(model, tensor, new.astype(_STORED[layer.kind]))
     return None
 
 
