@@ -20,6 +20,7 @@ from onnx import numpy_helper
 from edgeact.converters._bias import CachedValues, collect_layers, gate_refusal, mean_shift
 from edgeact.converters._compare import mean_squared_error
 from edgeact.converters.onnx._graph import nested_graphs
+from edgeact.converters.onnx._rewrite import all_names
 
 __all__ = ["Layer", "Recovery", "correct_biases", "layers_after", "requantize_outputs"]
 
@@ -166,9 +167,9 @@ def _apply(model: onnx.ModelProto, layer: Layer, shift: np.ndarray) -> dict:
         elem = weight.data_type if weight is not None and weight.data_type in _FLOAT_INITS else 1
         new = shift.astype(onnx.helper.tensor_dtype_to_np_dtype(elem))
         record["added"] = True
-    if name and _readers(model, name) == 1 and name not in {i.name for i in model.graph.input}:
-        inits[name].CopyFrom(numpy_helper.from_array(new, name))
-    else:  # shared, or new: a bias of its own
+    if name:
+        _set_for(model, inits, [node], layer.bias_slot, numpy_helper.from_array(new))
+    else:
         own = _unique(model, f"{layer.node}/edgeact_bias")
         model.graph.initializer.append(numpy_helper.from_array(new, own))
         while len(node.input) <= layer.bias_slot:
@@ -221,8 +222,7 @@ def _readers(model: onnx.ModelProto, name: str) -> int:
 
 
 def _unique(model: onnx.ModelProto, name: str) -> str:
-    taken = {t.name for t in model.graph.initializer}
-    taken |= {o for g in nested_graphs(model.graph) for n in g.node for o in [*n.input, *n.output]}
+    taken = all_names(model)
     candidate, i = name, 1
     while candidate in taken:
         candidate, i = f"{name}_{i}", i + 1
@@ -267,9 +267,11 @@ def requantize_outputs(model: onnx.ModelProto, outputs: list[str], run) -> list[
 
 def _set_for(model, inits: dict, nodes: list, slot: int, value: onnx.TensorProto) -> None:
     """Set input ``slot`` of every node in ``nodes`` (which read one initializer there) to
-    ``value``: in place when no other node reads it, else as an initializer of their own."""
+    ``value``: in place when no other node reads it and it is no graph input (a caller could
+    feed it), else as an initializer of their own."""
     name = nodes[0].input[slot]
-    if _readers(model, name) == sum(list(n.input).count(name) for n in nodes):
+    alone = _readers(model, name) == sum(list(n.input).count(name) for n in nodes)
+    if alone and name not in {i.name for i in model.graph.input}:
         value.name = name
         inits[name].CopyFrom(value)
         return

@@ -29,7 +29,7 @@ from edgeact.converters.onnx._graph import GraphView, Match, nested_graphs, subg
 from edgeact.converters.onnx._inspect import graphs, scan
 from edgeact.converters.onnx._load import DEFAULT_DOMAINS, default_opset
 
-__all__ = ["Site", "apply_sites", "op_counts", "plan_sites"]
+__all__ = ["Site", "all_names", "apply_sites", "op_counts", "plan_sites"]
 
 _ORPHANABLE = frozenset({"QuantizeLinear", "DequantizeLinear", "Constant"})
 _FLOAT_TYPES = {
@@ -155,7 +155,8 @@ def _computing(m: Match) -> list[onnx.NodeProto]:
     return [n for n in m.nodes if n.op_type not in _ORPHANABLE]
 
 
-def _all_names(model: onnx.ModelProto) -> set[str]:
+def all_names(model: onnx.ModelProto) -> set[str]:
+    """Every value, initializer and node name in any graph of ``model``: what a new name avoids."""
     names = {i.name for i in model.graph.initializer}
     for view in graphs(model):
         for n in view.nodes:
@@ -237,7 +238,7 @@ def apply_sites(
     chosen = [s for s in plan_sites(out, rules, fuse, types) if s.number in wanted]
     for s in chosen:
         s.gate = gates.get(s.number)
-    names = _all_names(out)
+    names = all_names(out)
 
     def unique(hint: str) -> str:
         name, k = hint, 0
