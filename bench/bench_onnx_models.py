@@ -1,13 +1,14 @@
 """ONNX Runtime latency of test models before and after ``edgeact convert``, in one run.
 
 For each model: the original, the model with fusion only (no swaps: decomposed patterns become
-single ops where the opset has them), and the model converted with ``--preset mobile`` (plus
-``relu=relu6`` for the ReLU CNNs) are timed interleaved on the same inputs in ONNX Runtime
-(one thread, default graph optimizations; see ``bench/_interleave.py``). Models: the PyTorch
-exports in tests/fixtures/onnx, the demo's exporter-shaped model at opsets 14, 17 and 20 (with
-``--opset 20`` as a fourth variant where that enables Gelu), and two of the CNNs the onnx package
-ships under onnx/backend/test/data/light. Fusion must never make a model slower: the table's
-"fuse" column is before/after speed (≥ 0.98 passes); "–" where a conversion changed nothing.
+single ops where the opset has them, or shorter forms in the opset's ops), and the model
+converted with ``--preset mobile`` (plus ``relu=relu6`` for the ReLU CNNs) are timed interleaved
+on the same inputs in ONNX Runtime (one thread, default graph optimizations; see
+``bench/_interleave.py``). Models: the PyTorch exports in tests/fixtures/onnx, the demo's
+exporter-shaped model at opsets 13, 14, 17 and 20 (with ``--opset 20`` as a fourth variant where
+that enables Gelu), and two of the CNNs the onnx package ships under
+onnx/backend/test/data/light. Fusion must never make a model slower: the table's "fuse" column
+is before/after speed (≥ 0.98 passes); "–" where a conversion changed nothing.
 
     PYTHONPATH=. python bench/bench_onnx_models.py              # ~1 min
     PYTHONPATH=. python bench/bench_onnx_models.py --repeats 31 --json out.json
@@ -41,7 +42,7 @@ FUSION_FLOOR = 0.98
 def _models(tmp: Path) -> list[tuple[str, Path, list[str]]]:
     """(name, path, extra swaps) of every benchmarked model."""
     models = [(p.stem, p, []) for p in sorted(FIXTURES.glob("*.onnx"))]
-    for opset in (14, 17, 20):
+    for opset in (13, 14, 17, 20):  # 13: the Hardswish chain fused as HardSigmoid·x
         path = tmp / f"exporter_shaped_opset{opset}.onnx"
         onnx.save(exporter_shaped_model(opset), path)
         models.append((path.stem, path, []))
