@@ -48,6 +48,8 @@ def _models(scratch: Path) -> list[tuple[Path, list[str]]]:
         "test_mlp_gelu.tflite": (tm.mlp_model("gelu"), ["gelu=hardswish"]),
         "test_mlp_gelu_float16.tflite": (tm.mlp_model("gelu", "float16"), ["gelu=hardswish"]),
         "test_mlp_silu_int8.tflite": (tm.mlp_model("silu", "int8"), ["silu=hardswish"]),
+        "test_mlp_mish.tflite": (tm.mlp_model("mish"), ["mish=hardswish"]),
+        "test_mlp_mish_int8.tflite": (tm.mlp_model("mish", "int8"), ["mish=hardswish"]),
     }
     rows = np.random.default_rng(9).standard_normal  # ONNX Runtime's quantizer calibrates on
     for name, model, shape in (

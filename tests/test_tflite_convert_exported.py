@@ -34,6 +34,8 @@ EXPECTED = {
     "hard_swish": [],
     "misc": ["elu=relu6", "tanh=hardtanh"],
     "misc_int8": ["elu=relu6", "tanh=hardtanh"],
+    "mish": ["mish=hardswish"] * 2,
+    "mish_int8": ["mish=hardswish"] * 2,
     "mobile_float16": ["silu=hardswish"],
     "mobile_int8": ["silu=hardswish"],
     "se_block": [],
@@ -42,7 +44,8 @@ EXPECTED = {
 }
 # ... of which it lists but leaves out: ELU -> ReLU6 is no approximation (and fails cosine >= 0.99)
 LEFT_OUT = {"misc": ["elu=relu6"], "misc_int8": ["elu=relu6"]}
-DIRECT = ("gelu", "misc", "misc_int8", "silu")  # activations feed the output's Concatenate
+# activations feed the output's Concatenate
+DIRECT = ("gelu", "misc", "misc_int8", "mish", "mish_int8", "silu")
 OUTPUT_STEP = 0.1  # generous: a few output steps of the int8 fixtures' outputs
 
 
@@ -102,3 +105,14 @@ def test_demo_converts_a_float_and_an_int8_model(tmp_path):
         assert rules == ["relu=relu6", "silu=hardswish", "gelu=gelu_tanh"]
         assert report["ops_after"].get("HARD_SWISH") == 1 and "LOGISTIC" not in report["ops_after"]
     assert reports[1]["changes"][1]["quantized"]
+
+
+def test_recalibration_keeps_the_range_of_an_output_a_concatenation_reads(tmp_path):
+    """LiteRT's int8 CONCATENATION refuses inputs in another quantization than its output's:
+    re-measuring the swapped Mish outputs that feed one crashed the conversion before."""
+    rows = np.random.default_rng(0).standard_normal((32, 1, 16)).astype(np.float32)
+    report = convert(FIXTURES / "mish_int8.tflite", tmp_path / "out.tflite", ["mish=hardswish"],
+                     calibration={"keras_tensor_9": rows})  # fmt: skip
+    kept = [n for n in report["notes"] if "keeps its inherited output range" in n]
+    assert len(kept) == 2 and all("feeds a CONCATENATION" in n for n in kept)
+    assert report["written"] and report["verification"]["passed"]

@@ -21,6 +21,8 @@ SILU = ("silu", "pattern: LOGISTIC·x")
 GATE = ("sigmoid", "pattern: sigmoid gate")
 QUICK = ("gelu_quick", "pattern: LOGISTIC(1.702·x)·x")
 HARD_GATE = ("hardsigmoid", "pattern: hard-sigmoid gate")
+MISH = ("mish", "pattern: x·TANH(LOG(EXP(x) + 1))")
+SOFTPLUS = ("softplus", "pattern: LOG(EXP(x) + 1)")
 
 
 def op(name):
@@ -76,6 +78,16 @@ EXPECTED = {
         (*QUICK, [1, 2, 3], "INT8"),
         (*HARD_GATE, [4, 5, 7], "INT8"),
         (*op("hardswish"), [9], "INT8"),
+    ],
+    "mish": [  # keras "mish", x·tanh(softplus(x)), Dense("softplus"): the converter decomposes
+        (*MISH, [1, 2, 3, 4, 5], "FLOAT32"),
+        (*SOFTPLUS, [7, 8, 9], "FLOAT32"),
+        (*MISH, [11, 12, 13, 14, 15], "FLOAT32"),
+    ],
+    "mish_int8": [  # the same in int8 (EXP, ADD, LOG and TANH all int8)
+        (*MISH, [1, 2, 3, 4, 5], "INT8"),
+        (*MISH, [7, 8, 9, 10, 11], "INT8"),
+        (*SOFTPLUS, [13, 14, 15], "INT8"),
     ],
     "mobile_float16": [(a, f, [o + 8 for o in ops], "FLOAT32") for a, f, ops in _MOBILE],
     "mobile_int8": [(a, f, ops, "INT8") for a, f, ops in _MOBILE],
@@ -154,7 +166,7 @@ def test_params(reports):
     assert reports["silu"]["findings"][0]["replacement"] == "hardswish"
 
 
-@pytest.mark.parametrize("name", ["mobile_int8", "misc_int8", "gates_int8"])
+@pytest.mark.parametrize("name", ["mobile_int8", "misc_int8", "gates_int8", "mish_int8"])
 def test_int8_quantization(reports, name):
     report = reports[name]
     assert report["model"]["quantized"] == "int8"

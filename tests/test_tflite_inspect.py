@@ -235,6 +235,34 @@ def test_wrong_constant_is_not_hard_swish(tmp_path):
     ]
 
 
+def _mish_model():
+    return tm.mlp_model("mish")  # FC, EXP, ADD(1), LOG, TANH, MUL(x), FC
+
+
+def _found(path) -> list[tuple]:
+    return [(a["activation"], a["operators"]) for a in inspect(path)["findings"]]
+
+
+def test_mish_chain_and_what_breaks_it(tmp_path):
+    """TF's EXP·ADD(1)·LOG·TANH·MUL(x) is Mish; a MUL by another tensor leaves softplus and a
+    tanh; another constant than 1 leaves a plain tanh."""
+    assert _found(_rewritten(tmp_path, _mish_model, lambda m: None)) == [("mish", [1, 2, 3, 4, 5])]
+
+    def square(model):
+        mul = model.subgraphs[0].operators[5]
+        mul.inputs = [mul.inputs[1], mul.inputs[1]]
+
+    assert _found(_rewritten(tmp_path, _mish_model, square)) == [("softplus", [1, 2, 3]),
+                                                                 ("tanh", [4])]  # fmt: skip
+
+    def two(model):
+        sg = model.subgraphs[0]
+        one = next(t for t in sg.tensors if t.name in (b"one", "one"))
+        model.buffers[one.buffer].data = np.frombuffer(np.float32([2.0]).tobytes(), np.uint8)
+
+    assert _found(_rewritten(tmp_path, _mish_model, two)) == [("tanh", [4])]
+
+
 def _rewritten(tmp_path, build, edit) -> str:
     model = tm.unpack(build())
     edit(model)

@@ -401,11 +401,11 @@ def mlp_model(
     hidden: int = 64,
     conv: bool = False,
 ) -> bytes:
-    """x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, or "gelu") -> FULLY_CONNECTED
-    -> y, biases ~ N(0, 0.5²): a transformer MLP for accuracy recovery; ``conv``: the mobile
-    block, 1×1 CONV_2Ds over a 4×4 NHWC image instead. ``flavour``: "float32", "float16"
-    (weights and biases FLOAT16 behind DEQUANTIZE) or "int8" (per-tensor int8, int32 biases in
-    the scale s_input·s_weight)."""
+    """x -> FULLY_CONNECTED -> ``activation`` ("silu": LOGISTIC·x, "mish": TF's
+    EXP·ADD·LOG·TANH·MUL, or "gelu") -> FULLY_CONNECTED -> y, biases ~ N(0, 0.5²): a transformer
+    MLP for accuracy recovery; ``conv``: the mobile block, 1×1 CONV_2Ds over a 4×4 NHWC image
+    instead. ``flavour``: "float32", "float16" (weights and biases FLOAT16 behind DEQUANTIZE) or
+    "int8" (per-tensor int8, int32 biases in the scale s_input·s_weight)."""
     rng = np.random.default_rng(7)
     lead = [1, 4, 4] if conv else [1]
     mb = ModelBuilder(f"{flavour} {'conv' if conv else 'mlp'}-{activation}")
@@ -456,6 +456,18 @@ def mlp_model(
         s = act("sigmoid", hidden, (1 / 256, -128))
         g.op("LOGISTIC", [h], [s], version=2 if int8 else 1)
         g.op("MUL", [h, s], [a], options="MulOptions", version=2 if int8 else 1)
+    elif activation == "mish":  # as TF writes it: EXP -> ADD(1) -> LOG -> TANH -> MUL(x)
+        v = 2 if int8 else 1
+        e, s = act("exp", hidden, (32 / 255, -128)), act("exp+1", hidden, (32 / 255, -128))
+        one = (g.tensor("one", [], "INT8", data=np.array(127), quant=(1 / 255, -128)) if int8
+               else g.tensor("one", [], data=np.array(1.0)))  # fmt: skip
+        softplus = act("softplus", hidden, (np.log(33) / 255, -128))
+        t = act("tanh", hidden, (1 / 128, 0))
+        g.op("EXP", [h], [e], version=v)
+        g.op("ADD", [e, one], [s], options="AddOptions", version=v)
+        g.op("LOG", [s], [softplus], version=v)
+        g.op("TANH", [softplus], [t], version=v)
+        g.op("MUL", [h, t], [a], options="MulOptions", version=v)
     else:
         g.op("GELU", [h], [a], options="GeluOptions", approximate=False, version=2 if int8 else 1)
     layer([a, *constants("fc2")], [y])

@@ -17,6 +17,7 @@ import numpy as np
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._compare import mean_squared_error
 from edgeact.converters.tflite._edit import FIXED_OUTPUT
+from edgeact.converters.tflite._graph import SubgraphView, opcode_names
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._rules import TARGET_OPS, Site
 from edgeact.converters.tflite._verify import load, make_inputs, run, run_all
@@ -24,6 +25,9 @@ from edgeact.converters.tflite._verify import load, make_inputs, run, run_all
 __all__ = ["calibrate", "keep_where_better", "output_error"]
 
 _RANGES = {"INT8": (-128, 127), "UINT8": (0, 255)}
+# readers whose quantized inputs LiteRT requires in their output's quantization (its
+# concatenation.cc refuses to prepare otherwise): a re-measured range there would not load
+_SHARED_QUANTIZATION = ("CONCATENATION",)
 
 
 def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dict, list[str]]:
@@ -33,8 +37,9 @@ def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dic
         s for s in sites
         if s.quantized and not s.fused and (TARGET_OPS[s.target][-1], s.dtype) not in FIXED_OUTPUT
     ]  # fmt: skip
+    affected, notes = _free_to_move(model, affected)
     if not affected:
-        return {}, [f"calibration {label}: no swapped int8 output to recalibrate"]
+        return {}, [*notes, f"calibration {label}: no swapped int8 output to recalibrate"]
     try:
         interp = load(model, preserve=True)
     except RuntimeError as error:
@@ -61,7 +66,27 @@ def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dic
         scale = (high - low) / (qmax - qmin) if high > low else 1.0
         params[key] = (scale, int(np.clip(round(qmin - low / scale), qmin, qmax)))
     done = f"{len(samples)} sample(s), {len(params)} output(s) recalibrated"
-    return params, [f"calibration {label}: {done}"]
+    return params, [*notes, f"calibration {label}: {done}"]
+
+
+def _free_to_move(model: bytes, sites: list[Site]) -> tuple[list[Site], list[str]]:
+    """The sites whose output range may change, and a note for each one that keeps it."""
+    m = parse_model(model)
+    codes = opcode_names(m)
+    views = {s.subgraph: SubgraphView.build(m, s.subgraph, codes) for s in sites}
+    free, notes = [], []
+    for site in sites:
+        view = views[site.subgraph]
+        bound = [view.ops[c] for c in view.consumers.get(site.y, [])
+                 if view.ops[c] in _SHARED_QUANTIZATION]  # fmt: skip
+        if bound:
+            notes.append(
+                f"calibration: {site.rule} at {site.nodes[-1]} keeps its inherited output "
+                f"range: it feeds a {bound[0]}, which needs its inputs in its own quantization"
+            )
+        else:
+            free.append(site)
+    return free, notes
 
 
 def _input_params(tensors, site: Site) -> tuple[float, int]:

@@ -5,6 +5,7 @@ Patterns (each LOGISTIC is reported once; decomposed hard-swish chains: ``_hards
     MUL(x, 1.702) -> LOGISTIC -> MUL(s, x)     -> "gelu_quick", form "pattern: LOGISTIC(1.702·x)·x"
     LOGISTIC(x) -> MUL(s, y), y is not x       -> "sigmoid", form "pattern: sigmoid gate" (SE)
     LOGISTIC(x) otherwise                      -> "sigmoid", form "op"
+    EXP -> ADD(1) -> LOG [-> TANH -> MUL(x)]   -> "softplus" ["mish"] (``_softplus``)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from edgeact.converters._forms import Form
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._hardswish import match_hard_activations, scalar_operand
 from edgeact.converters.tflite._schema import ACTIVATION_FUNCTIONS, schema
+from edgeact.converters.tflite._softplus import match_softplus_chains
 from edgeact.forms import Param
 
 __all__ = ["FUSED_ACTIVATIONS", "find_activations", "find_near_misses"]
@@ -37,8 +39,11 @@ def find_activations(view: SubgraphView) -> list[dict]:
             _finding(view, m.name, (m.form, m.pattern), m.operators, m.x, m.y, m.params, m.x)
         )
         claimed.update(m.operators)
+    for m in match_softplus_chains(view):
+        found.append(_finding(view, m.name, (m.form, m.pattern), m.operators, m.x, m.y, {}, m.x))
+        claimed.update(m.operators)
     for o, op in enumerate(view.ops):
-        if o in claimed:  # its RELU6 (op or fused) belongs to a matched chain
+        if o in claimed:  # its RELU6 (op or fused) or TANH belongs to a matched chain
             continue
         if op == "LOGISTIC":
             found.append(_logistic(view, o))

@@ -43,7 +43,10 @@ FUSABLE = {name: form.fused for name, form in TARGET_FORMS.items() if form.fused
 _DTYPES = ("FLOAT32", "FLOAT16", "INT8", "UINT8")
 # finding form -> how many trailing operators belong to the consumer, not to the activation
 _GATE_FORMS = {Form.SIGMOID_GATE: 1, Form.HARDSIGMOID_GATE: 1}
-_CHAIN_FORMS = (Form.OP, Form.SIGMOID_MUL, Form.SCALED_SIGMOID_MUL, Form.HARD_CHAIN)
+_CHAIN_FORMS = (
+    Form.OP, Form.SIGMOID_MUL, Form.SCALED_SIGMOID_MUL, Form.HARD_CHAIN, Form.MISH_CHAIN,
+    Form.SOFTPLUS_LOG_EXP,
+)  # fmt: skip
 
 
 @dataclass
