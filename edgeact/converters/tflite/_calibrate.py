@@ -17,8 +17,7 @@ import numpy as np
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.converters._compare import mean_squared_error
 from edgeact.converters.tflite._edit import FIXED_OUTPUT
-from edgeact.converters.tflite._graph import SubgraphView, opcode_names
-from edgeact.converters.tflite._reader import parse_model
+from edgeact.converters.tflite._graph import SubgraphView
 from edgeact.converters.tflite._rules import TARGET_OPS, Site
 from edgeact.converters.tflite._verify import load, make_inputs, run, run_all
 
@@ -30,14 +29,17 @@ _RANGES = {"INT8": (-128, 127), "UINT8": (0, 255)}
 _SHARED_QUANTIZATION = ("CONCATENATION",)
 
 
-def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dict, list[str]]:
+def calibrate(
+    model: bytes, views: list[SubgraphView], sites: list[Site], arrays: dict, label
+) -> tuple[dict, list[str]]:
     """({(subgraph, y tensor): (scale, zero_point)}, notes) for the sites that need it, from
-    the real inputs ``arrays`` ({name: array}; ``label`` names them in the notes)."""
+    the real inputs ``arrays`` ({name: array}; ``label`` names them in the notes). ``views``
+    are the subgraphs of ``model``, already parsed by the caller."""
     affected = [
         s for s in sites
         if s.quantized and not s.fused and (TARGET_OPS[s.target][-1], s.dtype) not in FIXED_OUTPUT
     ]  # fmt: skip
-    affected, notes = _free_to_move(model, affected)
+    affected, notes = _free_to_move(views, affected)
     if not affected:
         return {}, [*notes, f"calibration {label}: no swapped int8 output to recalibrate"]
     try:
@@ -46,13 +48,12 @@ def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dic
         raise ValueError(
             f"calibration needs LiteRT to run the model, which fails: {error}"
         ) from None
-    tensors = [sg.tensors for sg in parse_model(model).subgraphs]
     samples, _ = make_inputs(interp, arrays)  # a row per sample: split_samples
     lows, highs = {}, {}
     for feeds in samples:
         run(interp, feeds)
         for site in affected:
-            scale, zero = _input_params(tensors, site)
+            scale, zero = _input_params(views, site)
             codes = interp.get_tensor(site.x, site.subgraph).astype(np.float64)
             y = _reference(site)((codes - zero) * scale)
             key = (site.subgraph, site.y)
@@ -69,11 +70,8 @@ def calibrate(model: bytes, sites: list[Site], arrays: dict, label) -> tuple[dic
     return params, [*notes, f"calibration {label}: {done}"]
 
 
-def _free_to_move(model: bytes, sites: list[Site]) -> tuple[list[Site], list[str]]:
+def _free_to_move(views: list[SubgraphView], sites: list[Site]) -> tuple[list[Site], list[str]]:
     """The sites whose output range may change, and a note for each one that keeps it."""
-    m = parse_model(model)
-    codes = opcode_names(m)
-    views = {s.subgraph: SubgraphView.build(m, s.subgraph, codes) for s in sites}
     free, notes = [], []
     for site in sites:
         view = views[site.subgraph]
@@ -89,8 +87,8 @@ def _free_to_move(model: bytes, sites: list[Site]) -> tuple[list[Site], list[str
     return free, notes
 
 
-def _input_params(tensors, site: Site) -> tuple[float, int]:
-    q = tensors[site.subgraph][site.x].quantization
+def _input_params(views: list[SubgraphView], site: Site) -> tuple[float, int]:
+    q = views[site.subgraph].tensor(site.x).quantization
     return float(np.float32(q.scale[0])), int(q.zeroPoint[0])
 
 

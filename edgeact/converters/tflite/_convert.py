@@ -121,7 +121,7 @@ def convert(
     if calibration is not None:  # read once: re-calibration and recovery both measure on it
         arrays = load_arrays(calibration)
         label = "arrays" if isinstance(calibration, dict) else calibration
-        y_params, cal_notes = calibrate(data, sites, arrays, label)
+        y_params, cal_notes = calibrate(data, views, sites, arrays, label)
         report["notes"] += cal_notes
         error = output_error(data, arrays, target)
     keep = unused(model)

@@ -21,7 +21,7 @@ from edgeact.converters._forms import Form
 from edgeact.converters.tflite._graph import SubgraphView, text
 from edgeact.converters.tflite._schema import schema
 
-__all__ = ["HardMatch", "match_hard_activations", "scalar_operand"]
+__all__ = ["HardMatch", "match_hard_activations", "only_consumer", "scalar_operand"]
 
 _RELU6 = schema.ActivationFunctionType.RELU6
 
@@ -64,12 +64,12 @@ def _from_folded(view: SubgraphView, a: int) -> HardMatch | None:
     if fused != _RELU6 or len(ins) < 3 or ins[2] < 0 or not view.outputs(a):
         return None
     r = view.outputs(a)[0]
-    nxt = _only_consumer(view, r)
+    nxt = only_consumer(view, r)
     if nxt is None or not _is_sixth(view, nxt, r):
         return None
     g = view.outputs(nxt)[0]
     params = {"folded": f"+3 in the {view.ops[a]} bias"}
-    mul = _only_consumer(view, g)
+    mul = only_consumer(view, g)
     if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) is not None:
         params["gated_tensor"] = text(view.tensor(_other_input(view, mul, g)).name)
         return HardMatch(
@@ -96,18 +96,18 @@ def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
     if fused != _RELU6:
         if fused:
             return None
-        nxt = _only_consumer(view, r)
+        nxt = only_consumer(view, r)
         if nxt is None or view.ops[nxt] != "RELU6":
             return None
         chain.append(nxt)
         r = view.outputs(nxt)[0]
-    nxt = _only_consumer(view, r)
+    nxt = only_consumer(view, r)
     if nxt is None:
         return None
     if _is_sixth(view, nxt, r):  # relu6(x+3)/6 first: hard-sigmoid, maybe times x
         chain.append(nxt)
         g = view.outputs(nxt)[0]
-        mul = _only_consumer(view, g)
+        mul = only_consumer(view, g)
         if mul is not None and view.ops[mul] == "MUL" and _other_input(view, mul, g) == x:
             y = view.outputs(mul)[0]
             return HardMatch(
@@ -131,7 +131,7 @@ def _from_add(view: SubgraphView, a: int) -> HardMatch | None:
         )
     if view.ops[nxt] == "MUL" and _other_input(view, nxt, r) == x:  # x·relu6(x+3) first
         p = view.outputs(nxt)[0]
-        last = _only_consumer(view, p)
+        last = only_consumer(view, p)
         if last is not None and _is_sixth(view, last, p):
             y = view.outputs(last)[0]
             return HardMatch(
@@ -180,7 +180,9 @@ def _other_input(view: SubgraphView, o: int, t: int) -> int | None:
     return others[0] if len(ins) == 2 and len(others) == 1 else None
 
 
-def _only_consumer(view: SubgraphView, t: int) -> int | None:
+def only_consumer(view: SubgraphView, t: int) -> int | None:
+    """The one op reading ``t``, or None when several read it or it is a subgraph output: only
+    then may a pattern fold ``t`` away."""
     consumers = view.consumers.get(t, [])
     outputs = view.subgraph.outputs if view.subgraph.outputs is not None else []
     if len(consumers) != 1 or t in [int(i) for i in outputs]:

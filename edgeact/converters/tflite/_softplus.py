@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from edgeact.converters._forms import Form
 from edgeact.converters.tflite._graph import SubgraphView
-from edgeact.converters.tflite._hardswish import scalar_operand
+from edgeact.converters.tflite._hardswish import only_consumer, scalar_operand
 
 __all__ = ["SoftplusMatch", "match_softplus_chains"]
 
@@ -63,11 +63,9 @@ _MISH = "pattern: x·TANH(LOG(EXP(x) + 1))"
 def _next(view: SubgraphView, t: int, op: str) -> int | None:
     """The one reader of ``t`` when it is a plain ``op`` (no fused activation) and ``t`` is no
     subgraph output."""
-    readers = view.consumers.get(t, [])
-    outputs = view.subgraph.outputs if view.subgraph.outputs is not None else []
-    if len(readers) != 1 or t in [int(i) for i in outputs]:
+    o = only_consumer(view, t)
+    if o is None:
         return None
-    o = readers[0]
     fused = getattr(view.operator(o).builtinOptions, "fusedActivationFunction", 0)
     return o if view.ops[o] == op and not fused and view.outputs(o) else None
 
