@@ -4,8 +4,9 @@ One public kernel per element-wise catalogue activation, e.g. ``edgeact.kernels.
 ``edgeact.kernels.leaky_relu(x, negative_slope=0.1)``, or on quantized codes
 ``edgeact.kernels.hardswish(q, x_q=QuantParams(...), y_q=QuantParams(...), compat="tflite")``.
 ``make_lut``/``apply_lut`` expose the tables, ``gelu_poly_int``/``silu_poly_int`` run GELU and
-SiLU approximations in integer arithmetic only, and ``edgeact.kernels.scalar`` holds the element
-functions for your own ``@njit`` code.
+SiLU approximations in integer arithmetic only. The kernels and ``apply_lut`` can be called inside
+your own ``@njit`` functions too (``_njit``), and ``edgeact.kernels.scalar`` holds the element
+functions for fusing into your own loops.
 
 Every kernel has the type ``Kernel``. ``TRACKED_RUNTIMES`` names the runtime release each
 ``compat`` reproduces; building a table for a compat warns once (``RuntimeVersionWarning``) if the
@@ -16,16 +17,25 @@ from edgeact.catalogue import ACTIVATIONS
 from edgeact.kernels import scalar
 from edgeact.kernels._checks import COMPATS, Compat
 from edgeact.kernels._lut import apply_lut, make_lut
-from edgeact.kernels._public import Kernel, make_kernel
+from edgeact.kernels._njit import overload_apply_lut, overload_kernel
+from edgeact.kernels._public import Kernel, float16_table, make_kernel
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, RuntimeVersionWarning, TrackedRuntime
 from edgeact.kernels.integer import gelu_poly_int, silu_poly_int
 
+
+def _kernel(name: str) -> Kernel:
+    """The public kernel for ``name``, callable from Python and from ``@njit`` code."""
+    act = ACTIVATIONS[name]
+    kernel = make_kernel(name, scalar.ELEMENTS[name], act.params, act.formula)
+    overload_kernel(kernel, name, scalar.ELEMENTS[name], act.params, float16_table)
+    return kernel
+
+
 KERNELS: dict[str, Kernel] = {
-    name: make_kernel(name, scalar.ELEMENTS[name], act.params, act.formula)
-    for name, act in ACTIVATIONS.items()
-    if name in scalar.ELEMENTS
+    name: _kernel(name) for name in ACTIVATIONS if name in scalar.ELEMENTS
 }
 globals().update(KERNELS)
+overload_apply_lut(apply_lut)
 # Kernels named like a family module of this package: declared, so that type checkers take
 # ``edgeact.kernels.relu`` for the kernel it is at run time, not for the module.
 relu: Kernel
@@ -63,7 +73,7 @@ def get(name: str) -> Kernel:
         return KERNELS[name]
     act = ACTIVATIONS.get(name)
     if act is not None and act.elementwise and name in scalar.ELEMENTS:
-        return make_kernel(name, scalar.ELEMENTS[name], act.params, act.formula)
+        return _kernel(name)
     if name in ACTIVATIONS:
         raise ValueError(
             f"activation {name!r} has no float kernel yet; kernels: {', '.join(KERNELS)}"

@@ -25,7 +25,14 @@ from numba.extending import intrinsic
 from edgeact.kernels._cpu import has
 from edgeact.kernels._loops import lut_loop, specialise
 
-__all__ = ["BYTE_LUT_IMPLEMENTATION", "HALF_LUT_IMPLEMENTATION", "byte_lut_loop", "half_lut_loop"]
+__all__ = [
+    "BYTE_LUT_IMPLEMENTATION",
+    "HALF_LUT_IMPLEMENTATION",
+    "byte_lut_loop",
+    "fast_byte_loop",
+    "fast_half_loop",
+    "half_lut_loop",
+]
 
 _BLOCK = 64
 _VECTOR = ir.VectorType(ir.IntType(8), _BLOCK)
@@ -149,8 +156,8 @@ def _choose(feature: str, fast_loop):
     return (feature, fast_loop) if has(feature) else ("portable", lut_loop)
 
 
-BYTE_LUT_IMPLEMENTATION, _fast_byte_loop = _choose("avx512vbmi", _vbmi_lut_loop)
-HALF_LUT_IMPLEMENTATION, _fast_half_loop = _choose("avx512f", _avx512_half_lut_loop)
+BYTE_LUT_IMPLEMENTATION, fast_byte_loop = _choose("avx512vbmi", _vbmi_lut_loop)
+HALF_LUT_IMPLEMENTATION, fast_half_loop = _choose("avx512f", _avx512_half_lut_loop)
 
 
 def _run(fast_loop, codes, table, out) -> None:
@@ -162,9 +169,9 @@ def _run(fast_loop, codes, table, out) -> None:
 
 def byte_lut_loop(codes, table, out) -> None:
     """out[i] = table[codes[i]] over uint8 views, with the fastest loop this CPU has."""
-    _run(_fast_byte_loop, codes, table, out)
+    _run(fast_byte_loop, codes, table, out)
 
 
 def half_lut_loop(codes, table, out) -> None:
     """out[i] = table[codes[i]] over uint16 views and a 65 536-entry table, likewise."""
-    _run(_fast_half_loop, codes, table, out)
+    _run(fast_half_loop, codes, table, out)

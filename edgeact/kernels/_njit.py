@@ -1,0 +1,317 @@
+"""The public kernels inside users' own ``@njit`` code, through Numba overloads.
+
+``edgeact.kernels.hardswish(x)`` written in a Numba function compiles to the same loops the
+array kernel runs (``_loops``, ``_half``, ``_simd``), so both give the same bits:
+
+    from numba import njit
+    import edgeact.kernels as K
+
+    @njit
+    def block(x, x_q, y_q):
+        return K.hardswish(x), K.leaky_relu(x, negative_slope=0.2)      # float32 / float16
+        # or on int8 codes: K.hardswish(q, x_q=x_q, y_q=y_q, compat="onnxruntime")
+
+The signature is the array kernel's with every argument positional-or-keyword (Numba functions
+take no keyword-only arguments): ``(x, out=None, x_q=None, y_q=None, compat="tflite", **params)``.
+Numba decides types at compile time, so a wrong dtype, an ``out`` of another dtype or ``x_q`` on
+float input is a ``TypingError`` naming the kernel; a shape mismatch is a ``ValueError`` at run
+time. QuantParams are built outside and passed in.
+
+Tables are fetched in object mode, once per call: the int8/uint8 ones always (they depend on the
+run-time scale and zero point), the float16 ones only where parameters are passed (the default
+table is compiled in as a constant): ~3 µs per int8 call (bench/bench_call_overhead.py). In a hot
+loop, build the table once with ``make_lut`` and call ``apply_lut(q, table)``, which has an
+overload too and fetches nothing.
+
+Numba's CPU target has no float16 type, so no float16 array could enter a Numba function at all;
+``_enable_float16_arrays`` teaches it the type's layout (LLVM ``half``, 2 bytes). That is enough to
+pass, allocate, reshape and view float16 arrays, which is all these overloads do; arithmetic on
+float16 scalars stays unsupported by Numba.
+"""
+
+import functools
+
+import numba
+import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.core.datamodel import default_manager, models
+from numba.core.errors import TypingError
+from numba.extending import NativeValue, box, overload, typeof_impl, unbox
+
+from edgeact.kernels._checks import check_compat, param_values
+from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ARITHMETIC, float32_loop, half_loop
+from edgeact.kernels._loops import map_loop
+from edgeact.kernels._quantized import quantized_table
+from edgeact.kernels._simd import fast_byte_loop, fast_half_loop
+from edgeact.quant import QuantParams
+
+__all__ = ["QuantParamsType", "overload_apply_lut", "overload_kernel"]
+
+_FLOAT = (types.float32, types.float16)
+_BYTE_TABLE = types.Array(types.uint8, 1, "C", readonly=True)
+_HALF_TABLE = types.Array(types.uint16, 1, "C", readonly=True)
+
+
+def _enable_float16_arrays() -> None:
+    """Give Numba's float type model a ``half`` case (see the module docstring)."""
+    float_model = default_manager._handlers[types.Float]
+    if getattr(float_model, "has_half", False):
+        return
+
+    class FloatOrHalfModel(float_model):
+        has_half = True
+
+        def __init__(self, dmm, fe_type):
+            if fe_type == types.float16:
+                models.PrimitiveModel.__init__(self, dmm, fe_type, ir.HalfType())
+            else:
+                super().__init__(dmm, fe_type)
+
+    default_manager._handlers[types.Float] = FloatOrHalfModel
+
+
+_enable_float16_arrays()
+
+
+class QuantParamsType(types.Type):
+    """An ``edgeact.QuantParams`` in a Numba function: the Python object itself (borrowed from the
+    caller), handed back to Python where a table is built; its dtype is part of the type."""
+
+    def __init__(self, dtype: types.Integer) -> None:
+        self.dtype = dtype
+        super().__init__(name=f"QuantParams({dtype})")
+
+
+@typeof_impl.register(QuantParams)
+def _typeof_quant_params(value, context):
+    return QuantParamsType(numba.from_dtype(value.dtype))
+
+
+default_manager.register(QuantParamsType, models.OpaqueModel)
+
+
+@unbox(QuantParamsType)
+def _unbox_quant_params(typ, obj, c):
+    return NativeValue(obj)
+
+
+@box(QuantParamsType)
+def _box_quant_params(typ, value, c):
+    c.pyapi.incref(value)
+    return value
+
+
+def _byte_table(name, defaults, values, x_q, y_q, compat):
+    check_compat(name, compat)
+    checked = param_values(name, defaults, dict(zip(defaults, values, strict=True)))
+    return quantized_table(name, tuple(zip(defaults, checked, strict=True)), x_q, y_q, compat)
+
+
+def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> None:
+    """Register the Numba overload of the public ``kernel``; ``half_table(element, values)`` gives
+    its float16 table (``_public.float16_table``)."""
+    defaults = dict(defaults)
+    default_values = param_values(name, defaults, {})
+    signature = "x, out=None, x_q=None, y_q=None, compat='tflite'" + "".join(
+        f", {k}={v!r}" for k, v in zip(defaults, default_values, strict=True)
+    )
+    param_list = "".join(f"{k}, " for k in defaults)
+    as_floats = "".join(f"np.float64({k}), " for k in defaults)
+    finite_checks = "".join(
+        f"    if not np.isfinite({k}):\n"
+        f"        raise ValueError('{name}: parameter {k} must be a finite number')\n"
+        for k in defaults
+    )
+
+    def implement(x, out, x_q, y_q, param_types):
+        passed = any(isinstance(t, types.Type) and not _absent(t) for t in param_types)
+        compute, result = _compute(name, element, defaults, default_values, half_table,
+                                   x, x_q, y_q, passed)  # fmt: skip
+        _check_out(name, out, result)
+        fill = _filler(
+            compute, f"{name}: out must have x's shape", _absent(out) or out.layout == "C"
+        )
+        y = "np.empty(x.shape, result)" if _absent(out) else "out"
+        return _generated(
+            f"def impl({signature}):\n"
+            f"{finite_checks}"
+            f"    y = {y}\n"
+            f"    fill(x, y, x_q, y_q, compat, ({as_floats}))\n"
+            f"    return y\n",
+            np=np, fill=fill, result=numba.np.numpy_support.as_dtype(result),
+        )  # fmt: skip
+
+    typer = _generated(
+        f"def typer({signature}):\n    return implement(x, out, x_q, y_q, ({param_list}))\n",
+        implement=implement,
+    )
+    overload(kernel)(typer)
+
+
+def overload_apply_lut(apply_lut) -> None:
+    """``apply_lut(q, table, out=None)`` in Numba code: the hot-loop form of an int8 kernel, with
+    the table built once outside (``make_lut``) instead of fetched per call."""
+
+    def typer(q, table, out=None):
+        if not isinstance(q, types.Array) or q.dtype not in (
+            types.int8,
+            types.uint8,
+            types.float16,
+        ):
+            raise TypingError(f"apply_lut: q must be an int8, uint8 or float16 array, got {q}")
+        if not isinstance(table, types.Array) or table.ndim != 1:
+            raise TypingError(f"apply_lut: table must be a 1-D array, got {table}")
+        if table.dtype.bitwidth != q.dtype.bitwidth:
+            raise TypingError(
+                f"apply_lut: a {q.dtype} array needs a table of its width, got {table}"
+            )
+        _check_out("apply_lut", out, table.dtype)
+        size = 256 if q.dtype.bitwidth == 8 else 1 << 16
+        size_error = f"apply_lut: a {q.dtype} array needs a table of {size} entries"
+        fill = _filler(_table_compute(q.dtype.bitwidth), "apply_lut: out must have q's shape",
+                       _absent(out) or out.layout == "C")  # fmt: skip
+
+        def impl(q, table, out=None):
+            if table.size != size:
+                raise ValueError(size_error)
+            y = np.empty(q.shape, table.dtype) if out is None else out
+            fill(q, y, None, None, "", np.ascontiguousarray(table))
+            return y
+
+        return impl
+
+    overload(apply_lut)(typer)
+
+
+@functools.cache
+def _table_compute(bits: int):
+    """compute(...) for a table passed in the ``params`` slot (see ``_filler``)."""
+    codes, loop = (np.uint8, fast_byte_loop) if bits == 8 else (np.uint16, fast_half_loop)
+    return numba.njit(
+        lambda x, y, x_q, y_q, compat, table: loop(x.view(codes), table.view(codes), y.view(codes))
+    )
+
+
+def _generated(source: str, **names):
+    """The one function defined by ``source``. Numba matches an overload and its implementation
+    by their parameter names, which differ per kernel, so both are generated from the signature."""
+    namespace = dict(names)
+    exec(source, namespace)
+    (function,) = (v for k, v in namespace.items() if k not in names and k != "__builtins__")
+    return function
+
+
+def _compute(name, element, defaults, default_values, half_table, x, x_q, y_q, passed):
+    """(compute(x_1d, y_1d, x_q, y_q, compat, params), result dtype) for x's type."""
+    if not isinstance(x, types.Array):
+        raise TypingError(f"{name}: x must be a NumPy array, got {x}")
+    quantized = not _absent(x_q) or not _absent(y_q)
+    if x.dtype in _FLOAT:
+        if quantized:
+            raise TypingError(
+                f"{name}: x_q/y_q describe int8/uint8 codes, but x is a {x.dtype} array"
+            )
+        return _float_compute(name, element, half_table, x.dtype, default_values, passed), x.dtype
+    if x.dtype not in (types.int8, types.uint8):
+        raise TypingError(f"{name}: x must be float32, float16, int8 or uint8, not {x.dtype}")
+    for label, q in (("x_q", x_q), ("y_q", y_q)):
+        if not isinstance(q, QuantParamsType):
+            raise TypingError(
+                f"{name}: x is an {x.dtype} array; quantized kernels need x_q and y_q "
+                f"(edgeact.QuantParams), {label} is {q}"
+            )
+    if x_q.dtype != x.dtype:
+        raise TypingError(f"{name}: x_q.dtype is {x_q.dtype} but x is an {x.dtype} array")
+    return _byte_compute(name, tuple(defaults.items())), y_q.dtype
+
+
+# The compute and fill functions are cached: each compiles once per process however many call
+# sites and layouts use it.
+@functools.cache
+def _byte_compute(name, default_items):
+    defaults = dict(default_items)
+
+    @numba.njit
+    def compute(x, y, x_q, y_q, compat, params):
+        with numba.objmode(table=_BYTE_TABLE):
+            table = _byte_table(name, defaults, params, x_q, y_q, compat)
+        fast_byte_loop(x.view(np.uint8), table, y.view(np.uint8))
+
+    return compute
+
+
+@functools.cache
+def _float_compute(name, element, half_table, dtype, default_values, passed):
+    if dtype == types.float32 and name in FLOAT32_ELEMENTS:
+        loop = float32_loop(name)
+        return numba.njit(lambda x, y, x_q, y_q, compat, params: loop(x, y))
+    if dtype == types.float32:
+        loop = map_loop(element, for_float32=True)
+        return numba.njit(lambda x, y, x_q, y_q, compat, params: loop(x, y, params))
+    if name in HALF_ARITHMETIC:
+        loop = half_loop(name)
+        return numba.njit(
+            lambda x, y, x_q, y_q, compat, params: loop(x.view(np.uint16), y.view(np.uint16))
+        )
+    if not passed:
+        table = half_table(element, default_values)
+        return numba.njit(
+            lambda x, y, x_q, y_q, compat, params: fast_half_loop(
+                x.view(np.uint16), table, y.view(np.uint16)
+            )
+        )
+
+    @numba.njit
+    def compute(x, y, x_q, y_q, compat, params):
+        with numba.objmode(table=_HALF_TABLE):
+            table = half_table(element, params)
+        fast_half_loop(x.view(np.uint16), table, y.view(np.uint16))
+
+    return compute
+
+
+def _check_out(name, out, result) -> None:
+    if _absent(out):
+        return
+    if not isinstance(out, types.Array) or not out.mutable or out.dtype != result:
+        raise TypingError(f"{name}: out must be a writable {result} array, got {out}")
+
+
+def _absent(t) -> bool:
+    return t is None or isinstance(t, (types.NoneType, types.Omitted))
+
+
+@functools.cache
+def _filler(compute, shape_error: str, contiguous_out: bool):
+    """fill(x, y, ...): y[...] = kernel(x) through ``compute`` on C-contiguous 1-D arrays. A C
+    array y is written in place (x copied first where y overlaps it only partly), any other
+    computed aside and copied in."""
+    if contiguous_out:
+
+        @numba.njit
+        def fill(x, y, x_q, y_q, compat, params):
+            if x.shape != y.shape:
+                raise ValueError(shape_error)
+            xs, ys = np.ascontiguousarray(x).reshape(x.size), y.reshape(y.size)
+            if _overlap_partly(xs, ys):
+                xs = xs.copy()
+            compute(xs, ys, x_q, y_q, compat, params)
+
+        return fill
+
+    @numba.njit
+    def fill_aside(x, y, x_q, y_q, compat, params):
+        if x.shape != y.shape:
+            raise ValueError(shape_error)
+        ys = np.empty(x.size, y.dtype)
+        compute(np.ascontiguousarray(x).reshape(x.size), ys, x_q, y_q, compat, params)
+        y[...] = ys.reshape(y.shape)
+
+    return fill_aside
+
+
+@numba.njit
+def _overlap_partly(a, b):
+    a0, b0 = a.ctypes.data, b.ctypes.data
+    return a0 != b0 and a0 < b0 + b.nbytes and b0 < a0 + a.nbytes
