@@ -49,6 +49,7 @@ from edgeact.quant import QuantParams
 __all__ = ["QuantParamsType", "overload_apply_lut", "overload_kernel"]
 
 _FLOAT = (types.float32, types.float16)
+_CODES = (types.int8, types.uint8)
 _BYTE_TABLE = types.Array(types.uint8, 1, "C", readonly=True)
 _HALF_TABLE = types.Array(types.uint16, 1, "C", readonly=True)
 
@@ -154,11 +155,7 @@ def overload_apply_lut(apply_lut) -> None:
     the table built once outside (``make_lut``) instead of fetched per call."""
 
     def typer(q, table, out=None):
-        if not isinstance(q, types.Array) or q.dtype not in (
-            types.int8,
-            types.uint8,
-            types.float16,
-        ):
+        if not isinstance(q, types.Array) or q.dtype not in (*_CODES, types.float16):
             raise TypingError(f"apply_lut: q must be an int8, uint8 or float16 array, got {q}")
         if not isinstance(table, types.Array) or table.ndim != 1:
             raise TypingError(f"apply_lut: table must be a 1-D array, got {table}")
@@ -187,10 +184,16 @@ def overload_apply_lut(apply_lut) -> None:
 @functools.cache
 def _table_compute(bits: int):
     """compute(...) for a table passed in the ``params`` slot (see ``_filler``)."""
+    lookup = _lookup(bits)
+    return numba.njit(lambda x, y, x_q, y_q, compat, table: lookup(x, table, y))
+
+
+@functools.cache
+def _lookup(bits: int):
+    """lookup(x, table, y): y[i] = table[bits of x[i]], 8- or 16-bit, with this CPU's fastest
+    loop: the one gather every table path (int8, float16, apply_lut) ends in."""
     codes, loop = (np.uint8, fast_byte_loop) if bits == 8 else (np.uint16, fast_half_loop)
-    return numba.njit(
-        lambda x, y, x_q, y_q, compat, table: loop(x.view(codes), table.view(codes), y.view(codes))
-    )
+    return numba.njit(lambda x, table, y: loop(x.view(codes), table.view(codes), y.view(codes)))
 
 
 def _generated(source: str, **names):
@@ -213,7 +216,7 @@ def _compute(name, element, defaults, default_values, half_table, x, x_q, y_q, p
                 f"{name}: x_q/y_q describe int8/uint8 codes, but x is a {x.dtype} array"
             )
         return _float_compute(name, element, half_table, x.dtype, default_values, passed), x.dtype
-    if x.dtype not in (types.int8, types.uint8):
+    if x.dtype not in _CODES:
         raise TypingError(f"{name}: x must be float32, float16, int8 or uint8, not {x.dtype}")
     for label, q in (("x_q", x_q), ("y_q", y_q)):
         if not isinstance(q, QuantParamsType):
@@ -230,13 +233,13 @@ def _compute(name, element, defaults, default_values, half_table, x, x_q, y_q, p
 # sites and layouts use it.
 @functools.cache
 def _byte_compute(name, default_items):
-    defaults = dict(default_items)
+    defaults, lookup = dict(default_items), _lookup(8)
 
     @numba.njit
     def compute(x, y, x_q, y_q, compat, params):
         with numba.objmode(table=_BYTE_TABLE):
             table = _byte_table(name, defaults, params, x_q, y_q, compat)
-        fast_byte_loop(x.view(np.uint8), table, y.view(np.uint8))
+        lookup(x, table, y)
 
     return compute
 
@@ -254,19 +257,16 @@ def _float_compute(name, element, half_table, dtype, default_values, passed):
         return numba.njit(
             lambda x, y, x_q, y_q, compat, params: loop(x.view(np.uint16), y.view(np.uint16))
         )
+    lookup = _lookup(16)
     if not passed:
         table = half_table(element, default_values)
-        return numba.njit(
-            lambda x, y, x_q, y_q, compat, params: fast_half_loop(
-                x.view(np.uint16), table, y.view(np.uint16)
-            )
-        )
+        return numba.njit(lambda x, y, x_q, y_q, compat, params: lookup(x, table, y))
 
     @numba.njit
     def compute(x, y, x_q, y_q, compat, params):
         with numba.objmode(table=_HALF_TABLE):
             table = half_table(element, params)
-        fast_half_loop(x.view(np.uint16), table, y.view(np.uint16))
+        lookup(x, table, y)
 
     return compute
 
