@@ -38,7 +38,6 @@ class Layer:
     channels: int
     order: int  # operator index, for the chain
     kind: str  # the bias constant's type: FLOAT32, FLOAT16 or INT32
-    scales: tuple[float, ...] | None = None  # INT32: the bias scale (one, or per channel)
 
 
 def layers_after(view: SubgraphView, site: Site) -> tuple[list[Layer], str | None]:
@@ -65,26 +64,23 @@ def _layer(view: SubgraphView, o: int, y: int) -> Layer | str:
     bias = ins[2] if len(ins) > 2 else -1
     if bias < 0:
         return "no bias (adding a bias tensor to a TFLite model is not there yet)"
-    storage = _storage(view, bias)
-    if storage is None:
+    tensor = _storage(view, bias)
+    if tensor is None:
         return "its bias is not a float32, float16 or int32 constant"
-    tensor, scales = storage
     name, channels = text(view.tensor(tensor).name), view.shape(bias)[0]
-    return Layer(view.output_names([o])[0], name, channels, o, view.dtype(tensor), scales)
+    return Layer(view.output_names([o])[0], name, channels, o, view.dtype(tensor))
 
 
-def _storage(view: SubgraphView, bias: int) -> tuple[int, tuple | None] | None:
-    """(the constant tensor holding the bias, its int32 scales), or None if there is none."""
+def _storage(view: SubgraphView, bias: int) -> int | None:
+    """The constant tensor holding the bias, or None if there is none."""
     producer = view.producer.get(bias)
     if producer is not None and view.ops[producer] == "DEQUANTIZE":
         bias = view.inputs(producer)[0]  # a float16 constant behind DEQUANTIZE
     if not view.is_constant(bias):
         return None
-    kind, q = view.dtype(bias), view.quant(bias)
-    if kind in ("FLOAT32", "FLOAT16"):
-        return bias, None
-    if kind == "INT32" and q is not None:
-        return bias, tuple(np.atleast_1d(q["scale"]).tolist())
+    kind = view.dtype(bias)
+    if kind in ("FLOAT32", "FLOAT16") or (kind == "INT32" and view.quant(bias) is not None):
+        return bias
     return None
 
 
@@ -122,7 +118,10 @@ def _add_to_bias(model, layer: Layer, shift: np.ndarray) -> str | None:
     format and a buffer of its own; why not (NNCF's gate, int32 overflow), or None."""
     tensor = next(t for t in model.subgraphs[0].tensors if text(t.name) == layer.bias)
     old = stored(model, tensor, _STORED[layer.kind])
-    scale = np.broadcast_to(np.asarray(layer.scales or (1.0,), np.float64), old.shape)
+    # the int32 scale is read here, not when the layer was found: re-calibration and
+    # --recover fit move it
+    unit = tensor.quantization.scale if layer.kind == "INT32" else 1.0
+    scale = np.broadcast_to(np.asarray(unit, np.float64), old.shape)
     refusal = gate_refusal(old.astype(np.float64) * scale, shift, layer.kind == "INT32")
     if refusal is not None:
         return refusal
