@@ -194,8 +194,9 @@ def _parser() -> argparse.ArgumentParser:
         nargs="?",
         const="bias",
         choices=["bias", "fit"],
-        help="on the --calibration inputs: correct the biases after the swaps; fit: also fit "
-        "HardSigmoid/Hardswish constants per site (ONNX)",
+        help="on the --calibration inputs: correct the biases after the swaps; fit: first fit "
+        "each Hardsigmoid/Hardswish swap's constants (ONNX) or per-channel input map folded "
+        "into the layers around it (TFLite)",
     )
     convert.add_argument("--opset", type=int, help="upgrade the ONNX opset first")
     convert.add_argument("--json", action="store_true", help="print the report as JSON")

@@ -182,16 +182,6 @@ def test_bad_recovery_requests_are_one_line_errors_and_write_nothing(tmp_path, o
         assert "the model takes x [1, 8, 6, 6]" in str(error.value)
 
 
-def test_recover_fit_on_a_tflite_model_is_refused_naming_what_it_takes(tmp_path, capsys):
-    from tests import tflite_models as tm
-
-    src = tmp_path / "in.tflite"
-    src.write_bytes(tm.mlp_model("silu"))
-    args = ["convert", str(src), "-o", str(tmp_path / "o.tflite"), "--recover", "fit"]
-    assert main([*args, "--calibration", "c.npz"]) == 2
-    assert "TFLite models take bias correction only (fit: ONNX models)" in capsys.readouterr().err
-
-
 # --- fitted constants (--recover fit) ------------------------------------------------------------
 def test_a_fit_finds_the_catalogue_constants_where_they_are_exact():
     x = np.random.default_rng(0).standard_normal(50_000) * 3

@@ -23,12 +23,22 @@ __all__ = [
     "gate_refusal",
     "kept",
     "mean_shift",
+    "recovery_mode",
     "recovery_record",
     "taken_back",
 ]
 
+_MODES = {False: None, None: None, True: "bias", "bias": "bias", "fit": "fit"}
 GATE = 1000.0  # NNCF's default threshold for the bias shift magnitude
 MIN_CALIBRATION_SAMPLES = 16  # a per-channel mean of fewer samples is mostly noise
+
+
+def recovery_mode(recover) -> str | None:
+    """The converters' ``recover`` argument as "bias", "fit" or None (no recovery)."""
+    try:
+        return _MODES[recover]
+    except (KeyError, TypeError):
+        raise ValueError(f"recover {recover!r} must be one of: bias, fit") from None
 
 
 def mean_shift(wanted: list, got: list, axis: int, channels: int) -> np.ndarray:

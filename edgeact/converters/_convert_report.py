@@ -22,8 +22,10 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   samples and was kept); "without" is the swap with the catalogue's constants and
   the old activation's quantization, "with" after all of it; else None),
   ``fit`` (with --recover fit, a swap to hardsigmoid/hardswish whose constants were fitted:
-  ``alpha``, ``beta``, ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration
-  inputs, ``values`` it was fitted on; else None).
+  ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration inputs, ``values`` it
+  was fitted on, and the fitted constants: ONNX ``alpha``, ``beta`` of its HardSigmoid; TFLite
+  ``scale`` and ``offset``, per channel, of the input map k·x + c folded into the layers around
+  it; else None).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``plan_time_ratio``: with --target, the converted model's time over the original's (changes
   the user named counted on both sides), after ``_targets.fit_speed``; else None.

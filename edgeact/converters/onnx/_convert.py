@@ -21,6 +21,7 @@ from edgeact.converters._bias import (
     GATE,
     MIN_CALIBRATION_SAMPLES,
     kept,
+    recovery_mode,
     recovery_record,
     taken_back,
 )
@@ -186,9 +187,6 @@ def runner(model: onnx.ModelProto, feed: dict):
     return fresh
 
 
-_RECOVER_MODES = {False: None, None: None, True: "bias", "bias": "bias", "fit": "fit"}
-
-
 def _fit_gates(recovery: Recovery, pending) -> dict[int, tuple[float, float]]:
     """Fitted HardSigmoid (α, β) by site number for the swaps to a ``FITTABLE`` target in the
     main graph, where they beat the catalogue's constants on the calibration inputs; each
@@ -312,9 +310,7 @@ def convert(
     {name: array}; ``_recover``). Returns the report documented in
     ``edgeact.converters._convert_report``.
     """
-    if recover not in _RECOVER_MODES:
-        raise ValueError(f"recover {recover!r} must be one of: bias, fit")
-    recover = _RECOVER_MODES[recover]
+    recover = recovery_mode(recover)
     if calibration is not None and not recover:
         raise ValueError("--calibration of an ONNX model is for --recover; give both")
     for missing in set(rules.values()) - EMITTABLE:

@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from dataclasses import replace
 from functools import partial
+
+import numpy as np
 
 from edgeact.converters._bias import (
     GATE,
     MIN_CALIBRATION_SAMPLES,
     CachedValues,
     kept,
+    recovery_mode,
     recovery_record,
     taken_back,
 )
@@ -34,6 +38,7 @@ from edgeact.converters._compare import (
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
+from edgeact.converters._fit import FITTABLE, fit_input_maps
 from edgeact.converters._inputs import (
     DEFAULT_SAMPLES,
     calibration_arrays,
@@ -46,6 +51,7 @@ from edgeact.converters._targets import delegated, fit_speed, judge_speed, time_
 from edgeact.converters._write import atomic_write, check_destination
 from edgeact.converters.tflite._calibrate import calibrate, keep_where_better, output_error
 from edgeact.converters.tflite._edit import apply_sites, prune, unused
+from edgeact.converters.tflite._fold import Fold, apply_folds, find_fold
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._reader import parse_model, read_bytes
 from edgeact.converters.tflite._recover import correct_biases, layers_after, tensor_values
@@ -92,13 +98,12 @@ def convert(
     verification (random otherwise); ``calibration``: a .npz of real inputs to recompute the
     swapped int8 outputs' parameters; ``progress(done, total, label)`` at each step (read, each
     change's verification, the final verification, write). ``recover`` ("bias" or True):
-    correct the biases after the swaps on the ``calibration`` samples (``_recover``). The model
+    correct the biases after the swaps on the ``calibration`` samples (``_recover``); "fit":
+    first fold a fitted input map per channel into the layers around each swap to hardswish or
+    hardsigmoid (``_fold``). The model
     is written only if verification passes (or is off or impossible).
     """
-    if recover not in (False, None, True, "bias"):
-        raise ValueError(
-            f"recover {recover!r}: TFLite models take bias correction only (fit: ONNX models)"
-        )
+    recover = recovery_mode(recover)
     explicit = dict(explicit or {})
     name = os.fspath(source)
     report = new_report("tflite", source, destination, rules, False)
@@ -138,7 +143,9 @@ def convert(
         y_params, judged = keep_where_better(sites, y_params, build, error)
         report["notes"] += judged
 
-    steps.plan((len(sites) * (2 if recover else 1) + 1 + bool(recover) if verify else 0) + 1)
+    fitting = recover == "fit"
+    verify_steps = len(sites) * (2 if recover else 1) + 1 + bool(recover) + fitting
+    steps.plan((verify_steps if verify else 0) + 1)
     _, all_notes = build(list(range(len(sites))))
     report["changes"] = [_change(s, views, n) for s, n in zip(sites, all_notes, strict=True)]
 
@@ -169,12 +176,15 @@ def convert(
             _measure_each(report, build, feeds, reference, limits, explicit, steps, target)
             if recover:
                 recovery = _Recovery(data, arrays, error, feeds, reference, target)
+                if fitting:
+                    steps.step("fit input maps on the calibration inputs")
+                    recovery.folds = _fit_folds(recovery, views, sites, report["changes"], build)
                 for i, change in enumerate(report["changes"]):
                     steps.step(f"recover after {change['rule']} at {change['nodes'][-1]}")
                     if change["applied"]:
                         layers, why = layers_after(views[sites[i].subgraph], sites[i])
                         recovery.layers[i] = layers
-                        change["recovery"] = recovery.record(build([i])[0], layers, why)[1]
+                        change["recovery"] = recovery.record(build([i])[0], [i], layers, why)[1]
             if target is not None:
                 _time_each(report, build, sites, views, data, feeds[0], explicit, held, target)
     elif not limits.default:
@@ -203,9 +213,9 @@ def convert(
         if recovery is not None:
             steps.step("recover after all swaps")
             layers = [layer for i in chosen for layer in recovery.layers.get(i, [])]
-            final, report["recovery"] = recovery.record(final, layers, None)
+            final, report["recovery"] = recovery.record(final, chosen, layers, None)
             report["recovery"] |= {
-                "mode": "bias",
+                "mode": recover,
                 "calibration": len(recovery.calibration),
                 "gate": GATE,
             }
@@ -273,8 +283,9 @@ def _change(site: Site, views, notes: list[str]) -> dict:
 
 
 class _Recovery:
-    """Bias correction for one conversion (``_recover``): the calibration samples, the
-    original's tensors on them (computed once), and the layers found per change."""
+    """Recovery for one conversion (``_recover``, ``_fold``): the calibration samples, the
+    original's tensors on them (computed once), the layers found and the input maps fitted per
+    change."""
 
     def __init__(self, data: bytes, arrays: dict, error, feeds, reference, target) -> None:
         interp = load(data, preserve=True)
@@ -288,20 +299,85 @@ class _Recovery:
         self.feeds, self.reference, self.target = feeds, reference, target
         self.error = error  # ``output_error`` on the same samples: shared with re-calibration
         self.layers: dict[int, list] = {}
+        self.folds: dict[int, Fold] = {}
 
     def _run(self, model: bytes, names: list[str]) -> list[dict]:
         return tensor_values(load(model, preserve=True), self.calibration, names, run)
 
-    def record(self, model: bytes, layers: list, why: str | None) -> tuple[bytes, dict]:
-        """(``model`` with ``layers`` corrected, ``recovery_record`` of the two); corrections
-        that do not bring the model enough closer on the calibration samples are taken back."""
-        plain = run_all(model, self.feeds, self.target)
-        fixed, records = correct_biases(model, layers, self.values, self._run) if layers else (
-            model, [])  # fmt: skip
+    def corrected(self, model: bytes, layers: list) -> tuple[bytes, list[dict]]:
+        """(``model`` with ``layers``' biases corrected, a record per layer); corrections that
+        do not bring it enough closer to the original on the calibration samples are taken
+        back."""
+        if not layers:
+            return model, []
+        fixed, records = correct_biases(model, layers, self.values, self._run)
         if fixed != model and not kept(self.error(fixed), self.error(model)):
-            fixed, records = model, taken_back(records)
+            return model, taken_back(records)
+        return fixed, records
+
+    def record(
+        self, plain: bytes, changes: list[int], layers: list, why: str | None
+    ) -> tuple[bytes, dict]:
+        """(``plain``, the model with ``changes`` applied, with their fitted input maps folded
+        in and ``layers`` corrected; the ``recovery_record`` of the two). Corrections that do
+        not bring the model enough closer on the calibration samples are taken back."""
+        model = apply_folds(plain, [self.folds[i] for i in changes if i in self.folds])
+        fixed, records = self.corrected(model, layers)
         outputs = run_all(fixed, self.feeds, self.target)
-        return fixed, recovery_record(self.reference, plain, outputs, records, why)
+        plain_outputs = run_all(plain, self.feeds, self.target)
+        return fixed, recovery_record(self.reference, plain_outputs, outputs, records, why)
+
+
+def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict], build):
+    """The fitted input maps (``_fold``) by change index: for each applied swap to a
+    ``FITTABLE`` target whose fit brings the model closer to the original on the calibration
+    samples; each change records its fit, or in a note why it has none."""
+    folds = {}
+    for i, (site, change) in enumerate(zip(sites, changes, strict=True)):
+        if not change["applied"] or site.target not in FITTABLE:
+            continue
+        if site.subgraph != 0 or site.fused:
+            change["notes"].append("not fitted: only unfused swaps in the first subgraph are")
+            continue
+        plain, _ = build([i])
+        x, y = (text(views[0].tensor(t).name) for t in (site.x, site.y))
+        found = find_fold(plain, x, y, FITTABLE[site.target])
+        if isinstance(found, str):
+            change["notes"].append(f"not fitted: {found}")
+            continue
+        layers = layers_after(views[0], site)[0]
+        original = recovery.values([x, y])
+        fit = fit_input_maps(
+            site.target,
+            np.stack([v[x] for v in original]),
+            np.stack([v[y] for v in original]),
+            input_range=found.input_range,
+            output_range=found.output_range,
+            min_scale=found.min_scale,
+            centred=bool(layers),  # a bias correction follows
+        )
+        if fit is None or fit["fitted_mse"] >= fit["nominal_mse"]:
+            continue
+        fold = replace(found.fold, k=tuple(fit["scale"]), c=tuple(fit["offset"]))
+        with_fit, without = (
+            recovery.error(recovery.corrected(m, layers)[0])
+            for m in (apply_folds(plain, [fold]), plain)
+        )
+        if with_fit >= without:  # each with the bias correction that follows
+            change["notes"].append(
+                "not fitted: the fitted input map brought the model no closer to the original "
+                "on the calibration samples than bias correction alone"
+            )
+            continue
+        folds[i] = fold
+        change["fit"] = fit
+        where = ", ".join((x, *fold.readers))
+        change["notes"].append(
+            f"fitted input map k·x + c per channel (k {min(fold.k):.3g}..{max(fold.k):.3g}, "
+            f"c {min(fold.c):.3g}..{max(fold.c):.3g}) folded into the layers of {where}: the "
+            f"activation's mse {fit['nominal_mse']:.3g} → {fit['fitted_mse']:.3g}"
+        )
+    return folds
 
 
 def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps, target):
