@@ -348,7 +348,9 @@ def test_compare_plot_is_a_log2_ratio_chart_coloured_by_direction(tmp_path):
     assert {"0.25×", "0.5×", "1×", "2×", "4×"} <= set(labels)
     assert [t.get_text() for t in ax.get_yticklabels()] == [
         "relu6 float32 L2 edgeact", "relu6 int8 L2 numpy"]  # fmt: skip
-    assert "b.json / a.json" in ax.get_title() and "faster" in ax.get_title()
+    title = ax.get_title()
+    assert "B / A of elements/s" in title and "A = a.json, B = b.json" in title
+    assert "green: B faster" in title
     from matplotlib.colors import to_hex
 
     dots = ax.collections[-1]

@@ -164,8 +164,8 @@ def plot_compare(
                     va="center", fontsize=6.5, color=colour)  # fmt: skip
     ax.axvline(1.0, color="black", linewidth=1)
     ax.set_xscale("log", base=2)
-    low = min([*ratios, RATIO_TICKS[0]]) / 1.4  # room for the value labels
-    high = max([*ratios, RATIO_TICKS[-1]]) * 1.4
+    low = min([r / 1.3 for r in ratios] + [RATIO_TICKS[0]])  # room for the value labels
+    high = max([r * 1.3 for r in ratios] + [RATIO_TICKS[-1]])
     ax.set_xlim(2 ** math.floor(math.log2(low)), 2 ** math.ceil(math.log2(high)))
     ax.set_xticks(
         [2.0**e for e in range(math.floor(math.log2(low)), math.ceil(math.log2(high)) + 1)]
@@ -177,11 +177,12 @@ def plot_compare(
     ax.grid(axis="x", color="#eeeeee", linewidth=0.6)
     quantity = "elements/s" if higher_is_better else "median latency"
     good, bad = ("faster", "slower") if higher_is_better else ("lower", "higher latency")
-    ax.set_xlabel(f"{names[1]} / {names[0]} of {quantity} (log2 axis)", fontsize=9)
+    ax.set_xlabel(f"B / A of {quantity} (log2 axis)", fontsize=9)
     ax.set_title(
-        f"{names[1]} / {names[0]}: {quantity} ratio per case\n"
-        f"green: {names[1]} {good}, red: {names[1]} {bad}; 1× = no change",
-        fontsize=10,
+        f"B / A of {quantity} per case\nA = {names[0]}, B = {names[1]}\n"
+        f"green: B {good}, red: B {bad}; 1× = no change",
+        fontsize=9,
+        wrap=True,
     )
     figure.tight_layout()
     figure.savefig(path, dpi=110)
