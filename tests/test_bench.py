@@ -317,7 +317,7 @@ def test_kernels_plot_has_linear_panels_per_dtype_and_marks_what_did_not_run(tmp
     path = tmp_path / "k.png"
     figure = plot_kernels(_doc(records), path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    title = figure._suptitle.get_text()
+    title = figure.get_suptitle()
     assert "Test CPU 9000" in title and "2031-02-03" in title
     panels = [ax for ax in figure.axes if ax.get_visible()]
     assert [ax.get_title() for ax in panels] == ["float32", "int8"]

@@ -12,6 +12,8 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 
+from edgeact.bench.report import size_text
+
 __all__ = ["plot_compare", "plot_kernels", "require_matplotlib"]
 
 # One colour per peer, the same in every chart (matplotlib's tab10, edgeact first).
@@ -88,8 +90,6 @@ def plot_kernels(doc: Mapping, path: str | os.PathLike):
 
 def _case(record: Mapping) -> str:
     """'relu6  L2 128Ki': activation and size, the row label of a case."""
-    from edgeact.bench.report import size_text
-
     return f"{record['activation']}  {size_text(record)}"
 
 

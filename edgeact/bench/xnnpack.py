@@ -174,9 +174,9 @@ def _loaded_litert_library() -> tuple[Path, int]:
         raise ValueError("reading the loaded library needs Linux's /proc")
     for line in Path("/proc/self/maps").read_text().splitlines():
         fields = line.split()
-        if len(fields) >= 6 and int(fields[2], 16) == 0 and "litert" in fields[5].lower():
+        if len(fields) >= 6 and int(fields[2], 16) == 0:  # the mapping at file offset 0
             path = Path(fields[5])
-            if path.name.startswith("libpywrap_litert_common"):
+            if path.name.startswith("libpywrap_litert_common"):  # ai-edge-litert's XNNPACK
                 return path, int(fields[0].split("-")[0], 16)
     raise ValueError("LiteRT's library is not loaded")
 
