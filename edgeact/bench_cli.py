@@ -63,7 +63,10 @@ def add_subcommand(subparsers) -> None:
     kernels.add_argument("--repeat", type=int, default=3, help="measurements, best kept (3)")
     kernels.add_argument("--min-time", type=float, default=0.1, help="seconds per measurement")
     kernels.add_argument("--json", metavar="FILE", help="write the records as JSON")
-    kernels.add_argument("--plot", metavar="FILE.png", help="draw a chart (needs matplotlib)")
+    kernels.add_argument(
+        "--plot", metavar="FILE.png",
+        help="draw throughput per case, one panel per dtype (needs matplotlib)",
+    )  # fmt: skip
     kernels.set_defaults(run=run_kernels)
 
     model = commands.add_parser(
@@ -89,13 +92,15 @@ def add_subcommand(subparsers) -> None:
     )
     compare.add_argument("a", metavar="A.json")
     compare.add_argument("b", metavar="B.json")
-    compare.add_argument("--plot", metavar="FILE.png", help="draw B/A (needs matplotlib)")
+    compare.add_argument(
+        "--plot", metavar="FILE.png", help="draw B/A per case on a log2 axis (needs matplotlib)"
+    )
     compare.set_defaults(run=run_compare)
 
 
 def run_kernels(args) -> int:
     from edgeact import bench
-    from edgeact.bench import report
+    from edgeact.bench import report, xnnpack
 
     activations = _names(args.activations)
     if activations == ["all"]:
@@ -114,7 +119,9 @@ def run_kernels(args) -> int:
         min_time=args.min_time, repeats=args.repeat, errors="record", progress=_progress,
     )  # fmt: skip
     wall = time.perf_counter() - start
-    print(bench.format_table(bench.rows(records)))
+    machine["xnnpack_microkernels"] = xnnpack.microkernels(records, machine)
+    header = report.format_xnnpack(machine)
+    print(*([header, ""] if header else []), bench.format_table(bench.rows(records)), sep="\n")
     print(f"\nwall time {wall:.0f} s")
     settings = {
         "command": _command(), "activations": activations, "dtypes": dtypes, "sizes": sizes,
@@ -122,11 +129,12 @@ def run_kernels(args) -> int:
         "min_time": args.min_time, "wall_time_s": round(wall, 1),
         "load_average_before_after": [load_before, _load()],
     }  # fmt: skip
-    _outputs(args, report.document("kernels", machine, settings, records))
+    document = report.document("kernels", machine, settings, records)
+    _outputs(args, document)
     if args.plot:
         from edgeact.bench.plot import plot_kernels
 
-        plot_kernels(records, args.plot)
+        plot_kernels(document, args.plot)
         print(f"wrote {args.plot}")
     wrong = [r for r in records if r["status"] == "wrong"]
     if wrong:
@@ -161,7 +169,7 @@ def run_compare(args) -> int:
     if args.plot:
         from edgeact.bench.plot import plot_compare
 
-        plot_compare(matched, args.plot, names)
+        plot_compare(matched, args.plot, names, higher_is_better=a["kind"] == "kernels")
         print(f"wrote {args.plot}")
     return 0
 

@@ -11,7 +11,7 @@ import pytest
 import edgeact.kernels as K
 from edgeact import bench
 from edgeact.bench import kernels as harness
-from edgeact.bench import machine, numpy_peers, timing
+from edgeact.bench import machine, numpy_peers, report, timing
 from edgeact.catalogue import ACTIVATIONS
 
 NAMES = list(K.KERNELS)
@@ -209,8 +209,12 @@ def test_default_sizes_follow_the_caches():
 def test_format_table_renders_every_record():
     records = bench.bench_kernels(["relu", "gelu_poly"], ["float32", "float16"], [33], **TINY)
     table = bench.format_table(records).splitlines()
-    # rows, then (timing-dependent: tiny arrays can beat a tiny copy) flag lines after a blank
-    rows, flags = table[2 : 2 + len(records)], table[2 + len(records) :]
+    # rows, a blank, the legend, then (timing-dependent: tiny arrays can beat a tiny copy) flag
+    # lines after a blank
+    rows, after = table[2 : 2 + len(records)], table[2 + len(records) :]
+    legend = report.table_legend().splitlines()  # no runtime peers: "× numpy" only
+    assert after[0] == "" and after[1 : 1 + len(legend)] == legend
+    flags = after[1 + len(legend) :]
     assert all(line == "" or line.startswith("!") for line in flags), flags
     assert max(map(len, table)) <= 110
     for line, r in zip(rows, records, strict=True):
@@ -260,3 +264,184 @@ def test_int8_runtime_peer_may_differ_by_one_step_only(monkeypatch, offset, stat
         assert peer["validation"] == {"codes_differing": 1, "max_steps": 1}
     else:
         assert peer["seconds"] is None and "by 2 steps" in peer["error"]
+
+
+def _row(name="relu6", dtype="float32", **speedups):
+    """A table row as ``bench.rows`` makes it, with made-up numbers."""
+    return {
+        "activation": name, "dtype": dtype, "size_label": "L2", "elements": 1 << 17,
+        "edgeact_s": 1e-4, "elements_per_s": 1.3e9, "gb_per_s": 10.5, "fraction_of_copy": 0.4,
+        "ratio_vs_numpy": 2.5, "speedups": speedups, "above_copy_roof": [], "error": None,
+    }  # fmt: skip
+
+
+def test_table_legend_explains_each_ratio_column_shown():
+    table = bench.format_table([_row(onnxruntime=1.5, xnnpack=0.25), _row("sigmoid")])
+    head, legend = table.split("\n\n")
+    assert "× ORT" in head and "× XNNPACK" in head and "× LiteRT" not in head
+    lines = legend.splitlines()
+    assert "× numpy   = edgeact's throughput / NumPy's: >1× means edgeact is faster" in lines
+    assert "× ORT     = edgeact's throughput / ONNX Runtime's: >1× means edgeact is faster" in lines
+    assert any(
+        line.startswith("× XNNPACK = edgeact's throughput / LiteRT + XNNPACK's") for line in lines
+    )
+    assert not any("LiteRT builtin" in line for line in lines)  # no LiteRT column, no legend line
+    assert max(map(len, lines)) <= 100 and max(map(len, head.splitlines())) <= 110
+
+
+def _doc(records, cpu="Test CPU 9000", date="2031-02-03T04:05:06+00:00"):
+    machine = {"cpu_model": cpu, "architecture": "x86_64"}
+    return {"schema": 1, "kind": "kernels", "date": date, "machine": machine, "records": records}
+
+
+def _record(name, dtype, peer, rate, status="ok"):
+    return {
+        "activation": name, "dtype": dtype, "size_label": "L1", "elements": 4096, "peer": peer,
+        "status": status, "elements_per_s": rate if status == "ok" else None,
+        "error": None if status == "ok" else "cannot",
+    }  # fmt: skip
+
+
+def test_kernels_plot_has_linear_panels_per_dtype_and_marks_what_did_not_run(tmp_path):
+    pytest.importorskip("matplotlib")
+    from edgeact.bench.plot import NOT_RUN, plot_kernels
+
+    records = [
+        _record("relu6", "float32", "edgeact", 4e9), _record("relu6", "float32", "numpy", 1e9),
+        _record("relu6", "float32", "xnnpack", None, "unavailable"),
+        _record("relu6", "float32", "copy", 8e9),
+        _record("sigmoid", "int8", "edgeact", 20e9), _record("sigmoid", "int8", "numpy", 0.5e9),
+        _record("sigmoid", "int8", "xnnpack", None, "wrong"),
+        _record("sigmoid", "int8", "copy", 30e9),
+    ]  # fmt: skip
+    path = tmp_path / "k.png"
+    figure = plot_kernels(_doc(records), path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    title = figure.get_suptitle()
+    assert "Test CPU 9000" in title and "2031-02-03" in title
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["float32", "int8"]
+    for ax in panels:
+        assert ax.get_xscale() == "linear" and ax.get_xlim()[0] == 0
+        assert "higher is better" in ax.get_xlabel()
+        assert [t.get_text() for t in ax.texts].count(NOT_RUN) == 1  # xnnpack, at the origin
+        (na,) = [t for t in ax.texts if t.get_text() == NOT_RUN]
+        assert na.get_position()[0] < 0.01 * ax.get_xlim()[1]
+        assert len(ax.patches) == 2  # edgeact's and NumPy's bars
+    assert panels[1].patches[0].get_width() == pytest.approx(20.0)  # G elements/s
+
+
+def test_compare_plot_is_a_log2_ratio_chart_coloured_by_direction(tmp_path):
+    pytest.importorskip("matplotlib")
+    from edgeact.bench.plot import FASTER, SLOWER, plot_compare
+
+    matched = [
+        {"key": ["relu6", "float32", "L2", "edgeact"], "a": 2.0, "b": 4.0, "b_over_a": 2.0},
+        {"key": ["relu6", "int8", "L2", "numpy"], "a": 2.0, "b": 0.5, "b_over_a": 0.25},
+    ]
+    path = tmp_path / "c.png"
+    figure = plot_compare(matched, path, ("a.json", "b.json"))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    (ax,) = figure.axes
+    assert ax.get_xscale() == "log" and ax.xaxis.get_transform().base == 2
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert {"0.25×", "0.5×", "1×", "2×", "4×"} <= set(labels)
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "relu6 float32 L2 edgeact", "relu6 int8 L2 numpy"]  # fmt: skip
+    title = ax.get_title()
+    assert "B / A of elements/s" in title and "A = a.json, B = b.json" in title
+    assert "green: B faster" in title
+    from matplotlib.colors import to_hex
+
+    dots = ax.collections[-1]
+    assert [to_hex(c) for c in dots.get_facecolors()] == [FASTER, SLOWER]
+    # models: the ratio is of latency, so below 1× is the better side
+    models = plot_compare(matched, tmp_path / "m.png", higher_is_better=False)
+    assert [to_hex(c) for c in models.axes[0].collections[-1].get_facecolors()] == [SLOWER, FASTER]
+
+
+@pytest.mark.parametrize(
+    ("simd", "arch", "config", "want"),
+    [
+        (["sse4_2", "avx2", "f16c"], "x86_64", "x8_lut", "xnn_x8_lut_ukernel__avx2_u128"),
+        (["sse4_2", "avx2", "f16c"], "x86_64", "f32_hswish", "xnn_f32_vhswish_ukernel__fma3_u16"),
+        (["sse4_2", "avx2"], "x86_64", "f32_sigmoid",
+         "xnn_f32_vsigmoid_ukernel__avx2_rr1_p5_div_u16"),
+        (["sse4_2", "avx2"], "x86_64", "f32_clamp", "xnn_f32_vclamp_ukernel__avx_u16"),
+        (["sse4_2", "avx2", "avx512f", "avx512bw", "avx512vbmi"], "x86_64", "x8_lut",
+         "xnn_x8_lut_ukernel__avx512vbmi_vpermx2b_u128"),
+        (["sse4_2", "avx2", "avx512f", "avx512bw"], "x86_64", "x8_lut",
+         "xnn_x8_lut_ukernel__avx512skx_vpshufb_u64"),
+        (["avx2", "avx512f", "avx512bw", "avx512vbmi"], "AMD64", "f32_hswish",
+         "xnn_f32_vhswish_ukernel__avx512f_u32"),
+        (["avx2", "avx512f"], "x86_64", "f32_approxgelu",
+         "xnn_f32_vapproxgelu_ukernel__avx512f_rational_12_10_div_u32"),
+        ([], "x86_64", "x8_lut", "xnn_x8_lut_ukernel__scalar_u4"),
+        (["neon"], "aarch64", "x8_lut", "xnn_x8_lut_ukernel__aarch64_neon_tbx128x4_u64"),
+        (["neon", "fp16"], "arm64", "f32_hswish", "xnn_f32_vhswish_ukernel__neon_u16"),
+        (["neon"], "aarch64", "f32_sigmoid",
+         "xnn_f32_vsigmoid_ukernel__neonfma_rr1_lut64_p2_nr2recps_u16"),
+        (["rvv"], "riscv64", "x8_lut", None),
+        (["avx2"], "x86_64", "qs8_lrelu", None),
+    ],
+    ids=["avx2-lut", "avx2-hswish", "avx2-sigmoid", "avx2-clamp", "vbmi-lut", "skx-lut",
+         "amd64-hswish", "avx512-gelu", "sse2-lut", "neon-lut", "neon-hswish", "neon-sigmoid",
+         "riscv", "no-table"],
+)  # fmt: skip
+def test_xnnpack_microkernel_derived_from_features(simd, arch, config, want):
+    from edgeact.bench import xnnpack
+
+    assert xnnpack.derived_microkernel(config, simd, arch) == want
+
+
+def test_xnnpack_config_of_each_case():
+    from edgeact.bench.xnnpack import config_for
+
+    assert config_for("sigmoid", "int8") == config_for("tanh", "uint8") == "x8_lut"
+    assert config_for("gelu_tanh", "float32") == "f32_approxgelu"
+    assert config_for("gelu", "float32") == "f32_gelu"
+    assert config_for("relu6", "float32") == config_for("hardtanh", "float32") == "f32_clamp"
+    assert config_for("hardswish", "int8") is None  # LiteRT runs int8 HARD_SWISH itself
+    assert config_for("relu6", "float16") is None and config_for("silu", "float32") is None
+
+
+def test_report_header_shows_observed_and_derived_where_they_differ():
+    lut, clamp = "xnn_x8_lut_ukernel__", "xnn_f32_vclamp_ukernel__avx512f_u32"
+    machine = {"xnnpack_microkernels": {
+        "relu6 float32": {"config": "f32_clamp", "observed": clamp, "derived": clamp},
+        "sigmoid int8": {"config": "x8_lut", "observed": lut + "avx512skx_vpshufb_u64",
+                         "derived": lut + "avx512vbmi_vpermx2b_u128"},
+        "tanh int8": {"config": "x8_lut", "observed": None, "derived": None},
+    }}  # fmt: skip
+    lines = report.format_xnnpack(machine).splitlines()
+    assert "as selected by XNNPACK's config for these" in " ".join(lines[:3])
+    assert lines[3:] == [
+        f"  relu6 float32      observed  {clamp}",
+        f"  sigmoid int8       observed  {lut}avx512skx_vpshufb_u64",
+        f"                     derived   {lut}avx512vbmi_vpermx2b_u128",
+        "  tanh int8          derived   unknown (architecture not in the table)",
+    ]
+    assert report.format_xnnpack({}) == ""
+
+
+@pytest.mark.xnnpack
+def test_xnnpack_microkernels_are_observed_after_a_run():
+    """The pointer read from LiteRT's XNNPACK names one of the config's own candidates (garbage
+    would not), and the derivation agrees wherever the build has every kernel (float32 here)."""
+    import platform
+
+    from edgeact.bench import xnnpack
+
+    if platform.system() != "Linux":
+        pytest.skip("observing reads /proc/self/mem: Linux only; the derived name is recorded")
+    records = bench.measure_kernels(
+        ["hardswish", "sigmoid"], ["float32", "int8"], [4096], peers=["xnnpack"], **TINY
+    )
+    found = xnnpack.microkernels(records, machine.machine_info())
+    # int8 HARD_SWISH runs in LiteRT's builtin kernel, not XNNPACK: no entry
+    assert set(found) == {"hardswish float32", "sigmoid float32", "sigmoid int8"}
+    for case, entry in found.items():
+        prefix, candidates = xnnpack.SELECTION[entry["config"]]
+        arch = "aarch64" if platform.machine().lower() in ("aarch64", "arm64") else "x86_64"
+        assert entry["observed"] in {prefix + suffix for _, suffix in candidates[arch]}, case
+    assert found["hardswish float32"]["observed"] == found["hardswish float32"]["derived"]

@@ -60,6 +60,12 @@ def test_kernels_json_follows_the_schema(tmp_path, capsys):
     assert "Gelem/s" in captured.out and "× numpy" in captured.out
     assert doc["schema"] == bench.SCHEMA == 1 and doc["kind"] == "kernels"
     assert {"cpu_model", "simd", "int8_lookup", "versions"} <= set(doc["machine"])
+    clamp = doc["machine"]["xnnpack_microkernels"]["relu6 float32"]  # XNNPACK did not run:
+    assert clamp["config"] == "f32_clamp" and clamp["observed"] is None  # derived only
+    assert "relu6 int8" not in doc["machine"]["xnnpack_microkernels"]  # LiteRT's builtin RELU6
+    assert "XNNPACK microkernels" in captured.out
+    assert "  relu6 float32      derived   xnn_f32_vclamp_ukernel__" in captured.out
+    assert "× numpy   = edgeact's throughput / NumPy's: >1× means edgeact is faster" in captured.out
     assert doc["settings"]["sizes"] == [64, 1024] and doc["settings"]["repeats"] == 1
     records = doc["records"]
     assert len(records) == 2 * 4 * 2 * 3  # activations × dtypes × sizes × (edgeact, numpy, copy)
@@ -110,13 +116,16 @@ def test_runtime_peers_are_validated_with_their_compat(tmp_path):
     assert by["hardswish", "float32", 64, "xnnpack"]["status"] == "ok"
     float_peer = by["sigmoid", "float32", 1024, "litert"]
     assert float_peer["status"] == "ok" and float_peer["validation"]["max_abs_error"] < 1e-3
+    table = doc["machine"]["xnnpack_microkernels"]["sigmoid int8"]
+    assert table["config"] == "x8_lut" and table["derived"].startswith("xnn_x8_lut_ukernel__")
+    assert table["observed"] is None or table["observed"].startswith("xnn_x8_lut_ukernel__")
 
 
 def test_plot_and_compare(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     options = ["--activations", "relu6", "--dtypes", "f32,int8", "--peers", "numpy,copy"]
     a = _kernels(tmp_path, *options, "--plot", str(tmp_path / "a.png"), name="a.json")
-    assert (tmp_path / "a.png").stat().st_size > 0
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"
     for r in a["records"]:  # B: the same machine, twice as fast
         r["elements_per_s"] *= 2
     (tmp_path / "b.json").write_text(json.dumps(a))
@@ -127,7 +136,7 @@ def test_plot_and_compare(tmp_path, capsys):
     assert "relu6 int8 1024 edgeact" in out and "B/A" in out
     rows = [line for line in out.splitlines() if line.startswith("relu6 ")]
     assert len(rows) == len(a["records"]) and all(line.endswith("2.000") for line in rows)
-    assert (tmp_path / "c.png").stat().st_size > 0
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_plot_without_matplotlib_is_a_one_line_error(tmp_path, monkeypatch, capsys):

@@ -2,6 +2,7 @@
 
 Importing this package imports neither ONNX Runtime nor LiteRT (they load when a peer or a model
 needs them), nor matplotlib (``edgeact.bench.plot`` imports it when a plot is drawn).
+Schema 1 only grows: readers ignore fields they do not know, so older documents stay readable.
 
 JSON document (``schema`` 1), written by ``edgeact bench kernels|model --json FILE``:
 
@@ -12,7 +13,12 @@ JSON document (``schema`` 1), written by ``edgeact bench kernels|model --json FI
   int8_lookup ("avx512vbmi" | "portable": the int8/uint8 byte-lookup loop that ran),
   float16_lookup ("avx512f" | "portable": the float16 65 536-entry table loop that ran),
   edgeact_portable (the EDGEACT_PORTABLE value, or null), versions {python, numpy, numba,
-  llvmlite, onnxruntime, ai-edge-litert}; null wherever unknown;
+  llvmlite, onnxruntime, ai-edge-litert}; null wherever unknown; and, added after the run,
+  xnnpack_microkernels {"<activation> <dtype>": {config, observed, derived}} for every case
+  LiteRT's XNNPACK delegate takes: ``config`` XNNPACK's config ("f32_hswish", "x8_lut", ...),
+  ``observed`` the microkernel read from the loaded library after the run (null: not readable
+  here, or the xnnpack peer did not run), ``derived`` the one XNNPACK's config selects for
+  these ``simd`` features (``edgeact.bench.xnnpack``; null: architecture not covered);
 - ``settings``: the command's options, wall time, load average before/after;
 - ``records``: a list of measurements.
 

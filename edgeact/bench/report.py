@@ -18,13 +18,23 @@ __all__ = [
     "format_compare",
     "format_models",
     "format_table",
+    "format_xnnpack",
     "read_document",
+    "size_text",
+    "table_legend",
     "write_document",
 ]
 
 SCHEMA = schema.VERSION  # one version for every --json document (edgeact.schema)
 TABLE_WIDTH = 110
+LEGEND_WIDTH = 100
 _PEER_TITLES = {"onnxruntime": "× ORT", "litert": "× LiteRT", "xnnpack": "× XNNPACK"}
+_PEER_NAMES = {  # whose throughput a "×" column divides by
+    "numpy": "NumPy",
+    "onnxruntime": "ONNX Runtime",
+    "litert": "LiteRT builtin",
+    "xnnpack": "LiteRT + XNNPACK",
+}
 
 
 # ---------------------------------------------------------------------------------- documents
@@ -84,9 +94,9 @@ def format_table(rows: Iterable[Mapping]) -> str:
 
     Gelem/s, GB/s and % copy are edgeact's: 10⁹ elements per second, bytes read + written per
     second, and the copy's time over edgeact's. "× numpy" and one "× peer" column per runtime
-    peer measured: how many times faster edgeact is. A case whose edgeact result was wrong gets a
-    "not timed" row; every validation error and every measurement above the copy roof is listed
-    below the table.
+    peer measured: how many times faster edgeact is. Under the table a legend says so
+    (``table_legend``). A case whose edgeact result was wrong gets a "not timed" row; every
+    validation error and every measurement above the copy roof is listed below the legend.
     """
     rows = list(rows)
     peers = list(dict.fromkeys(p for r in rows for p in r.get("speedups") or {}))
@@ -95,7 +105,7 @@ def format_table(rows: Iterable[Mapping]) -> str:
     lines.append(_row(["-" * width for _, width, _ in columns], columns))
     notes = []
     for r in rows:
-        case = [r["activation"], r["dtype"], _size(r)]
+        case = [r["activation"], r["dtype"], size_text(r)]
         if r.get("error"):  # edgeact's, or a peer's (that peer's column then shows "-")
             notes.append(f"[{len(notes) + 1}] {' '.join(case)}: {r['error']}")
             if r.get("edgeact_s") is None:
@@ -116,7 +126,46 @@ def format_table(rows: Iterable[Mapping]) -> str:
         ]
         lines.append(_row(cells, columns))
     wrapped = [textwrap.fill(note, TABLE_WIDTH, subsequent_indent="    ") for note in notes]
-    return "\n".join(lines + ([""] if notes else []) + wrapped)
+    return "\n".join([*lines, "", table_legend(peers), *([""] if notes else []), *wrapped])
+
+
+def table_legend(runtime_peers: Iterable[str] = ()) -> str:
+    """What the columns of ``format_table`` mean, in lines of ≤ 100 characters: edgeact's own
+    columns, then one line per "×" column shown (NumPy's and each runtime peer's)."""
+    columns = [("× numpy", _PEER_NAMES["numpy"])]
+    columns += [(_PEER_TITLES.get(p, f"× {p}"), _PEER_NAMES.get(p, p)) for p in runtime_peers]
+    lines = [
+        "Gelem/s (10⁹ elements/s), GB/s (bytes read + written) and % copy (a copy of the same "
+        "bytes' time / edgeact's) are edgeact's; every peer ran on the same array.",
+        *(
+            f"{title:<9} = edgeact's throughput / {name}'s: >1× means edgeact is faster"
+            for title, name in columns
+        ),
+        '"-" = the peer cannot run this case (no such op or dtype, not installed, or a wrong '
+        "result: see the JSON's error).",
+    ]
+    return "\n".join(textwrap.fill(line, LEGEND_WIDTH, subsequent_indent="    ") for line in lines)
+
+
+def format_xnnpack(machine: Mapping) -> str:
+    """The machine record's ``xnnpack_microkernels`` (``edgeact.bench.xnnpack``) for the report
+    header: per case the observed microkernel, and the derived one where it differs or nothing
+    was observed; "" if there are none."""
+    entries = machine.get("xnnpack_microkernels") or {}
+    lines = textwrap.wrap(
+        "XNNPACK microkernels LiteRT's delegate selects on this CPU. observed: read from the "
+        "loaded library after the run; derived: as selected by XNNPACK's config for these "
+        "features, shown where it differs or nothing was observed.",
+        LEGEND_WIDTH,
+    )
+    for case, entry in entries.items():
+        observed, derived = entry.get("observed"), entry.get("derived")
+        shown = [("observed", observed)] if observed else []
+        if observed is None or derived != observed:
+            shown.append(("derived", derived or "unknown (architecture not in the table)"))
+        for k, (how, name) in enumerate(shown):
+            lines.append(f"  {'' if k else case:<18} {how:<8}  {name}")
+    return "\n".join(lines) if entries else ""
 
 
 def _row(cells, columns) -> str:
@@ -127,7 +176,8 @@ def _row(cells, columns) -> str:
     return "  ".join(parts).rstrip()
 
 
-def _size(record: Mapping) -> str:
+def size_text(record: Mapping) -> str:
+    """'L2 128Ki': the size label (if any) and the element count of a case."""
     n, count = record["elements"], str(record["elements"])
     for shift, unit in ((10, "Ki"), (20, "Mi")):
         if n >= 1 << shift and n % (1 << shift) == 0:
