@@ -101,6 +101,9 @@ def add_subcommand(subparsers) -> None:
 def run_kernels(args) -> int:
     from edgeact import bench
     from edgeact.bench import report, xnnpack
+    from edgeact.kernels import lookup_paths
+
+    lookup_paths()  # chosen at import: a bad EDGEACT_BYTE_LUT is an error here, before any output
 
     activations = _names(args.activations)
     if activations == ["all"]:

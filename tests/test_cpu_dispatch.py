@@ -3,7 +3,8 @@
 Each configuration runs in a fresh process with a fresh cache directory, so nothing compiled for
 one target is reused by another. ``NUMBA_CPU_NAME=generic`` used to segfault in the float16
 kernels: edgeact chose F16C and AVX-512 paths from the host while Numba compiled for a target
-without them (see ``edgeact.kernels._cpu``).
+without them (see ``edgeact.kernels._cpu``). The "avx2-lookups" process forces the AVX2 table
+paths that this CPU would not choose by itself (``EDGEACT_BYTE_LUT``/``EDGEACT_HALF_LUT``).
 """
 
 import os
@@ -23,6 +24,7 @@ CONFIGURATIONS = {
     "generic": {"NUMBA_CPU_NAME": "generic"},
     "haswell": {"NUMBA_CPU_NAME": "haswell"},
     "portable": {"EDGEACT_PORTABLE": "1"},
+    "avx2-lookups": {"EDGEACT_BYTE_LUT": "avx2", "EDGEACT_HALF_LUT": "avx2"},
 }
 _SCRIPT = Path(__file__).with_name("_kernel_bits.py")
 
@@ -51,7 +53,9 @@ def default_bits(tmp_path_factory):
     return _run(tmp_path_factory.mktemp("bits"), "default")
 
 
-@pytest.mark.parametrize("label", ["generic", "haswell", "portable"])
+@pytest.mark.parametrize(
+    "label", ["generic", "haswell", "portable", *(["avx2-lookups"] if _cpu.has("avx2") else [])]
+)
 def test_every_target_gives_the_default_targets_bits(tmp_path, default_bits, label):
     got = _run(tmp_path, label)
     assert got.keys() == default_bits.keys()

@@ -119,8 +119,8 @@ def test_portable_switch_is_reported(monkeypatch, value):
     from edgeact.kernels import _simd
 
     monkeypatch.setenv("EDGEACT_PORTABLE", value)
-    byte = _simd._choose("avx512vbmi", _simd._vbmi_lut_loop)[0]
-    half = _simd._choose("avx512f", _simd._avx512_half_lut_loop)[0]
+    byte = _simd._choose("EDGEACT_BYTE_LUT", _simd.BYTE_LOOPS)[0]
+    half = _simd._choose("EDGEACT_HALF_LUT", _simd.HALF_LOOPS)[0]
     monkeypatch.setattr(_simd, "BYTE_LUT_IMPLEMENTATION", byte)
     monkeypatch.setattr(_simd, "HALF_LUT_IMPLEMENTATION", half)
     info = machine.machine_info()

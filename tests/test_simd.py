@@ -1,54 +1,110 @@
-"""The SIMD table loops against NumPy indexing, and the portable fallback switch."""
+"""The SIMD table loops against NumPy indexing, how a path is chosen, and the portable switch.
+
+Every path this process can run is tested; under the emulated aarch64 run that is the NEON one.
+"""
+
+import os
+import platform
 
 import numpy as np
 import pytest
 
-from edgeact.kernels import _cpu, _simd
+from edgeact.kernels import _cpu, _simd, apply_lut
 from edgeact.kernels._loops import lut_loop
 
-BYTE_SIZES = [0, 1, 63, 64, 65, 127, 128, 1000, 4096 + 17]
-HALF_SIZES = [0, 1, 15, 16, 17, 31, 32, 1000, 65536 + 17]
-FAST_LOOPS = {
-    np.uint8: ("avx512vbmi", _simd._vbmi_lut_loop),
-    np.uint16: ("avx512f", _simd._avx512_half_lut_loop),
-}
+HALF_SIZES = [0, 1, 7, 8, 9, 15, 16, 17, 31, 32, 1000, 65536 + 17]
+LENGTHS = range(258)  # around every vector width (16, 32, 64) and past the 256 codes
+OFFSETS = [0, 1, 31]  # misaligned starts of the codes; the output starts one byte further on
+PATHS = {np.uint8: _simd.BYTE_LOOPS, np.uint16: _simd.HALF_LOOPS}
+VARIABLES = {np.uint8: "EDGEACT_BYTE_LUT", np.uint16: "EDGEACT_HALF_LUT"}
 
 
-def _loops(dtype):
-    yield "portable", lut_loop
-    feature, loop = FAST_LOOPS[dtype]
-    if _cpu.has(feature):
-        yield feature, loop
+def _runnable(loops: dict) -> dict:
+    """The paths this process can run, portable included (a name each, for test ids)."""
+    return {**{name: loop for name, loop in loops.items() if _cpu.has(name)}, "portable": lut_loop}
 
 
-@pytest.mark.parametrize(
-    ("dtype", "size"),
-    [(np.uint8, s) for s in BYTE_SIZES] + [(np.uint16, s) for s in HALF_SIZES],
-)
-def test_every_available_loop_matches_numpy_indexing(dtype, size):
+BYTE_HERE = _runnable(_simd.BYTE_LOOPS)
+HALF_HERE = _runnable(_simd.HALF_LOOPS)
+
+
+@pytest.mark.parametrize("path", BYTE_HERE)
+@pytest.mark.parametrize("dtype", [np.int8, np.uint8])
+def test_every_byte_path_matches_numpy_on_every_length_and_offset(monkeypatch, path, dtype):
+    """Through the public apply_lut, so int8 and uint8 views and the remainder loop are covered;
+    each length from 0 to 257 at each offset, codes a shuffled run of all 256 twice over."""
+    monkeypatch.setattr(_simd, "fast_byte_loop", BYTE_HERE[path])
+    rng = np.random.default_rng(sorted(BYTE_HERE).index(path))
+    table = rng.integers(0, 256, 256, dtype=np.uint8).view(dtype)
+    codes = np.concatenate([rng.permutation(256), rng.permutation(256)]).astype(np.uint8)
+    codes = codes.view(dtype)
+    outputs = np.zeros(codes.size + 1, dtype)
+    for offset in OFFSETS:
+        for length in LENGTHS:
+            x = codes[offset : offset + length]
+            out = outputs[offset + 1 : offset + 1 + length]
+            apply_lut(x, table, out=out)
+            expected = table[x.view(np.uint8)]
+            assert np.array_equal(out, expected), f"{path}: length {length}, offset {offset}"
+
+
+@pytest.mark.parametrize("path", HALF_HERE)
+@pytest.mark.parametrize("size", HALF_SIZES)
+def test_every_half_path_matches_numpy_indexing(path, size):
     rng = np.random.default_rng(size)
-    entries = np.iinfo(dtype).max + 1
-    table = rng.integers(0, entries, entries).astype(dtype)
-    codes = rng.integers(0, entries, size).astype(dtype)
-    every = min(size, entries)
-    codes[:every] = np.arange(entries - every, entries)  # every index where there is room,
-    for name, loop in _loops(dtype):  # and always the last one (the float16 gather's edge)
-        out = np.zeros(size, dtype)
-        loop(codes, table, out)
-        np.testing.assert_array_equal(out, table[codes], err_msg=name)
+    table = rng.integers(0, 1 << 16, 1 << 16, dtype=np.uint16)
+    codes = rng.integers(0, 1 << 16, size, dtype=np.uint16)
+    every = min(size, 1 << 16)
+    codes[:every] = np.arange((1 << 16) - every, 1 << 16)  # every code where there is room,
+    out = np.zeros(size, np.uint16)  # and always the last one (the gathers' edge case)
+    HALF_HERE[path](codes, table, out)
+    np.testing.assert_array_equal(out, table[codes], err_msg=path)
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_the_fast_loop_is_used_where_the_cpu_has_it(dtype):
-    feature = FAST_LOOPS[dtype][0]
-    expected = feature if _cpu.has(feature) else "portable"  # has() is False under PORTABLE
+def test_the_best_runnable_path_is_chosen(dtype):
+    """The first of the paths (best first) that this process can run, unless one is forced."""
     chosen = {np.uint8: _simd.BYTE_LUT_IMPLEMENTATION, np.uint16: _simd.HALF_LUT_IMPLEMENTATION}
-    assert chosen[dtype] == expected
+    best = next(iter(_runnable(PATHS[dtype])))
+    assert chosen[dtype] == (os.environ.get(VARIABLES[dtype]) or best)
+
+
+@pytest.mark.skipif(
+    platform.machine().lower() not in ("aarch64", "arm64"), reason="the AArch64 choice"
+)
+def test_aarch64_looks_bytes_up_with_neon():
+    """NEON is base AArch64: the tbl loop runs there however short the host's feature list."""
+    assert _cpu.has("neon") != _cpu.portable()
+    assert _simd.BYTE_LUT_IMPLEMENTATION == ("portable" if _cpu.portable() else "neon")
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_a_variable_forces_each_runnable_path(monkeypatch, dtype):
+    for name in _runnable(PATHS[dtype]):
+        monkeypatch.setenv(VARIABLES[dtype], name)
+        assert _simd._choose(VARIABLES[dtype], PATHS[dtype])[0] == name
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("avx3", "is not a path (avx512vbmi, avx512bw, avx2, neon, portable)"),
+        ("avx2", "needs avx2"),
+    ],
+)
+def test_a_path_that_cannot_run_is_a_one_line_error(monkeypatch, value, reason):
+    monkeypatch.setenv("EDGEACT_PORTABLE", "1")  # so that no SIMD path can run, on any CPU
+    monkeypatch.setenv("EDGEACT_BYTE_LUT", value)
+    with pytest.raises(ValueError) as raised:
+        _simd._choose("EDGEACT_BYTE_LUT", _simd.BYTE_LOOPS)
+    message = str(raised.value)
+    assert message.startswith(f"EDGEACT_BYTE_LUT={value!r} {reason}") and "\n" not in message
+    assert message.endswith("available here: portable")
 
 
 def test_edgeact_portable_forces_the_fallback(monkeypatch):
+    monkeypatch.delenv("EDGEACT_BYTE_LUT", raising=False)
+    monkeypatch.delenv("EDGEACT_HALF_LUT", raising=False)
     monkeypatch.setenv("EDGEACT_PORTABLE", "1")
-    assert _simd._choose("avx512f", _simd._avx512_half_lut_loop) == ("portable", lut_loop)
-    monkeypatch.setenv("EDGEACT_PORTABLE", "0")
-    for feature, loop in FAST_LOOPS.values():
-        assert _simd._choose(feature, loop)[0] == (feature if _cpu.has(feature) else "portable")
+    for dtype, loops in PATHS.items():
+        assert _simd._choose(VARIABLES[dtype], loops) == ("portable", lut_loop)

@@ -10,8 +10,9 @@ JSON document (``schema`` 1), written by ``edgeact bench kernels|model --json FI
 - ``machine``: ``machine_info()``: cpu_model, cpu_vendor, architecture, system, logical_cores,
   physical_cores, memory_bytes, l1d_bytes, l2_bytes, l3_bytes, simd (list: sse4_2 avx2 avx512f
   avx512bw avx512vbmi f16c avx512_fp16 on x86; neon fp16 dotprod sve on ARM), llvm_cpu,
-  int8_lookup ("avx512vbmi" | "portable": the int8/uint8 byte-lookup loop that ran),
-  float16_lookup ("avx512f" | "portable": the float16 65 536-entry table loop that ran),
+  int8_lookup ("avx512vbmi" | "avx512bw" | "avx2" | "neon" | "portable": the int8/uint8
+  byte-lookup loop that ran), float16_lookup ("avx512f" | "avx2" | "portable": the float16
+  65 536-entry table loop that ran),
   edgeact_portable (the EDGEACT_PORTABLE value, or null), versions {python, numpy, numba,
   llvmlite, onnxruntime, ai-edge-litert}; null wherever unknown; and, added after the run,
   xnnpack_microkernels {"<activation> <dtype>": {config, observed, derived}} for every case

@@ -42,9 +42,10 @@ def machine_info(
     """What the numbers depend on. Unknown fields are None; never raises.
 
     ``proc_root`` and ``sys_root`` are the roots of procfs and sysfs (tests point them elsewhere).
-    ``int8_lookup`` is the byte-table loop the int8/uint8 kernels use ("avx512vbmi" or "portable",
-    the latter forced by ``EDGEACT_PORTABLE=1``), ``float16_lookup`` the 65 536-entry table loop
-    of the float16 kernels ("avx512f" or "portable").
+    ``int8_lookup`` is the byte-table loop the int8/uint8 kernels use ("avx512vbmi", "avx512bw",
+    "avx2", "neon" or "portable"; ``EDGEACT_BYTE_LUT`` may force one, ``EDGEACT_PORTABLE=1`` the
+    last), ``float16_lookup`` the 65 536-entry table loop of the float16 kernels ("avx512f",
+    "avx2" or "portable"; ``EDGEACT_HALF_LUT``).
     """
     cpuinfo = _safe(_read_cpuinfo, Path(proc_root)) or {}
     caches = _safe(_cache_sizes, Path(sys_root)) or {}

@@ -85,8 +85,8 @@ def implementation_of(name: str, dtype) -> str:
     """Which code path ``name`` runs on ``dtype`` arrays, as benchmark records name it.
 
     float32 in float64 or (where it only selects) in float32; float16 through float32 (where the
-    CPU converts float16 in hardware) or a 65 536-entry table (AVX-512F gather or portable);
-    int8/uint8 the byte lookup (AVX-512 VBMI or portable).
+    CPU converts float16 in hardware) or a 65 536-entry table (AVX-512F or AVX2 gather, or
+    portable); int8/uint8 the byte lookup (AVX-512 VBMI, AVX-512BW, AVX2, NEON or portable).
     """
     import numpy as np
 
@@ -107,8 +107,9 @@ def implementation_of(name: str, dtype) -> str:
 def lookup_paths() -> dict[str, str]:
     """The table-lookup loops chosen for this CPU: {"int8": ..., "float16": ...}.
 
-    "avx512vbmi" / "avx512f" where the CPU has them, else "portable" (also with
-    ``EDGEACT_PORTABLE=1``).
+    The best path the CPU has (``_simd.BYTE_LOOPS``/``HALF_LOOPS``, e.g. "avx512vbmi" /
+    "avx512f"), else "portable" (also with ``EDGEACT_PORTABLE=1``); ``EDGEACT_BYTE_LUT`` /
+    ``EDGEACT_HALF_LUT`` force one.
     """
     from edgeact.kernels import _simd
 

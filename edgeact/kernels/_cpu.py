@@ -11,6 +11,10 @@ names but the host lacks would fault with an illegal instruction instead.
 Where a CPU model is named with an explicit feature list, only the listed features count: the
 model's own defaults are not visible from Python, and leaving a feature out only costs speed.
 ``EDGEACT_PORTABLE=1`` turns every feature off, so the portable loops can be tested anywhere.
+
+AArch64's base features (NEON, floating point with float16 conversions) are in every AArch64
+target LLVM compiles for ("generic" included), whatever the host's feature list says: it is nearly
+empty under qemu and on some systems. They count as present there.
 """
 
 import os
@@ -21,6 +25,8 @@ from numba.core import config
 from numba.core.codegen import get_host_cpu_features
 
 __all__ = ["has", "has_half_conversion", "portable"]
+
+_AARCH64_BASE = frozenset({"neon", "fp-armv8"})
 
 
 def portable() -> bool:
@@ -42,6 +48,8 @@ def has(feature: str) -> bool:
     """Whether loops may use LLVM feature ``feature`` (e.g. "avx512vbmi") in this process."""
     if portable():
         return False
+    if feature in _AARCH64_BASE and _aarch64():
+        return True
     return feature in _compiled_features() and feature in _enabled(
         llvm.get_host_cpu_features().flatten()
     )
@@ -49,9 +57,9 @@ def has(feature: str) -> bool:
 
 def has_half_conversion() -> bool:
     """Whether float16 <-> float32 conversions compile to instructions rather than library calls:
-    F16C on x86; always on AArch64, where they are base floating point, which every AArch64
-    target LLVM compiles for has ("generic" included), whatever the host's feature list says
-    (it is nearly empty under qemu and on some systems)."""
-    if platform.machine().lower() in ("aarch64", "arm64"):
-        return not portable()
-    return has("f16c")
+    F16C on x86; on AArch64 they are base floating point."""
+    return has("fp-armv8" if _aarch64() else "f16c")
+
+
+def _aarch64() -> bool:
+    return platform.machine().lower() in ("aarch64", "arm64")

@@ -1,21 +1,33 @@
 """SIMD table lookups for the int8/uint8 and float16 kernels, chosen at run time by CPU features.
 
-A plain Numba loop does one scalar load per element from the table (~3-3.6 G elements/s here;
+A plain Numba loop does one scalar load per element from the table (~4-5 G elements/s here;
 LLVM does not emit gather instructions for it on this CPU, its cost model finds them slower).
-Numba cannot express the faster forms, so those loops are written in LLVM IR through intrinsics:
+Numba cannot express the faster forms, so those loops are written in LLVM IR through intrinsics.
 
-- 256-entry byte tables: x86 CPUs with AVX-512 VBMI have a two-register byte permute,
-  ``vpermi2b``: two of them cover the table for 64 elements at once (low and high half, picked by
-  each index's top bit): ~7× the scalar loop.
-- 65 536-entry float16 tables: AVX-512F ``vpgatherdd`` fetches 16 entries at once, reading each as
-  4 bytes at byte offset 2·code and keeping the low half (x86 is little-endian). Code 0xFFFF reads
-  entries 65 534-65 535 and keeps the high half, so nothing past the table is read: 1.25× the
-  scalar loop at L2 sizes, 1.4× at DRAM sizes.
+256-entry byte tables (``BYTE_LOOPS``, best first):
 
-Elsewhere (ARM, older x86, a ``NUMBA_CPU_NAME=generic`` build: see ``_cpu``), and whenever
-``EDGEACT_PORTABLE=1`` is set, the portable loop runs instead, so every code path can be tested on
-any machine.
+- ``avx512vbmi``: the two-register byte permute ``vpermi2b``; two of them cover the table for 64
+  codes at once (low and high half, picked by each code's top bit): 6-11× the scalar loop.
+- ``avx512bw`` (64 codes) and ``avx2`` (32 codes): ``vpshufb`` looks up 16-byte tables only, so
+  sixteen of them run per vector over XOR-telescoped rows of the table (``_pshufb_setup``; the
+  technique of XNNPACK's ``src/x8-lut/avx2.c.in`` and ``avx512skx-vpshufb.c.in`` kernels):
+  4.6× and 2.6× the scalar loop, at the rate of the shuffle units (unrolling does not help).
+- ``neon`` (AArch64, 16 codes): ``tbl`` over four registers looks up 64 bytes, and three ``tbx``
+  fill in the other quarters of the table.
+
+65 536-entry float16 tables (``HALF_LOOPS``): ``avx512f`` (16 lanes) and ``avx2`` (8 lanes)
+``vpgatherdd`` fetch one entry per lane, reading each as 4 bytes at byte offset 2·code and keeping
+the low half (x86 is little-endian). Code 0xFFFF reads entries 65 534-65 535 and keeps the high
+half, so nothing past the table is read. On this Zen 5 both gathers run at 0.65-0.7× the scalar
+loop (L2 and DRAM sizes); other CPUs have not been measured yet. AArch64 has no gather
+instruction; the portable loop runs there.
+
+The best path this process may use (``_cpu.has``) is chosen at import; ``EDGEACT_BYTE_LUT`` /
+``EDGEACT_HALF_LUT`` name one instead (benchmarks, tests), and ``EDGEACT_PORTABLE=1`` turns all
+but the portable loop off, so every path can be timed and tested where the CPU has it.
 """
+
+import os
 
 from llvmlite import ir
 from numba import types
@@ -26,7 +38,9 @@ from edgeact.kernels._cpu import has
 from edgeact.kernels._loops import lut_loop, specialise
 
 __all__ = [
+    "BYTE_LOOPS",
     "BYTE_LUT_IMPLEMENTATION",
+    "HALF_LOOPS",
     "HALF_LUT_IMPLEMENTATION",
     "byte_lut_loop",
     "fast_byte_loop",
@@ -34,13 +48,27 @@ __all__ = [
     "half_lut_loop",
 ]
 
-_BLOCK = 64
-_VECTOR = ir.VectorType(ir.IntType(8), _BLOCK)
-_VECTOR_PTR = _VECTOR.as_pointer()
-_HALF_BLOCK = 16
-_HALVES = ir.VectorType(ir.IntType(16), _HALF_BLOCK)
-_WORDS = ir.VectorType(ir.IntType(32), _HALF_BLOCK)
+_BYTE = ir.IntType(8)
+_ROW = ir.VectorType(_BYTE, 16)
 _LAST_CODE = 0xFFFF
+
+
+def _bytes(count: int) -> ir.VectorType:
+    return ir.VectorType(_BYTE, count)
+
+
+def _splat(vector: ir.VectorType, value: int) -> ir.Constant:
+    return ir.Constant(vector, [value] * vector.count)
+
+
+def _load(builder, pointer, offset: int, vector: ir.VectorType):
+    """The ``vector`` at element ``offset`` of ``pointer``, unaligned."""
+    at = builder.gep(pointer, [ir.Constant(ir.IntType(64), offset)])
+    return builder.load(builder.bitcast(at, vector.as_pointer()), align=1)
+
+
+def _declare(builder, name: str, result, *arguments):
+    return builder.module.declare_intrinsic(name, fnty=ir.FunctionType(result, arguments))
 
 
 def _blockwise(name: str, vector: ir.VectorType, setup):
@@ -85,55 +113,117 @@ def _blockwise(name: str, vector: ir.VectorType, setup):
 
 def _vpermi2b_setup(builder, table_ptr):
     """The 256-byte table in four registers; each lookup is two two-register byte permutes."""
-    quarters = [
-        builder.load(
-            builder.bitcast(builder.gep(table_ptr, [ir.Constant(ir.IntType(64), k)]), _VECTOR_PTR),
-            align=1,
-        )
-        for k in range(0, 256, _BLOCK)
-    ]
-    permute = builder.module.declare_intrinsic(
-        "llvm.x86.avx512.vpermi2var.qi.512", fnty=ir.FunctionType(_VECTOR, [_VECTOR] * 3)
-    )
+    vector = _bytes(64)
+    quarters = [_load(builder, table_ptr, k, vector) for k in range(0, 256, 64)]
+    permute = _declare(builder, "llvm.x86.avx512.vpermi2var.qi.512", vector, *[vector] * 3)
 
     def lookup(builder, index):
         low = builder.call(permute, [quarters[0], index, quarters[1]])
         high = builder.call(permute, [quarters[2], index, quarters[3]])
-        upper_half = builder.icmp_signed("<", index, ir.Constant(_VECTOR, None))
+        upper_half = builder.icmp_signed("<", index, ir.Constant(vector, None))
         return builder.select(upper_half, high, low)
 
     return lookup
 
 
-def _gather_half_setup(builder, table_ptr):
-    """16 table entries per ``vpgatherdd``, each read as the 4 bytes at 2·code (see above)."""
-    bytes_ptr = ir.IntType(8).as_pointer()
-    lanes = ir.VectorType(ir.IntType(1), _HALF_BLOCK)
-    gather = builder.module.declare_intrinsic(
-        "llvm.x86.avx512.mask.gather.dpi.512",
-        fnty=ir.FunctionType(_WORDS, [_WORDS, bytes_ptr, _WORDS, lanes, ir.IntType(32)]),
-    )
-    every_lane = ir.Constant(lanes, [1] * _HALF_BLOCK)
-    last = ir.Constant(_WORDS, [_LAST_CODE] * _HALF_BLOCK)
-    one_before_last = ir.Constant(_WORDS, [_LAST_CODE - 1] * _HALF_BLOCK)
-    table_bytes = builder.bitcast(table_ptr, bytes_ptr)
+def _pshufb_setup(shuffle: str, width: int):
+    """Setup for ``vpshufb`` (intrinsic ``shuffle`` on ``width`` bytes), which gives row[i & 15]
+    of a 16-byte row in every 128-bit lane, or 0 where index byte i has its top bit set.
 
-    def lookup(builder, codes):
-        index = builder.zext(codes, _WORDS)
-        is_last = builder.icmp_unsigned("==", index, last)
-        safe_index = builder.select(is_last, one_before_last, index)
-        scale = ir.Constant(ir.IntType(32), 2)
-        pairs = builder.call(
-            gather, [ir.Constant(_WORDS, None), table_bytes, safe_index, every_lane, scale]
-        )
-        high = builder.lshr(pairs, ir.Constant(_WORDS, [16] * _HALF_BLOCK))
-        return builder.trunc(builder.select(is_last, high, pairs), _HALVES)
+    Step k = 0..15 shuffles with index c - 16k: wrapping for k ≤ 8, so step k gives a byte for
+    codes 16k..16k+127, then saturating at -128, so that codes below 128 stay negative and step k
+    gives a byte for codes ≥ 16k only. A code in row h = c >> 4 thus gets the XOR of steps
+    max(0, h-7)..h, and the steps' tables telescope so that those XOR to row h: T0 = r0,
+    Tk = r[k-1] ^ r[k] for k < 8, Tk = r[k-1] ^ r[k] ^ T[k-8] for k ≥ 8 (XNNPACK's x8-lut
+    ``avx2.c.in``/``avx512skx-vpshufb.c.in`` kernels, which this follows step for step).
+    """
+    vector = _bytes(width)
+    every_lane = ir.Constant(ir.VectorType(ir.IntType(32), width), [i % 16 for i in range(width)])
+
+    def setup(builder, table_ptr):
+        pshufb = _declare(builder, shuffle, vector, vector, vector)
+        subs = _declare(builder, f"llvm.ssub.sat.v{width}i8", vector, vector, vector)
+        rows = [
+            builder.shuffle_vector(
+                _load(builder, table_ptr, 16 * k, _ROW), ir.Constant(_ROW, None), every_lane
+            )
+            for k in range(16)
+        ]
+        steps = [rows[0]]
+        for k in range(1, 16):
+            step = builder.xor(rows[k - 1], rows[k])
+            steps.append(step if k < 8 else builder.xor(step, steps[k - 8]))
+        sixteen = _splat(vector, 16)
+
+        def lookup(builder, index):
+            entries = builder.call(pshufb, [steps[0], index])
+            for k in range(1, 16):
+                if k <= 8:
+                    index = builder.sub(index, sixteen)
+                else:
+                    index = builder.call(subs, [index, sixteen])
+                entries = builder.xor(entries, builder.call(pshufb, [steps[k], index]))
+            return entries
+
+        return lookup
+
+    return setup
+
+
+def _tbl_setup(builder, table_ptr):
+    """The table in 16 NEON registers, four per 64-byte quarter. ``tbl`` gives 0 for an index
+    past its 64 bytes and ``tbx`` keeps what was there, so quarter q looks up with the code minus
+    64q (wrapping: codes below 64q wrap to ≥ 64 too) and fills in exactly its own codes."""
+    quarters = [
+        [_load(builder, table_ptr, 64 * q + 16 * r, _ROW) for r in range(4)] for q in range(4)
+    ]
+    tbl = _declare(builder, "llvm.aarch64.neon.tbl4.v16i8", _ROW, *[_ROW] * 5)
+    tbx = _declare(builder, "llvm.aarch64.neon.tbx4.v16i8", _ROW, *[_ROW] * 6)
+    sixty_four = _splat(_ROW, 64)
+
+    def lookup(builder, index):
+        entries = builder.call(tbl, [*quarters[0], index])
+        for quarter in quarters[1:]:
+            index = builder.sub(index, sixty_four)
+            entries = builder.call(tbx, [entries, *quarter, index])
+        return entries
 
     return lookup
 
 
-_vpermi2b_blocks = _blockwise("_vpermi2b_blocks", _VECTOR, _vpermi2b_setup)
-_gather_half_blocks = _blockwise("_gather_half_blocks", _HALVES, _gather_half_setup)
+def _gather_half_setup(gather: str, lanes: int, mask: ir.Type, scale: ir.IntType):
+    """Setup for ``vpgatherdd`` (intrinsic ``gather``: pass-through, base, indices, lane mask,
+    scale), one table entry per lane read as the 4 bytes at 2·code (module docstring)."""
+    words = ir.VectorType(ir.IntType(32), lanes)
+    halves = ir.VectorType(ir.IntType(16), lanes)
+    bytes_ptr = _BYTE.as_pointer()
+    every_lane = _splat(mask, -1)  # all bits set: "gather this lane" for both mask forms
+    last, one_before_last = _splat(words, _LAST_CODE), _splat(words, _LAST_CODE - 1)
+
+    def setup(builder, table_ptr):
+        fetch = _declare(builder, gather, words, words, bytes_ptr, words, mask, scale)
+        table_bytes = builder.bitcast(table_ptr, bytes_ptr)
+
+        def lookup(builder, codes):
+            index = builder.zext(codes, words)
+            is_last = builder.icmp_unsigned("==", index, last)
+            safe_index = builder.select(is_last, one_before_last, index)
+            pairs = builder.call(
+                fetch,
+                [
+                    ir.Constant(words, None),
+                    table_bytes,
+                    safe_index,
+                    every_lane,
+                    ir.Constant(scale, 2),
+                ],
+            )
+            high = builder.lshr(pairs, _splat(words, 16))
+            return builder.trunc(builder.select(is_last, high, pairs), halves)
+
+        return lookup
+
+    return setup
 
 
 def _blocked_template(codes, table, out):
@@ -143,21 +233,55 @@ def _blocked_template(codes, table, out):
         out[i] = table[codes[i]]
 
 
-_vbmi_lut_loop = specialise(
-    _blocked_template, "vpermi2b", _block=_BLOCK, _blocks_of=_vpermi2b_blocks
-)
-_avx512_half_lut_loop = specialise(
-    _blocked_template, "gather_half", _block=_HALF_BLOCK, _blocks_of=_gather_half_blocks
-)
+def _blocked(name: str, vector: ir.VectorType, setup):
+    """The compiled ``loop(codes, table, out)``: whole vectors through ``setup``'s lookup, the
+    remainder through the scalar one."""
+    blocks_of = _blockwise(f"_{name}_blocks", vector, setup)
+    return specialise(_blocked_template, name, _block=vector.count, _blocks_of=blocks_of)
 
 
-def _choose(feature: str, fast_loop):
-    """(name, loop): the loop for ``feature`` where ``_cpu.has`` allows it, else portable."""
-    return (feature, fast_loop) if has(feature) else ("portable", lut_loop)
+def _gather_half_loop(name: str, gather: str, lanes: int, mask_bits: int, scale_bits: int):
+    """The float16 table loop over ``vpgatherdd`` intrinsic ``gather``, whose lane mask has
+    ``mask_bits`` per lane (AVX-512: a bit, AVX2: the sign of a word) and scale ``scale_bits``."""
+    mask = ir.VectorType(ir.IntType(mask_bits), lanes)
+    setup = _gather_half_setup(gather, lanes, mask, ir.IntType(scale_bits))
+    return _blocked(name, ir.VectorType(ir.IntType(16), lanes), setup)
 
 
-BYTE_LUT_IMPLEMENTATION, fast_byte_loop = _choose("avx512vbmi", _vbmi_lut_loop)
-HALF_LUT_IMPLEMENTATION, fast_half_loop = _choose("avx512f", _avx512_half_lut_loop)
+# The paths by the LLVM feature each needs, best first; each compiles on first use only.
+BYTE_LOOPS = {
+    "avx512vbmi": _blocked("vpermi2b", _bytes(64), _vpermi2b_setup),
+    "avx512bw": _blocked("pshufb512", _bytes(64), _pshufb_setup("llvm.x86.avx512.pshuf.b.512", 64)),
+    "avx2": _blocked("pshufb256", _bytes(32), _pshufb_setup("llvm.x86.avx2.pshuf.b", 32)),
+    "neon": _blocked("tbl4", _bytes(16), _tbl_setup),
+}
+HALF_LOOPS = {
+    "avx512f": _gather_half_loop("gather_half", "llvm.x86.avx512.mask.gather.dpi.512", 16, 1, 32),
+    "avx2": _gather_half_loop("gather_half8", "llvm.x86.avx2.gather.d.d.256", 8, 32, 8),
+}
+
+
+def _choose(variable: str, loops: dict) -> tuple:
+    """(name, loop): the path the environment variable ``variable`` names, if set, else the first
+    of ``loops`` that ``_cpu.has`` allows, else "portable". A name that is unknown or cannot run
+    in this process is a ValueError naming the value and the choices here."""
+    here = [name for name in loops if has(name)] + ["portable"]
+    every = {**loops, "portable": lut_loop}
+    forced = os.environ.get(variable, "")
+    if forced and forced not in here:
+        why = (
+            f"needs {forced}, which this CPU or Numba's compile target lacks"
+            f" (or EDGEACT_PORTABLE is set)"
+            if forced in every
+            else f"is not a path ({', '.join(every)})"
+        )
+        raise ValueError(f"{variable}={forced!r} {why}; available here: {', '.join(here)}")
+    name = forced or here[0]
+    return name, every[name]
+
+
+BYTE_LUT_IMPLEMENTATION, fast_byte_loop = _choose("EDGEACT_BYTE_LUT", BYTE_LOOPS)
+HALF_LUT_IMPLEMENTATION, fast_half_loop = _choose("EDGEACT_HALF_LUT", HALF_LOOPS)
 
 
 def _run(fast_loop, codes, table, out) -> None:
