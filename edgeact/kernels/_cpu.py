@@ -17,14 +17,16 @@ target LLVM compiles for ("generic" included), whatever the host's feature list 
 empty under qemu and on some systems. They count as present there.
 """
 
+import functools
 import os
 import platform
+import sys
 
 from llvmlite import binding as llvm
 from numba.core import config
 from numba.core.codegen import get_host_cpu_features
 
-__all__ = ["has", "has_half_conversion", "portable"]
+__all__ = ["has", "has_half_conversion", "is_intel", "portable"]
 
 _AARCH64_BASE = frozenset({"neon", "fp-armv8"})
 
@@ -59,6 +61,22 @@ def has_half_conversion() -> bool:
     """Whether float16 <-> float32 conversions compile to instructions rather than library calls:
     F16C on x86; on AArch64 they are base floating point."""
     return has("fp-armv8" if _aarch64() else "f16c")
+
+
+@functools.cache
+def is_intel() -> bool:
+    """Whether the CPU is Intel's (from /proc/cpuinfo on Linux, the processor string elsewhere;
+    x86 Macs are all Intel): some instructions' speed differs by vendor (``_simd``)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as info:
+            for line in info:
+                if line.startswith("vendor_id"):
+                    return line.split(":", 1)[1].strip() == "GenuineIntel"
+    except OSError:
+        pass
+    if sys.platform == "darwin":
+        return platform.machine() == "x86_64"
+    return "GenuineIntel" in platform.processor()
 
 
 def _aarch64() -> bool:
