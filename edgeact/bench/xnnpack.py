@@ -70,33 +70,30 @@ SELECTION = {
                ("avx2", "avx2_u128"), ("avx", "avx_u64"), (None, "scalar_u4")),
         _ARM64: ((None, "aarch64_neon_tbx128x4_u64"),)}),
 }  # fmt: skip
-# TFLite op (float32) -> XNNPACK config; 8-bit LOGISTIC/TANH/ELU are a 256-entry table (x8_lut).
-_FLOAT_CONFIGS = {
-    "RELU": "f32_clamp", "RELU6": "f32_clamp", "RELU_N1_TO_1": "f32_clamp",
-    "HARD_SWISH": "f32_hswish", "LOGISTIC": "f32_sigmoid", "TANH": "f32_tanh", "ELU": "f32_elu",
-    "LEAKY_RELU": "f32_lrelu",
+# catalogue activation -> the XNNPACK configs of the ops LiteRT's delegate runs it with (by the
+# activation, so that op names stay in the catalogue): (float32, 8-bit). LOGISTIC, TANH and ELU
+# run on 8-bit codes as a 256-entry table (x8_lut), LEAKY_RELU as its own kernels.
+_CONFIGS = {
+    "relu": ("f32_clamp", None), "relu6": ("f32_clamp", None), "hardtanh": ("f32_clamp", None),
+    "hardswish": ("f32_hswish", None), "sigmoid": ("f32_sigmoid", "x8_lut"),
+    "tanh": ("f32_tanh", "x8_lut"), "elu": ("f32_elu", "x8_lut"), "gelu": ("f32_gelu", None),
+    "gelu_tanh": ("f32_approxgelu", None), "leaky_relu": ("f32_lrelu", "{q}8_lrelu"),
 }  # fmt: skip
-_TABLE_OPS = {"LOGISTIC", "TANH", "ELU"}
-_QUANTIZED_CONFIGS = {("LEAKY_RELU", "int8"): "qs8_lrelu", ("LEAKY_RELU", "uint8"): "qu8_lrelu"}
 
 
 def config_for(activation: str, dtype: str) -> str | None:
     """The XNNPACK config LiteRT's delegate uses for ``activation`` in ``dtype`` ("f32_hswish",
     "x8_lut", ...), or None if the delegate does not take it (edgeact's catalogue says which)."""
-    from edgeact.bench.runtimes import TFLITE_OPS
     from edgeact.catalogue import ACTIVATIONS
 
-    if activation not in TFLITE_OPS:
+    record = ACTIVATIONS.get(activation)
+    form = record.tflite_form() if record is not None else None
+    if form is None or dtype.upper() not in form.xnnpack or activation not in _CONFIGS:
         return None
-    op, options = TFLITE_OPS[activation]
-    form = ACTIVATIONS[activation].tflite_form()
-    if dtype.upper() not in form.xnnpack:
-        return None
+    floating, quantized = _CONFIGS[activation]
     if dtype == "float32":
-        if op == "GELU":
-            return "f32_approxgelu" if options.get("approximate") else "f32_gelu"
-        return _FLOAT_CONFIGS.get(op)
-    return "x8_lut" if op in _TABLE_OPS else _QUANTIZED_CONFIGS.get((op, dtype))
+        return floating
+    return quantized and quantized.format(q="qs" if dtype == "int8" else "qu")
 
 
 def derived_microkernel(config: str, simd: Iterable[str], architecture: str | None) -> str | None:
