@@ -42,6 +42,8 @@ _LN2 = 0.6931471805599453
 _TAYLOR_7 = tuple(_F(c) for c in (1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1))  # /r
 _GATE_CLOSED = -110.0  # e**-110 · 11.5 (tanh-GELU's largest |x| there) is below 2**-150 / 2
 _GATE_CLOSED32 = _F(_GATE_CLOSED)
+_TAIL = -16.0  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
+_TAIL32 = _F(_TAIL)
 _DEEP, _LIFT, _DROP = _F(-100), _F(64), _F(2.0**-64)  # two-step scaling below 2**-100
 _TWO_SQRT_2_OVER_PI = 2 * 0.7978845608028654
 
@@ -84,9 +86,9 @@ def hardswish(x):
 
 
 @jit
-def _exp_reduced(r, n):
-    """(q, s, t) with e**(r + n·ln 2) = (1 + q)·s·t, for |r| <= ln(2)/2 and integral n in
-    [-159, 0].
+def _exp_reduced(r, r_low, n):
+    """(q, s, t) with e**(r + r_low + n·ln 2) = (1 + q)·s·t, for |r| <= ln(2)/2, |r_low| below
+    r's half ulp, and integral n in [-159, 23].
 
     q = e**r - 1 is kept apart from the 1, so that callers fold the 1 into a fused multiply-add
     and save a rounding. s·t is 2**n: t is 2**-64 where n is below -100, so that s stays normal
@@ -96,56 +98,64 @@ def _exp_reduced(r, n):
     for c in _TAYLOR_7[1:]:
         q = q * r + c
     deep = n < _DEEP
-    return q * r, _pow2(n + _LIFT if deep else n), _DROP if deep else _ONE
+    # e**(r + r_low) - 1 = q + r_low·(1 + q): the q·r_low left out is below 0.1 ulp
+    return q * r + r_low, _pow2(n + _LIFT if deep else n), _DROP if deep else _ONE
 
 
 @jit
-def _exp_negative(z):
-    """``_exp_reduced``'s parts of e**z for float32 z <= 0, z clamped at the closed gate."""
-    z = _GATE_CLOSED32 if z < _GATE_CLOSED32 else z
-    n = (z * _LOG2E + _ROUND32) - _ROUND32
-    r = (z - n * _LN2_C1) - n * _LN2_C2
-    return _exp_reduced(r, n)
+def _exp32(w):
+    """``_exp_reduced``'s parts of e**w for float32 w <= 16, w clamped at the closed gate."""
+    w = _GATE_CLOSED32 if w < _GATE_CLOSED32 else w
+    n = (w * _LOG2E + _ROUND32) - _ROUND32
+    r = (w - n * _LN2_C1) - n * _LN2_C2
+    return _exp_reduced(r, _ZERO, n)
 
 
 @jit
-def _exp_negative64(z):
-    """``_exp_reduced``'s parts of e**z for float64 z <= 0: reduced in float64, r rounded once."""
-    z = _GATE_CLOSED if z < _GATE_CLOSED else z
-    n = (z * 1.4426950408889634 + _ROUND64) - _ROUND64
-    return _exp_reduced(_F(z - n * _LN2), _F(n))
+def _exp64(w):
+    """``_exp_reduced``'s parts of e**w for float64 w <= 16: reduced in float64 and passed on as
+    two float32s (r alone would cost up to 0.35 ulp)."""
+    w = _GATE_CLOSED if w < _GATE_CLOSED else w
+    n = (w * 1.4426950408889634 + _ROUND64) - _ROUND64
+    r = w - n * _LN2
+    r_high = _F(r)
+    return _exp_reduced(r_high, _F(r - r_high), _F(n))
 
 
 @jit
-def _gated(x, negative, q, s, t):
-    """x·σ(z) from e**-|z| = (1 + q)·s·t: x/(1 + e) for z >= 0, (x·(1 + q)/(1 + e))·s·t below.
+def _gated(x, tail, q, s, t):
+    """x·σ(z) from e**w = (1 + q)·s·t, w = z in the tail (z < -16), else w = -z.
 
-    x + x·q and q·st + (1 + st) are one fused multiply-add each (1 + st is exact where it
-    matters), so the gate rounds three times: numerator, denominator, quotient.
+    Outside the tail x/(1 + e**-z), with 1 + e**-z as one fused multiply-add (1 + s·t is exact:
+    n <= 23): x is exact, so the result rounds twice, once in the division. In the tail
+    x·e**z·(1 - e**z) (e**z < 2**-23, so the e**2z left out is below 2**-46): x·(1 + q) and its
+    product with (1 - e**z) are one fused multiply-add each, and s·t comes last, so subnormal
+    results round once more at most.
     """
     st = s * t
-    y = (x * q + x if negative else x) / (q * st + (_ONE + st))
-    return y * s * t if negative else y
+    head = x / (q * st + (_ONE + st))
+    first = x * q + x
+    return (first - first * (q * st + st)) * s * t if tail else head
 
 
 @jit
 def sigmoid(x):
-    q, s, t = _exp_negative(-abs(x))
-    return _gated(_ONE, x < _ZERO, q, s, t)
+    q, s, t = _exp32(x if x < _TAIL32 else -x)
+    return _gated(_ONE, x < _TAIL32, q, s, t)
 
 
 @jit
 def silu(x):
-    q, s, t = _exp_negative(-abs(x))
-    return _ZERO if x < _GATE_CLOSED32 else _gated(x, x < _ZERO, q, s, t)
+    q, s, t = _exp32(x if x < _TAIL32 else -x)
+    return _ZERO if x < _GATE_CLOSED32 else _gated(x, x < _TAIL32, q, s, t)
 
 
 @jit
 def gelu_tanh(x):
     wide = np.float64(x)
     u2 = _TWO_SQRT_2_OVER_PI * (wide + GELU_TANH_CUBIC * wide * wide * wide)
-    q, s, t = _exp_negative64(-abs(u2))
-    return _ZERO if u2 < _GATE_CLOSED else _gated(x, x < _ZERO, q, s, t)
+    q, s, t = _exp64(u2 if u2 < _TAIL else -u2)
+    return _ZERO if u2 < _GATE_CLOSED else _gated(x, u2 < _TAIL, q, s, t)
 
 
 ELEMENTS = {
