@@ -6,17 +6,20 @@ reference rounded to float32 (XNNPACK's accuracy class; tests/test_kernels.py sw
 subnormals and the breakpoints). relu and relu6 only select, so theirs are bit-identical to the
 float64 loop's and serve ``accuracy="exact"`` too (``EXACT``).
 
-The exponential, e**z for z <= 0, is Cody and Waite's (as in Cephes' ``expf.c``): n = round(z/ln 2),
-r = z - n·ln 2 with ln 2 split in Cephes' two parts (0.693359375 has 9 bits, so n·C1 is exact even
-without FMA), e**r by its degree-7 Taylor polynomial (|r| <= ln(2)/2: remainder r**8/8!·e**|r| <
-7.4e-9, 0.06 ulp), and 2**n from exponent bits. Subnormal results are scaled in two steps, so they
-round once (XNNPACK's kernels flush them to zero instead). The gated functions take the gate as
-``e/(1 + e)`` with e = e**-|z| on the negative side (XNNPACK's ``f32-vsigmoid`` does the same), so
-e never overflows, and multiply in the tail's power of two last, after the division.
+The exponential is Cody and Waite's (as in Cephes' ``expf.c``): n = round(w/ln 2), r = w - n·ln 2
+with ln 2 split in Cephes' two parts (0.693359375 has 9 bits, so n·C1 is exact even without FMA),
+e**r - 1 by its degree-7 Taylor polynomial (|r| <= ln(2)/2: remainder r**8/8!·e**|r| < 7.4e-9,
+0.06 ulp), kept apart from the 1 so that the callers' fused multiply-adds absorb it. The power of
+two comes from the rounding itself, as in XNNPACK's exp kernels: w/ln 2 + 1.5·2**23 + 191 holds
+n + 191 in its low bits, which shifted into the exponent field give 2**(n + 64); results are
+scaled by it and then by 2**-64, so subnormal results round once (XNNPACK flushes them to zero).
 
-tanh-GELU's exponent, 2u = 2·√(2/π)·(x + 0.044715·x³), is large (~87 at x = -10) and enters the
-result through e**-2u: a float32 2u would be off by ~100 ulp of the result. It and its reduction
-run in float64 (a handful of operations); only r goes to float32.
+The gates (``_gated``) never let e**w overflow and never round the numerator outside the tail:
+x/(1 + e**-z) down to z = -16, x·e**z·(1 - e**z) below.
+
+tanh-GELU is not here: its exponent 2u = 2·√(2/π)·(x + 0.044715·x³) is large (~87 at x = -10) and
+enters the result through e**-2u, so a float32 2u is ~100 ulp off. With 2u and its reduction in
+float64 and the rest in float32 it stayed within 2 ulp, but ran at 0.84x the float64 loop's speed.
 """
 
 import functools
@@ -27,7 +30,6 @@ from numba import types
 from numba.extending import intrinsic
 
 from edgeact._jit import jit
-from edgeact.catalogue import GELU_TANH_CUBIC
 from edgeact.kernels._loops import specialise
 
 __all__ = ["ELEMENTS", "EXACT", "computes_in_float32", "float32_loop"]
@@ -36,28 +38,24 @@ _F = np.float32
 _ZERO, _ONE, _THREE, _SIX, _SIXTH = _F(0), _F(1), _F(3), _F(6), _F(1 / 6)
 _LOG2E = _F(1.4426950408889634)
 _LN2_C1, _LN2_C2 = _F(0.693359375), _F(-2.12194440e-4)  # Cephes expf.c
-_ROUND32 = _F(12582912.0)  # 1.5 * 2**23: adding and subtracting it rounds to an integer
-_ROUND64 = 6755399441055744.0  # 1.5 * 2**52, the same for float64
-_LN2 = 0.6931471805599453
+_BIASED = _F(12582912.0 + 191)  # 1.5 * 2**23 rounds to an integer, and 191 = 127 + 64 biases it
+_UNSCALE = _F(2.0**-64)
 _TAYLOR_7 = tuple(_F(c) for c in (1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1))  # /r
-_GATE_CLOSED = -110.0  # e**-110 · 11.5 (tanh-GELU's largest |x| there) is below 2**-150 / 2
-_GATE_CLOSED32 = _F(_GATE_CLOSED)
-_TAIL = -16.0  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
-_TAIL32 = _F(_TAIL)
-_DEEP, _LIFT, _DROP = _F(-100), _F(64), _F(2.0**-64)  # two-step scaling below 2**-100
-_TWO_SQRT_2_OVER_PI = 2 * 0.7978845608028654
+_GATE_CLOSED = _F(-110)  # e**-110 · 110 is below float32's 2**-150: the gate is shut
+_TAIL = _F(-16)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
 
 
 @intrinsic
-def _pow2(typingctx, n):
-    """2.0**n as float32, for an integral float32 n in [-126, 127] (built from exponent bits)."""
-    if n != types.float32:
+def _exponent_scale(typingctx, biased):
+    """2.0**(k - 127) for ``biased`` = 1.5·2**23 + k, k in [1, 254]: its low bits shifted into
+    the exponent field."""
+    if biased != types.float32:
         return None
 
     def codegen(context, builder, signature, args):
         i32 = ir.IntType(32)
-        exponent = builder.add(builder.fptosi(args[0], i32), ir.Constant(i32, 127))
-        return builder.bitcast(builder.shl(exponent, ir.Constant(i32, 23)), ir.FloatType())
+        shifted = builder.shl(builder.bitcast(args[0], i32), ir.Constant(i32, 23))
+        return builder.bitcast(shifted, ir.FloatType())
 
     return types.float32(types.float32), codegen
 
@@ -86,76 +84,50 @@ def hardswish(x):
 
 
 @jit
-def _exp_reduced(r, r_low, n):
-    """(q, s, t) with e**(r + r_low + n·ln 2) = (1 + q)·s·t, for |r| <= ln(2)/2, |r_low| below
-    r's half ulp, and integral n in [-159, 23].
-
-    q = e**r - 1 is kept apart from the 1, so that callers fold the 1 into a fused multiply-add
-    and save a rounding. s·t is 2**n: t is 2**-64 where n is below -100, so that s stays normal
-    and a subnormal result rounds once, in the multiplication by t.
-    """
+def _expm1_reduced(r):
+    """e**r - 1 for |r| <= ln(2)/2."""
     q = _TAYLOR_7[0]
     for c in _TAYLOR_7[1:]:
         q = q * r + c
-    deep = n < _DEEP
-    # e**(r + r_low) - 1 = q + r_low·(1 + q): the q·r_low left out is below 0.1 ulp
-    return q * r + r_low, _pow2(n + _LIFT if deep else n), _DROP if deep else _ONE
+    return q * r
 
 
 @jit
 def _exp32(w):
-    """``_exp_reduced``'s parts of e**w for float32 w <= 16, w clamped at the closed gate."""
-    w = _GATE_CLOSED32 if w < _GATE_CLOSED32 else w
-    n = (w * _LOG2E + _ROUND32) - _ROUND32
-    r = (w - n * _LN2_C1) - n * _LN2_C2
-    return _exp_reduced(r, _ZERO, n)
-
-
-@jit
-def _exp64(w):
-    """``_exp_reduced``'s parts of e**w for float64 w <= 16: reduced in float64 and passed on as
-    two float32s (r alone would cost up to 0.35 ulp)."""
+    """(q, s) with e**w = (1 + q)·s·2**-64, for float32 w <= 16 (clamped at the closed gate)."""
     w = _GATE_CLOSED if w < _GATE_CLOSED else w
-    n = (w * 1.4426950408889634 + _ROUND64) - _ROUND64
-    r = w - n * _LN2
-    r_high = _F(r)
-    return _exp_reduced(r_high, _F(r - r_high), _F(n))
+    biased = w * _LOG2E + _BIASED
+    n = biased - _BIASED
+    r = (w - n * _LN2_C1) - n * _LN2_C2
+    return _expm1_reduced(r), _exponent_scale(biased)
 
 
 @jit
-def _gated(x, tail, q, s, t):
-    """x·σ(z) from e**w = (1 + q)·s·t, w = z in the tail (z < -16), else w = -z.
+def _gated(x, tail, q, s):
+    """x·σ(z) from e**w = (1 + q)·s·2**-64, w = z in the tail (z < -16), else w = -z.
 
-    Outside the tail x/(1 + e**-z), with 1 + e**-z as one fused multiply-add (1 + s·t is exact:
+    Outside the tail x/(1 + e**-z), with 1 + e**-z as one fused multiply-add (1 + 2**n is exact:
     n <= 23): x is exact, so the result rounds twice, once in the division. In the tail
     x·e**z·(1 - e**z) (e**z < 2**-23, so the e**2z left out is below 2**-46): x·(1 + q) and its
-    product with (1 - e**z) are one fused multiply-add each, and s·t comes last, so subnormal
-    results round once more at most.
+    product with (1 - e**z) are one fused multiply-add each, and the 2**-64 comes last, so
+    subnormal results round once more at most.
     """
-    st = s * t
-    head = x / (q * st + (_ONE + st))
+    p = s * _UNSCALE
+    head = x / (q * p + (_ONE + p))
     first = x * q + x
-    return (first - first * (q * st + st)) * s * t if tail else head
+    return (first - first * (q * p + p)) * s * _UNSCALE if tail else head
 
 
 @jit
 def sigmoid(x):
-    q, s, t = _exp32(x if x < _TAIL32 else -x)
-    return _gated(_ONE, x < _TAIL32, q, s, t)
+    q, s = _exp32(x if x < _TAIL else -x)
+    return _gated(_ONE, x < _TAIL, q, s)
 
 
 @jit
 def silu(x):
-    q, s, t = _exp32(x if x < _TAIL32 else -x)
-    return _ZERO if x < _GATE_CLOSED32 else _gated(x, x < _TAIL32, q, s, t)
-
-
-@jit
-def gelu_tanh(x):
-    wide = np.float64(x)
-    u2 = _TWO_SQRT_2_OVER_PI * (wide + GELU_TANH_CUBIC * wide * wide * wide)
-    q, s, t = _exp64(u2 if u2 < _TAIL else -u2)
-    return _ZERO if u2 < _GATE_CLOSED else _gated(x, u2 < _TAIL, q, s, t)
+    q, s = _exp32(x if x < _TAIL else -x)
+    return _ZERO if x < _GATE_CLOSED else _gated(x, x < _TAIL, q, s)
 
 
 ELEMENTS = {
@@ -165,7 +137,6 @@ ELEMENTS = {
     "hardswish": hardswish,
     "sigmoid": sigmoid,
     "silu": silu,
-    "gelu_tanh": gelu_tanh,
 }
 EXACT = frozenset(["relu", "relu6"])  # bit-identical to the float64 loop: also accuracy="exact"
 
