@@ -6,6 +6,12 @@ they are computed in float64 (accuracy="exact", and the others); float16 results
 reference rounded to float16 for all 65 536 inputs (0 ulp).
 """
 
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -300,6 +306,34 @@ def test_every_kernel_has_a_catalogue_record_and_docstring():
     for name, kernel in K.KERNELS.items():
         assert name in ACTIVATIONS and ACTIVATIONS[name].elementwise
         assert ACTIVATIONS[name].formula in kernel.__doc__
+
+
+_VECTOR_WIDTH_PROBE = r"""
+import re, numba
+from edgeact.kernels import scalar
+from edgeact.kernels._float32 import float32_loop
+from edgeact.kernels._loops import map_loop
+a = numba.float32[::1]
+loops = [(float32_loop("sigmoid"), (a, a)),
+         (map_loop(scalar.ELEMENTS["gelu_tanh"], for_float32=True), (a, a, numba.types.Tuple(())))]
+for loop, signature in loops:
+    loop.compile(signature)  # compiled for the target CPU, never run: this host may lack it
+    print(sorted(set(re.findall(r"vmovups\s+(?:\S+, )?%([xyz])mm", loop.inspect_asm(signature)))))
+"""
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 registers")
+def test_float32_loops_use_512_bit_vectors_where_llvm_prefers_256(tmp_path):
+    """Compiled for skylake-avx512, whose LLVM tuning prefers 256-bit vectors, the float32 loops
+    (both accuracies) still move zmm registers: ``_jit.prefer_wide_vectors`` is in effect."""
+    env = dict(os.environ, NUMBA_CPU_NAME="skylake-avx512", NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(K.__file__).parents[2]), *sys.path])
+    run = subprocess.run(
+        [sys.executable, "-c", _VECTOR_WIDTH_PROBE], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    widths = run.stdout.splitlines()
+    assert len(widths) == 2 and all("'z'" in line for line in widths), run.stdout
 
 
 # -- bad input ---------------------------------------------------------------------------------

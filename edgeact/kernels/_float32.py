@@ -29,7 +29,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from edgeact._jit import jit
+from edgeact._jit import jit, prefer_wide_vectors
 from edgeact.kernels._loops import specialise
 
 __all__ = ["ELEMENTS", "EXACT", "KEEPS_THE_NAN", "computes_in_float32", "float32_loop"]
@@ -154,12 +154,14 @@ KEEPS_THE_NAN = frozenset(["hardsigmoid", "hardswish"])
 
 
 def _float32_template(x, out):
+    prefer_wide_vectors()
     for i in range(x.size):
         y = _element(x[i])  # noqa: F821
         out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
 
 
 def _arithmetic_template(x, out):
+    prefer_wide_vectors()
     for i in range(x.size):
         out[i] = _element(x[i])  # noqa: F821
 
