@@ -26,9 +26,8 @@ from numba import types
 from numba.extending import intrinsic
 
 from edgeact._jit import jit
+from edgeact.kernels import _float32
 from edgeact.kernels._cpu import has_half_conversion
-from edgeact.kernels._float32 import hardsigmoid as _hardsigmoid_f32
-from edgeact.kernels._float32 import hardswish as _hardswish_float32
 from edgeact.kernels._loops import specialise
 
 __all__ = [
@@ -74,7 +73,7 @@ def _hardswish_f32(x):
     float32's x + 3 drops the 2**-48, and 2**-25 would round (to even) to 0. The float16 result is
     x itself. This is the only input of the 65 536 where the float32 arithmetic differs.
     """
-    y = _hardswish_float32(x)
+    y = _float32.hardswish(x)
     return x if x == _TINIEST_HALF else y  # selecting last vectorises better: 5.0 vs 4.4 G/s
 
 
@@ -101,7 +100,7 @@ def _relu6_code(code):
     return _quieted_nan_or(code, clamped if code < _SIGN_HALF else _relu_code(code))
 
 
-HALF_ELEMENTS = {"hardsigmoid": _hardsigmoid_f32, "hardswish": _hardswish_f32}
+HALF_ELEMENTS = {"hardsigmoid": _float32.hardsigmoid, "hardswish": _hardswish_f32}
 # relu and relu6 only select, which integer compares on the float16 bits do exactly on every
 # CPU target: no conversion, and no float compare for LLVM to turn into max/min (LLVM 14, in
 # llvmlite 0.43, made relu6(-0.0) +0.0 that way once the NaN rule's select was added).

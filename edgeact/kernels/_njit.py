@@ -1,7 +1,7 @@
 """The public kernels inside users' own ``@njit`` code, through Numba overloads.
 
 ``edgeact.kernels.hardswish(x)`` written in a Numba function compiles to the same loops the
-array kernel runs (``_loops``, ``_half``, ``_simd``), so both give the same bits:
+array kernel runs (``_loops``, ``_float32``, ``_half``, ``_simd``), so both give the same bits:
 
     from numba import njit
     import edgeact.kernels as K
