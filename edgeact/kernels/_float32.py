@@ -8,11 +8,13 @@ float64 loop's and serve ``accuracy="exact"`` too (``EXACT``).
 
 The exponential is Cody and Waite's (as in Cephes' ``expf.c``): n = round(w/ln 2), r = w - n·ln 2
 with ln 2 split in Cephes' two parts (0.693359375 has 9 bits, so n·C1 is exact even without FMA),
-e**r - 1 by its degree-7 Taylor polynomial (|r| <= ln(2)/2: remainder r**8/8!·e**|r| < 7.4e-9,
-0.06 ulp), kept apart from the 1 so that the callers' fused multiply-adds absorb it. The power of
-two comes from the rounding itself, as in XNNPACK's exp kernels: w/ln 2 + 1.5·2**23 + 191 holds
-n + 191 in its low bits, which shifted into the exponent field give 2**(n + 64); results are
-scaled by it and then by 2**-64, so subnormal results round once (XNNPACK flushes them to zero).
+e**r - 1 by its degree-7 Taylor polynomial, r + r²·P(r) (|r| <= ln(2)/2: remainder
+r**8/8!·e**|r| < 7.4e-9, 0.06 ulp), kept apart from the 1 so that the callers' fused
+multiply-adds absorb it: sigmoid, silu, tanh (m/(m + 2), m = e**2|x| - 1) and selu use it.
+The power of two comes from the rounding itself, as in XNNPACK's exp kernels: w/ln 2 +
+1.5·2**23 + 191 holds n + 191 in its low bits, which shifted into the exponent field give
+2**(n + 64); results are scaled by it and then by 2**-64, so subnormal results round once
+(XNNPACK flushes them to zero).
 
 The gates (``_gated``) never let e**w overflow and never round the numerator outside the tail:
 x/(1 + e**-z) down to z = -16, x·e**z·(1 - e**z) below.
@@ -31,17 +33,29 @@ from numba import types
 from numba.extending import intrinsic
 
 from edgeact._jit import jit, prefer_wide_vectors
+from edgeact.catalogue import SELU_ALPHA, SELU_SCALE
 from edgeact.kernels._loops import specialise
 
 __all__ = ["ELEMENTS", "EXACT", "KEEPS_THE_NAN", "computes_in_float32", "float32_loop"]
 
 _F = np.float32
+
+
+def _split(c: float) -> tuple[np.float32, np.float32]:
+    """The float64 constant c as high + low float32 parts, the high one rounded toward zero so
+    that both have c's sign (x·high + x·low at x = ±inf is then ±inf, not inf - inf)."""
+    high = _F(c)
+    if abs(float(high)) > abs(c):
+        high = np.nextafter(high, _F(0))
+    return high, _F(c - float(high))
+
+
 _ZERO, _ONE, _THREE, _SIX, _SIXTH = _F(0), _F(1), _F(3), _F(6), _F(1 / 6)
 _LOG2E = _F(1.4426950408889634)
 _LN2_C1, _LN2_C2 = _F(0.693359375), _F(-2.12194440e-4)  # Cephes expf.c
 _BIASED = _F(12582912.0 + 191)  # 1.5 * 2**23 rounds to an integer, and 191 = 127 + 64 biases it
 _UNSCALE = _F(2.0**-64)
-_TAYLOR_7 = tuple(_F(c) for c in (1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2, 1))  # /r
+_TAYLOR_7 = tuple(_F(c) for c in (1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2))  # /r²
 _GATE_CLOSED = _F(-110)  # e**-110 · 110 is below float32's 2**-150: the gate is shut
 _TWO = _F(2)
 _TANH_FLAT = _F(9.1)  # tanh(x) rounds to ±1 from |x| = 9.01
@@ -51,7 +65,10 @@ _TANH_SMALL = _F(0.3)  # below, tanh's Taylor series; above, m/(m + 2) has no ca
 _TANH_TAYLOR = tuple(
     _F(c) for c in (21844 / 6081075, -1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3)
 )
-_TAIL = _F(-16)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
+_TAIL = _F(-16)
+_SELU_SCALE, _SELU_NEG = (
+    _split(c) for c in (SELU_SCALE, SELU_SCALE * SELU_ALPHA)
+)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
 
 
 @intrinsic
@@ -94,11 +111,12 @@ def hardswish(x):
 
 @jit
 def _expm1_reduced(r):
-    """e**r - 1 for |r| <= ln(2)/2."""
-    q = _TAYLOR_7[0]
-    for c in _TAYLOR_7[1:]:
-        q = q * r + c
-    return q * r
+    """e**r - 1 for |r| <= ln(2)/2, as r + r²·P(r): r is exact, so only the last fused
+    multiply-add rounds at full weight (r·P(r) would round twice)."""
+    c = _TAYLOR_7[0]
+    for k in _TAYLOR_7[1:]:
+        c = c * r + k
+    return (r * r) * c + r
 
 
 @jit
@@ -145,6 +163,20 @@ def tanh(x):
 
 
 @jit
+def selu(x):
+    """scale·x for x >= 0, scale·alpha·(e**x - 1) below; each constant split in two float32s, so
+    that its product with x or e**x - 1 rounds once."""
+    q, s = _exp32(x if x < _ZERO else _ZERO)
+    p = s * _UNSCALE
+    m = q * p + (p - _ONE)  # e**x - 1: 2**n - 1 is exact down to n = -24, -1 below
+    return (
+        x * _SELU_SCALE[0] + x * _SELU_SCALE[1]
+        if x >= _ZERO
+        else m * _SELU_NEG[0] + m * _SELU_NEG[1]
+    )
+
+
+@jit
 def sigmoid(x):
     q, s = _exp32(x if x < _TAIL else -x)
     return _gated(_ONE, x < _TAIL, q, s)
@@ -164,6 +196,7 @@ ELEMENTS = {
     "sigmoid": sigmoid,
     "silu": silu,
     "tanh": tanh,
+    "selu": selu,
 }
 EXACT = frozenset(["relu", "relu6"])  # bit-identical to the float64 loop: also accuracy="exact"
 
