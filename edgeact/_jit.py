@@ -10,10 +10,13 @@
   inserts a zero check that stops LLVM from vectorising every loop that divides.
 - ``fastmath={"contract"}``: only fused multiply-add contraction. The full fastmath set would let
   LLVM assume there are no NaNs or infinities, which breaks the IEEE behaviour the tests check.
+  ``jit(contract=False)`` leaves it out, for float32 arithmetic whose results must not depend on
+  whether the CPU target has FMA (the fused operations are then written out: ``_float32``).
 
 Loops that should use the CPU's widest vectors call ``prefer_wide_vectors()`` (see there).
 """
 
+import functools
 import os
 import sys
 import threading
@@ -54,18 +57,22 @@ def cache_dir() -> Path:
     return Path(base) / "edgeact" / "numba"
 
 
-def jit(fn: _F) -> _F:
-    """``numba.njit`` with edgeact's flags, caching into ``cache_dir()``.
+def jit(fn: _F | None = None, *, contract: bool = True):
+    """``numba.njit`` with edgeact's flags, caching into ``cache_dir()``: ``@jit``, or
+    ``@jit(contract=False)`` for no fused multiply-add contraction.
 
     Numba picks a function's cache directory from ``numba.config.CACHE_DIR`` when the function is
     decorated, so it is set for that moment only (and restored): edgeact's choice holds even when
     numba was imported first, and other code's cached functions are not moved.
     """
+    if fn is None:
+        return functools.partial(jit, contract=contract)
     with _CONFIG_LOCK:
         previous = numba_config.CACHE_DIR
         numba_config.CACHE_DIR = str(cache_dir())
         try:
-            return njit(**JIT_OPTIONS)(fn)
+            options = JIT_OPTIONS if contract else dict(JIT_OPTIONS, fastmath=False)
+            return njit(**options)(fn)
         finally:
             numba_config.CACHE_DIR = previous
 

@@ -30,6 +30,7 @@ import math
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from edgeact._jit import jit, prefer_wide_vectors
@@ -65,10 +66,25 @@ _TANH_SMALL = _F(0.3)  # below, tanh's Taylor series; above, m/(m + 2) has no ca
 _TANH_TAYLOR = tuple(
     _F(c) for c in (21844 / 6081075, -1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3)
 )
-_TAIL = _F(-16)
-_SELU_SCALE, _SELU_NEG = (
-    _split(c) for c in (SELU_SCALE, SELU_SCALE * SELU_ALPHA)
-)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
+_TAIL = _F(-16)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
+_SELU_SCALE, _SELU_NEG = (_split(c) for c in (SELU_SCALE, SELU_SCALE * SELU_ALPHA))
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a·b + c rounded once (LLVM's fma: the FMA instruction, or libm's fmaf where the target
+    has none), so results do not depend on the CPU target."""
+    if not a == b == c == types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32"
+        )
+        return builder.call(fma, args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
 
 
 @intrinsic
@@ -86,50 +102,50 @@ def _exponent_scale(typingctx, biased):
     return types.float32(types.float32), codegen
 
 
-@jit
+@jit(contract=False)
 def relu(x):
     return _ZERO if x < _ZERO else x
 
 
-@jit
+@jit(contract=False)
 def relu6(x):
     y = _ZERO if x < _ZERO else x
     return _SIX if y > _SIX else y
 
 
-@jit
+@jit(contract=False)
 def hardsigmoid(x):
     """relu6(x + 3) · (1/6), the float16 kernels' arithmetic too (``_half``), which the division
     by 6 is not: it rounds 2 float16 inputs differently."""
     return relu6(x + _THREE) * _SIXTH
 
 
-@jit
+@jit(contract=False)
 def hardswish(x):
     return _ZERO if x < -_THREE else x * hardsigmoid(x)
 
 
-@jit
+@jit(contract=False)
 def _expm1_reduced(r):
     """e**r - 1 for |r| <= ln(2)/2, as r + r²·P(r): r is exact, so only the last fused
     multiply-add rounds at full weight (r·P(r) would round twice)."""
     c = _TAYLOR_7[0]
     for k in _TAYLOR_7[1:]:
-        c = c * r + k
-    return (r * r) * c + r
+        c = _fma(c, r, k)
+    return _fma(r * r, c, r)
 
 
-@jit
+@jit(contract=False)
 def _exp32(w):
     """(q, s) with e**w = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed gate)."""
     w = _GATE_CLOSED if w < _GATE_CLOSED else w
-    biased = w * _LOG2E + _BIASED
+    biased = _fma(w, _LOG2E, _BIASED)
     n = biased - _BIASED
-    r = (w - n * _LN2_C1) - n * _LN2_C2
+    r = _fma(-n, _LN2_C2, w - n * _LN2_C1)  # n·C1 and w - n·C1 are exact
     return _expm1_reduced(r), _exponent_scale(biased)
 
 
-@jit
+@jit(contract=False)
 def _gated(x, tail, q, s):
     """x·σ(z) from e**w = (1 + q)·s·2**-64, w = z in the tail (z < -16), else w = -z.
 
@@ -140,12 +156,12 @@ def _gated(x, tail, q, s):
     subnormal results round once more at most.
     """
     p = s * _UNSCALE
-    head = x / (q * p + (_ONE + p))
-    first = x * q + x
-    return (first - first * (q * p + p)) * s * _UNSCALE if tail else head
+    head = x / _fma(q, p, _ONE + p)
+    first = _fma(x, q, x)
+    return _fma(-first, _fma(q, p, p), first) * s * _UNSCALE if tail else head
 
 
-@jit
+@jit(contract=False)
 def tanh(x):
     """x + x³·T(x²) (Taylor, to x**13) for |x| < 0.3; beyond, m/(m + 2) with m = e**2|x| - 1,
     the sign of x copied on (flat at ±1 from |x| = 9.1). Near |x| = 0.17, where n turns 1,
@@ -153,36 +169,33 @@ def tanh(x):
     a = abs(x)
     q, s = _exp32(_TWO * (_TANH_FLAT if a > _TANH_FLAT else a))
     p = s * _UNSCALE
-    m = q * p + (p - _ONE)  # 2**n - 1 is exact up to n = 24
+    m = _fma(q, p, p - _ONE)  # 2**n - 1 is exact up to n = 24
     t = x * x
     c = _TANH_TAYLOR[0]
     for k in _TANH_TAYLOR[1:]:
-        c = c * t + k
-    small = x + x * (t * c)
+        c = _fma(c, t, k)
+    small = _fma(x, t * c, x)
     return small if a < _TANH_SMALL else math.copysign(m / (m + _TWO), x)
 
 
-@jit
+@jit(contract=False)
 def selu(x):
     """scale·x for x >= 0, scale·alpha·(e**x - 1) below; each constant split in two float32s, so
     that its product with x or e**x - 1 rounds once."""
     q, s = _exp32(x if x < _ZERO else _ZERO)
     p = s * _UNSCALE
-    m = q * p + (p - _ONE)  # e**x - 1: 2**n - 1 is exact down to n = -24, -1 below
-    return (
-        x * _SELU_SCALE[0] + x * _SELU_SCALE[1]
-        if x >= _ZERO
-        else m * _SELU_NEG[0] + m * _SELU_NEG[1]
-    )
+    m = _fma(q, p, p - _ONE)  # e**x - 1: 2**n - 1 is exact down to n = -24, -1 below
+    positive = _fma(x, _SELU_SCALE[0], x * _SELU_SCALE[1])
+    return positive if x >= _ZERO else _fma(m, _SELU_NEG[0], m * _SELU_NEG[1])
 
 
-@jit
+@jit(contract=False)
 def sigmoid(x):
     q, s = _exp32(x if x < _TAIL else -x)
     return _gated(_ONE, x < _TAIL, q, s)
 
 
-@jit
+@jit(contract=False)
 def silu(x):
     q, s = _exp32(x if x < _TAIL else -x)
     return _ZERO if x < _GATE_CLOSED else _gated(x, x < _TAIL, q, s)
