@@ -16,6 +16,10 @@ The power of two comes from the rounding itself, as in XNNPACK's exp kernels: w/
 2**(n + 64); results are scaled by it and then by 2**-64, so subnormal results round once
 (XNNPACK flushes them to zero).
 
+The element functions compile without FMA contraction (``jit(contract=False)``) and write their
+fused multiply-adds out (``_fma``), so their bits do not depend on the CPU target (NaN payloads
+included: tests/test_cpu_dispatch.py, tests/test_kernel_bits.py).
+
 The gates (``_gated``) never let e**w overflow and never round the numerator outside the tail:
 x/(1 + e**-z) down to z = -16, x·e**z·(1 - e**z) below.
 
