@@ -1,9 +1,9 @@
 """The public kernels called from users' own ``@njit`` functions (``edgeact.kernels._njit``).
 
 Inside Numba they must give the array kernels' bits: every kernel on float32 (special values,
-breakpoints, random), all 65 536 float16 codes and all 256 int8/uint8 codes under every compat,
-with default and with other parameters, fresh and given ``out``, any layout. Errors are Numba's
-TypingError at compile time or ValueError at run time, each naming the kernel.
+breakpoints, random; both accuracies), all 65 536 float16 codes and all 256 int8/uint8 codes under
+every compat, with default and with other parameters, fresh and given ``out``, any layout. Errors
+are Numba's TypingError at compile time or ValueError at run time, each naming the kernel.
 """
 
 import numpy as np
@@ -45,9 +45,9 @@ def _user_function(name: str, params: dict[str, float]):
     namespace = {"K": K, "njit": njit}
     exec(
         f"@njit\n"
-        f"def user(x, out, x_q, y_q, compat):\n"
-        f"    K.{name}(x, out, x_q=x_q, y_q=y_q, compat=compat{given})\n"
-        f"    return K.{name}(x, x_q=x_q, y_q=y_q, compat=compat)\n",
+        f"def user(x, out, x_q, y_q, compat, accuracy):\n"
+        f"    K.{name}(x, out, x_q=x_q, y_q=y_q, compat=compat, accuracy=accuracy{given})\n"
+        f"    return K.{name}(x, x_q=x_q, y_q=y_q, compat=compat, accuracy=accuracy)\n",
         namespace,
     )
     return namespace["user"]
@@ -59,11 +59,13 @@ def _same_bits(got: np.ndarray, want: np.ndarray) -> None:
     np.testing.assert_array_equal(got.view(bits), want.view(bits))
 
 
-# One case per code path (float32 select and float64 loops, float16 arithmetic and tables with
-# default and passed parameters, int8 and uint8 tables) runs everywhere; the others compile a
-# Numba function each, minutes under the emulated arm64 interpreter, so CI runs them on x86-64.
-PATHS = {("relu6", np.float32), ("gelu", np.float32), ("hardswish", np.float16),
-         ("elu", np.float16), ("sigmoid", np.int8), ("hardswish", np.uint8)}  # fmt: skip
+# One case per code path (float32 select, float32-or-float64 and float64-only loops, float16
+# arithmetic and tables with default and passed parameters, int8 and uint8 tables) runs
+# everywhere; the others compile a Numba function each, minutes under the emulated arm64
+# interpreter, so CI runs them on x86-64.
+PATHS = {("relu6", np.float32), ("sigmoid", np.float32), ("gelu", np.float32),
+         ("hardswish", np.float16), ("elu", np.float16), ("sigmoid", np.int8),
+         ("hardswish", np.uint8)}  # fmt: skip
 CASES = [
     pytest.param(name, dtype, marks=[] if (name, dtype) in PATHS else pytest.mark.compiles)
     for name in NAMES
@@ -77,15 +79,17 @@ def test_every_kernel_in_njit_gives_the_array_kernels_bits(name, dtype):
     user = _user_function(name, params)
     if dtype in QUANT:
         x, (x_q, y_q) = CODES[dtype], QUANT[dtype]
-        runs = [(compat, {"x_q": x_q, "y_q": y_q, "compat": compat}) for compat in K.COMPATS]
+        runs = [
+            (compat, "fast", {"x_q": x_q, "y_q": y_q, "compat": compat}) for compat in K.COMPATS
+        ]
     else:
         x, x_q, y_q = (FLOAT32_INPUT if dtype == np.float32 else FLOAT16_INPUT), None, None
-        runs = [("tflite", {})]
-    for compat, quant in runs:
-        want = kernel(x, **quant)
+        runs = [("tflite", accuracy, {"accuracy": accuracy}) for accuracy in ("fast", "exact")]
+    for compat, accuracy, kwargs in runs:
+        want = kernel(x, **kwargs)
         out = np.zeros_like(want)
-        _same_bits(user(x, out, x_q, y_q, compat), want)
-        _same_bits(out, kernel(x, **quant, **params))
+        _same_bits(user(x, out, x_q, y_q, compat, accuracy), want)
+        _same_bits(out, kernel(x, **kwargs, **params))
 
 
 @njit
@@ -141,6 +145,7 @@ XQ, YQ = QUANT[np.int8]
         ("K.gelu(x, x_q=x_q, y_q=y_q)", (Q8.view(np.uint8), None, XQ, YQ), "x_q.dtype is int8"),
         ("K.tanh(x, out)", (Q8, np.zeros(4, np.uint8), None, None), "need x_q and y_q"),
         ("K.elu(x, out, x_q=x_q, y_q=y_q)", (Q8, X32, XQ, YQ), "elu: out must be a writable int8"),
+        ("K.silu(x, accuracy=2)", (X32, None, None, None), "silu: accuracy must be 'fast' or"),
     ],
 )
 def test_njit_kernel_refuses_wrong_types_when_compiling(source, args, message):
@@ -155,6 +160,7 @@ def test_njit_kernel_refuses_wrong_types_when_compiling(source, args, message):
         ("K.leaky_relu(x, negative_slope=np.inf)", (X32, None, None, None), "negative_slope"),
         ("K.elu(x, alpha=np.nan, x_q=x_q, y_q=y_q)", (Q8, None, XQ, YQ), "alpha must be a finite"),
         ("K.hardswish(x, x_q=x_q, y_q=y_q, compat='tf')", (Q8, None, XQ, YQ), "unknown compat"),
+        ("K.sigmoid(x, accuracy='exactly')", (X32, None, None, None), "sigmoid: unknown accuracy"),
     ],
 )
 def test_njit_kernel_refuses_wrong_values_when_running(source, args, message):

@@ -15,7 +15,7 @@ installed runtime's major.minor differs from it.
 
 from edgeact.catalogue import ACTIVATIONS
 from edgeact.kernels import scalar
-from edgeact.kernels._checks import COMPATS, Compat
+from edgeact.kernels._checks import ACCURACIES, COMPATS, Accuracy, Compat
 from edgeact.kernels._lut import apply_lut, make_lut
 from edgeact.kernels._njit import overload_apply_lut, overload_kernel
 from edgeact.kernels._public import Kernel, float16_table, make_kernel
@@ -43,9 +43,11 @@ sigmoid: Kernel
 gelu: Kernel
 
 __all__ = [
+    "ACCURACIES",
     "COMPATS",
     "KERNELS",
     "TRACKED_RUNTIMES",
+    "Accuracy",
     "Compat",
     "Kernel",
     "RuntimeVersionWarning",
@@ -81,20 +83,22 @@ def get(name: str) -> Kernel:
     raise ValueError(f"unknown activation {name!r}; kernels: {', '.join(KERNELS)}")
 
 
-def implementation_of(name: str, dtype) -> str:
+def implementation_of(name: str, dtype, accuracy: str = "fast") -> str:
     """Which code path ``name`` runs on ``dtype`` arrays, as benchmark records name it.
 
-    float32 in float64 or (where it only selects) in float32; float16 through float32 (where the
-    CPU converts float16 in hardware) or a 65 536-entry table (AVX-512F or AVX2 gather, or
-    portable); int8/uint8 the byte lookup (AVX-512 VBMI, AVX-512BW, AVX2, NEON or portable).
+    float32 in float32 or in float64 (see ``accuracy`` in the kernels' docstrings); float16
+    through float32 (where the CPU converts float16 in hardware) or a 65 536-entry table (AVX-512F
+    or AVX2 gather, or portable); int8/uint8 the byte lookup (AVX-512 VBMI, AVX-512BW, AVX2, NEON
+    or portable).
     """
     import numpy as np
 
-    from edgeact.kernels import _half
+    from edgeact.kernels import _float32, _half
 
     dtype = np.dtype(dtype)
     if dtype == np.float32:
-        return "float32 in float32" if name in _half.FLOAT32_ELEMENTS else "float32 in float64"
+        in_float32 = _float32.computes_in_float32(name, accuracy)
+        return "float32 in float32" if in_float32 else "float32 in float64"
     if dtype == np.float16:
         if name in _half.HALF_CODE_ELEMENTS:
             return "float16 bits compared"

@@ -13,9 +13,12 @@ import numpy as np
 from edgeact.quant import QUANTIZED_DTYPES, QuantParams
 
 __all__ = [
+    "ACCURACIES",
     "COMPATS",
     "FLOAT_DTYPES",
+    "Accuracy",
     "Compat",
+    "check_accuracy",
     "check_array",
     "check_compat",
     "check_quant_params",
@@ -26,6 +29,10 @@ __all__ = [
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 Compat = Literal["tflite", "xnnpack", "onnxruntime"]  # whose int8 arithmetic a kernel reproduces
 COMPATS: tuple[Compat, ...] = get_args(Compat)
+# float32 only: "fast" computes in float32 (within 2 ulp) where edgeact has such a loop, "exact"
+# in float64, rounded once (within 1 ulp); float16 and int8/uint8 results are the same under both.
+Accuracy = Literal["fast", "exact"]
+ACCURACIES: tuple[Accuracy, ...] = get_args(Accuracy)
 
 
 def param_values(name, defaults, kwargs) -> tuple[float, ...]:
@@ -69,6 +76,13 @@ def check_array(name, x) -> None:
 def check_compat(name, compat) -> None:
     if compat not in COMPATS:
         raise ValueError(f"{name}: unknown compat {compat!r}; choose one of {', '.join(COMPATS)}")
+
+
+def check_accuracy(name, accuracy) -> None:
+    if not isinstance(accuracy, str) or accuracy not in ACCURACIES:
+        raise ValueError(
+            f"{name}: unknown accuracy {accuracy!r}; choose one of {', '.join(ACCURACIES)}"
+        )
 
 
 def check_quant_params(name, x, x_q, y_q) -> None:

@@ -1,5 +1,5 @@
-"""Kernels computed without the float16 table, for the activations where that is exact:
-float16 arrays, and relu/relu6 on float32 arrays.
+"""float16 kernels computed without the 65 536-entry table, for the activations where that is
+exact.
 
 The general float16 path is a 65 536-entry table (one gather per element, ~3-4 G elements/s on
 x86-64). Hardsigmoid and hardswish vectorise instead: load 16 halves, widen them to float32 (F16C
@@ -12,13 +12,10 @@ only select: they compare the float16 bits as 16-bit integers, exact on every ta
 
 Only activations whose float32 result always rounds to the same float16 as the float64
 reference are listed: hardsigmoid's ``clamp(x + 3, 0, 6) · (1/6)`` and hardswish's
-``x · (clamp(x + 3, 0, 6) · (1/6))`` in float32 were checked over all 65 536 inputs
+``x · (clamp(x + 3, 0, 6) · (1/6))`` in float32 (``_float32``) were checked over all 65 536 inputs
 (tests/test_kernels.py checks them exhaustively on every run, against the reference and bit for
 bit against the table, as it does relu and relu6). Hardswish has one input where float32 rounds
 differently; it is special-cased (see ``_hardswish_f32``).
-
-The general float32 loop computes in float64 and rounds once (``_loops.map_loop``). relu and relu6
-only select, so their float32 loops skip the widening: 1.3× faster at L2 size, at copy speed.
 """
 
 import functools
@@ -29,19 +26,17 @@ from numba import types
 from numba.extending import intrinsic
 
 from edgeact._jit import jit
+from edgeact.kernels import _float32
 from edgeact.kernels._cpu import has_half_conversion
 from edgeact.kernels._loops import specialise
 
 __all__ = [
-    "FLOAT32_ELEMENTS",
     "HALF_ARITHMETIC",
     "HALF_CODE_ELEMENTS",
     "HALF_ELEMENTS",
-    "float32_loop",
     "half_loop",
 ]
 
-_ZERO, _THREE, _SIX, _SIXTH = np.float32(0), np.float32(3), np.float32(6), np.float32(1 / 6)
 _TINIEST_HALF = np.float32(2.0**-24)  # float16's smallest subnormal
 _ABS_HALF, _INF_HALF, _QUIET_HALF = np.uint16(0x7FFF), np.uint16(0x7C00), np.uint16(0x0200)
 
@@ -71,30 +66,14 @@ def _float32_to_half(typingctx, value):
 
 
 @jit
-def _relu_f32(x):
-    return _ZERO if x < _ZERO else x
-
-
-@jit
-def _relu6_f32(x):
-    y = _ZERO if x < _ZERO else x
-    return _SIX if y > _SIX else y
-
-
-@jit
-def _hardsigmoid_f32(x):
-    return _relu6_f32(x + _THREE) * _SIXTH
-
-
-@jit
 def _hardswish_f32(x):
-    """x·hardsigmoid(x), +0 below -3 like the element function.
+    """``_float32.hardswish`` for float16 results.
 
     At x = 2**-24 the exact result, 2**-25 + 2**-48/6, lies just above a float16 rounding tie;
     float32's x + 3 drops the 2**-48, and 2**-25 would round (to even) to 0. The float16 result is
     x itself. This is the only input of the 65 536 where the float32 arithmetic differs.
     """
-    y = _ZERO if x < -_THREE else x * _hardsigmoid_f32(x)
+    y = _float32.hardswish(x)
     return x if x == _TINIEST_HALF else y  # selecting last vectorises better: 5.0 vs 4.4 G/s
 
 
@@ -121,12 +100,11 @@ def _relu6_code(code):
     return _quieted_nan_or(code, clamped if code < _SIGN_HALF else _relu_code(code))
 
 
-HALF_ELEMENTS = {"hardsigmoid": _hardsigmoid_f32, "hardswish": _hardswish_f32}
+HALF_ELEMENTS = {"hardsigmoid": _float32.hardsigmoid, "hardswish": _hardswish_f32}
 # relu and relu6 only select, which integer compares on the float16 bits do exactly on every
 # CPU target: no conversion, and no float compare for LLVM to turn into max/min (LLVM 14, in
 # llvmlite 0.43, made relu6(-0.0) +0.0 that way once the NaN rule's select was added).
 HALF_CODE_ELEMENTS = {"relu": _relu_code, "relu6": _relu6_code}
-FLOAT32_ELEMENTS = {"relu": _relu_f32, "relu6": _relu6_f32}  # exact for float32 output too
 # The names not computed by the float16 table on this CPU target; chosen at import, like the
 # table loops (_simd)
 HALF_ARITHMETIC = frozenset(
@@ -144,18 +122,6 @@ def _half_template(codes, out):
 def _code_template(codes, out):
     for i in range(codes.size):
         out[i] = _element(codes[i])  # noqa: F821
-
-
-def _float32_template(x, out):
-    for i in range(x.size):
-        y = _element(x[i])  # noqa: F821
-        out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
-
-
-@functools.cache
-def float32_loop(name: str):
-    """The compiled ``loop(x, out)`` over float32 arrays for a ``FLOAT32_ELEMENTS`` name."""
-    return specialise(_float32_template, f"float32_{name}", _element=FLOAT32_ELEMENTS[name])
 
 
 @functools.cache

@@ -11,8 +11,9 @@ never load a stale loop from the cache.
 
 Loops take 1-D arrays of any stride; ``apply_1d`` cuts N-d arrays into such views.
 
-The NaN rule of every loop template (here and in ``_half``): a NaN input gives that NaN back,
-quieted, sign and payload kept. Left to the element function, a NaN result's sign and payload
+The NaN rule of every loop template (here, in ``_half`` and in ``_float32``, where some
+activations' arithmetic gives it by itself): a NaN input gives that NaN back, quieted, sign and
+payload kept. Left to the element function, a NaN result's sign and payload
 would follow the instructions LLVM picks for the target (``x·σ(x)`` computes ``-x`` on the way,
 and which operand's NaN a multiply propagates differs between vector widths), so the kernels would
 give different bits under different ``NUMBA_CPU_NAME``s. ``v + v`` is the quieted NaN on every
@@ -27,13 +28,14 @@ import types
 
 import numpy as np
 
-from edgeact._jit import jit
+from edgeact._jit import jit, prefer_wide_vectors
 from edgeact.kernels._fastmath import exp_for_float32
 
 __all__ = ["apply_1d", "lut_loop", "map_loop", "specialise", "unaliased"]
 
 
 def _map_template(x, out, params):
+    prefer_wide_vectors()
     for i in range(x.size):
         v = np.float64(x[i])
         y = _element(v, *params)  # noqa: F821 - bound by map_loop

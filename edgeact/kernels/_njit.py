@@ -1,7 +1,7 @@
 """The public kernels inside users' own ``@njit`` code, through Numba overloads.
 
 ``edgeact.kernels.hardswish(x)`` written in a Numba function compiles to the same loops the
-array kernel runs (``_loops``, ``_half``, ``_simd``), so both give the same bits:
+array kernel runs (``_loops``, ``_float32``, ``_half``, ``_simd``), so both give the same bits:
 
     from numba import njit
     import edgeact.kernels as K
@@ -12,7 +12,8 @@ array kernel runs (``_loops``, ``_half``, ``_simd``), so both give the same bits
         # or on int8 codes: K.hardswish(q, x_q=x_q, y_q=y_q, compat="onnxruntime")
 
 The signature is the array kernel's with every argument positional-or-keyword (Numba functions
-take no keyword-only arguments): ``(x, out=None, x_q=None, y_q=None, compat="tflite", **params)``.
+take no keyword-only arguments):
+``(x, out=None, x_q=None, y_q=None, compat="tflite", accuracy="fast", **params)``.
 Numba decides types at compile time, so a wrong dtype, an ``out`` of another dtype or ``x_q`` on
 float input is a ``TypingError`` naming the kernel; a shape mismatch is a ``ValueError`` at run
 time. QuantParams are built outside and passed in.
@@ -39,8 +40,9 @@ from numba.core.datamodel import default_manager, models
 from numba.core.errors import TypingError
 from numba.extending import NativeValue, box, overload, typeof_impl, unbox
 
-from edgeact.kernels._checks import check_compat, param_values
-from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ARITHMETIC, float32_loop, half_loop
+from edgeact.kernels._checks import ACCURACIES, check_compat, param_values
+from edgeact.kernels._float32 import EXACT, computes_in_float32, float32_loop
+from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import fast_byte_loop, fast_half_loop
@@ -114,7 +116,7 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
     its float16 table (``_public.float16_table``)."""
     defaults = dict(defaults)
     default_values = param_values(name, defaults, {})
-    signature = "x, out=None, x_q=None, y_q=None, compat='tflite'" + "".join(
+    signature = "x, out=None, x_q=None, y_q=None, compat='tflite', accuracy='fast'" + "".join(
         f", {k}={v!r}" for k, v in zip(defaults, default_values, strict=True)
     )
     param_list = "".join(f"{k}, " for k in defaults)
@@ -125,7 +127,8 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
         for k in defaults
     )
 
-    def implement(x, out, x_q, y_q, param_types):
+    def implement(x, out, x_q, y_q, accuracy, param_types):
+        _check_accuracy_type(name, accuracy)
         passed = any(isinstance(t, types.Type) and not _absent(t) for t in param_types)
         compute, result = _compute(name, element, defaults, default_values, half_table,
                                    x, x_q, y_q, passed)  # fmt: skip
@@ -137,14 +140,18 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
         return _generated(
             f"def impl({signature}):\n"
             f"{finite_checks}"
+            f"    if accuracy != {ACCURACIES[0]!r} and accuracy != {ACCURACIES[1]!r}:\n"
+            f"        raise ValueError('{name}: unknown accuracy; choose one of "
+            f"{', '.join(ACCURACIES)}')\n"
             f"    y = {y}\n"
-            f"    fill(x, y, x_q, y_q, compat, ({as_floats}))\n"
+            f"    fill(x, y, x_q, y_q, compat, accuracy, ({as_floats}))\n"
             f"    return y\n",
             np=np, fill=fill, result=numba.np.numpy_support.as_dtype(result),
         )  # fmt: skip
 
     typer = _generated(
-        f"def typer({signature}):\n    return implement(x, out, x_q, y_q, ({param_list}))\n",
+        f"def typer({signature}):\n"
+        f"    return implement(x, out, x_q, y_q, accuracy, ({param_list}))\n",
         implement=implement,
     )
     overload(kernel)(typer)
@@ -173,7 +180,7 @@ def overload_apply_lut(apply_lut) -> None:
             if table.size != size:
                 raise ValueError(size_error)
             y = np.empty(q.shape, table.dtype) if out is None else out
-            fill(q, y, None, None, "", np.ascontiguousarray(table))
+            fill(q, y, None, None, "", "", np.ascontiguousarray(table))
             return y
 
         return impl
@@ -185,7 +192,7 @@ def overload_apply_lut(apply_lut) -> None:
 def _table_compute(bits: int):
     """compute(...) for a table passed in the ``params`` slot (see ``_filler``)."""
     lookup = _lookup(bits)
-    return numba.njit(lambda x, y, x_q, y_q, compat, table: lookup(x, table, y))
+    return numba.njit(lambda x, y, x_q, y_q, compat, accuracy, table: lookup(x, table, y))
 
 
 @functools.cache
@@ -206,7 +213,7 @@ def _generated(source: str, **names):
 
 
 def _compute(name, element, defaults, default_values, half_table, x, x_q, y_q, passed):
-    """(compute(x_1d, y_1d, x_q, y_q, compat, params), result dtype) for x's type."""
+    """(compute(x_1d, y_1d, x_q, y_q, compat, accuracy, params), result dtype) for x's type."""
     if not isinstance(x, types.Array):
         raise TypingError(f"{name}: x must be a NumPy array, got {x}")
     quantized = not _absent(x_q) or not _absent(y_q)
@@ -236,7 +243,7 @@ def _byte_compute(name, default_items):
     defaults, lookup = dict(default_items), _lookup(8)
 
     @numba.njit
-    def compute(x, y, x_q, y_q, compat, params):
+    def compute(x, y, x_q, y_q, compat, accuracy, params):
         with numba.objmode(table=_BYTE_TABLE):
             table = _byte_table(name, defaults, params, x_q, y_q, compat)
         lookup(x, table, y)
@@ -246,29 +253,47 @@ def _byte_compute(name, default_items):
 
 @functools.cache
 def _float_compute(name, element, half_table, dtype, default_values, passed):
-    if dtype == types.float32 and name in FLOAT32_ELEMENTS:
+    if dtype == types.float32 and name in EXACT:
         loop = float32_loop(name)
-        return numba.njit(lambda x, y, x_q, y_q, compat, params: loop(x, y))
+        return numba.njit(lambda x, y, x_q, y_q, compat, accuracy, params: loop(x, y))
     if dtype == types.float32:
-        loop = map_loop(element, for_float32=True)
-        return numba.njit(lambda x, y, x_q, y_q, compat, params: loop(x, y, params))
+        exact = map_loop(element, for_float32=True)
+        if not computes_in_float32(name, "fast"):
+            return numba.njit(lambda x, y, x_q, y_q, compat, accuracy, params: exact(x, y, params))
+        fast = float32_loop(name)
+
+        @numba.njit
+        def choose(x, y, x_q, y_q, compat, accuracy, params):
+            if accuracy == "exact":
+                exact(x, y, params)
+            else:
+                fast(x, y)
+
+        return choose
     if name in HALF_ARITHMETIC:
         loop = half_loop(name)
         return numba.njit(
-            lambda x, y, x_q, y_q, compat, params: loop(x.view(np.uint16), y.view(np.uint16))
+            lambda x, y, x_q, y_q, compat, accuracy, params: loop(
+                x.view(np.uint16), y.view(np.uint16)
+            )
         )
     lookup = _lookup(16)
     if not passed:
         table = half_table(element, default_values)
-        return numba.njit(lambda x, y, x_q, y_q, compat, params: lookup(x, table, y))
+        return numba.njit(lambda x, y, x_q, y_q, compat, accuracy, params: lookup(x, table, y))
 
     @numba.njit
-    def compute(x, y, x_q, y_q, compat, params):
+    def compute(x, y, x_q, y_q, compat, accuracy, params):
         with numba.objmode(table=_HALF_TABLE):
             table = half_table(element, params)
         lookup(x, table, y)
 
     return compute
+
+
+def _check_accuracy_type(name, accuracy) -> None:
+    if not isinstance(accuracy, (str, types.UnicodeType, types.StringLiteral, types.Omitted)):
+        raise TypingError(f"{name}: accuracy must be 'fast' or 'exact', got {accuracy}")
 
 
 def _check_out(name, out, result) -> None:
@@ -290,22 +315,22 @@ def _filler(compute, shape_error: str, contiguous_out: bool):
     if contiguous_out:
 
         @numba.njit
-        def fill(x, y, x_q, y_q, compat, params):
+        def fill(x, y, x_q, y_q, compat, accuracy, params):
             if x.shape != y.shape:
                 raise ValueError(shape_error)
             xs, ys = np.ascontiguousarray(x).reshape(x.size), y.reshape(y.size)
             if _overlap_partly(xs, ys):
                 xs = xs.copy()
-            compute(xs, ys, x_q, y_q, compat, params)
+            compute(xs, ys, x_q, y_q, compat, accuracy, params)
 
         return fill
 
     @numba.njit
-    def fill_aside(x, y, x_q, y_q, compat, params):
+    def fill_aside(x, y, x_q, y_q, compat, accuracy, params):
         if x.shape != y.shape:
             raise ValueError(shape_error)
         ys = np.empty(x.size, y.dtype)
-        compute(np.ascontiguousarray(x).reshape(x.size), ys, x_q, y_q, compat, params)
+        compute(np.ascontiguousarray(x).reshape(x.size), ys, x_q, y_q, compat, accuracy, params)
         y[...] = ys.reshape(y.shape)
 
     return fill_aside

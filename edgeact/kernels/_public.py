@@ -1,8 +1,9 @@
 """The public array kernels: argument checks and dispatch in Python, all work in compiled loops.
 
-- float32 runs the element function in a vectorised loop (float64 inside, rounded once; its
-  exponential only as accurate as float32 needs, see ``_fastmath``); relu and relu6, which only
-  select, run in float32 (``_half``).
+- float32 computes in float32 where ``_float32`` has the activation (within 2 ulp, 16 lanes per
+  AVX-512 vector); elsewhere, and with ``accuracy="exact"``, it runs the element function in a
+  vectorised loop (float64 inside, rounded once, within 1 ulp; its exponential only as accurate
+  as float32 needs, see ``_fastmath``).
 - float16 runs through a 65 536-entry table holding the element function's float64 result for
   every float16 code, rounded once by NumPy's correctly rounded double-to-half conversion: one
   gather per element, as accurate as the float64 arithmetic, and the input is never converted.
@@ -20,22 +21,35 @@ from typing import Protocol
 import numpy as np
 
 from edgeact.kernels._checks import (
+    Accuracy,
     Compat,
+    check_accuracy,
     check_array,
     check_compat,
     check_quant_params,
     checked_out,
     param_values,
 )
-from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ARITHMETIC, float32_loop, half_loop
+from edgeact.kernels._float32 import computes_in_float32, float32_loop
+from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import apply_1d, map_loop, unaliased
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
 from edgeact.quant import QuantParams
 
-__all__ = ["DEFAULT_COMPAT", "Compat", "Kernel", "float16_table", "make_kernel", "run_table"]
+__all__ = [
+    "DEFAULT_ACCURACY",
+    "DEFAULT_COMPAT",
+    "Accuracy",
+    "Compat",
+    "Kernel",
+    "float16_table",
+    "make_kernel",
+    "run_table",
+]
 
 DEFAULT_COMPAT: Compat = "tflite"
+DEFAULT_ACCURACY: Accuracy = "fast"
 _FLOAT16, _CODES8, _CODES16 = np.dtype(np.float16), np.dtype(np.uint8), np.dtype(np.uint16)
 
 
@@ -53,6 +67,7 @@ class Kernel(Protocol):
         x_q: QuantParams | None = None,
         y_q: QuantParams | None = None,
         compat: Compat = "tflite",
+        accuracy: Accuracy = "fast",
         **params: float,
     ) -> np.ndarray: ...
 
@@ -60,7 +75,7 @@ class Kernel(Protocol):
 def make_kernel(
     name: str, element: Callable[..., float], params: Mapping[str, float], formula: str
 ) -> Kernel:
-    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, **params)``.
+    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, accuracy, **params)``.
 
     Small arrays are common in inference, so the per-call Python work is kept to checks and one
     dispatch: default parameters are resolved once, and loops are looked up in caches.
@@ -76,11 +91,13 @@ def make_kernel(
         x_q: QuantParams | None = None,
         y_q: QuantParams | None = None,
         compat: Compat = DEFAULT_COMPAT,
+        accuracy: Accuracy = DEFAULT_ACCURACY,
         **kwargs: float,
     ) -> np.ndarray:
         values = param_values(name, defaults, kwargs) if kwargs else default_values
         check_array(name, x)
         check_compat(name, compat)
+        check_accuracy(name, accuracy)
         check_quant_params(name, x, x_q, y_q)
         fresh = out is None
         out = checked_out(name, x, x.dtype if x_q is None else y_q.dtype, out)
@@ -94,7 +111,7 @@ def make_kernel(
             return out
         if x.dtype == _FLOAT16:
             return run_table(x, float16_table(element, values), out)
-        if name in FLOAT32_ELEMENTS:
+        if computes_in_float32(name, accuracy):
             apply_1d(float32_loop(name), x, out)
             return out
         loop = map_loop(element, for_float32=True)
@@ -135,6 +152,7 @@ def float16_table(element: Callable[..., float], values: tuple[float, ...]) -> n
 
 def _docstring(name, formula, defaults) -> str:
     described = ", ".join(f"{k}={v}" for k, v in defaults.items()) or "none"
+    note = "" if computes_in_float32(name, "fast") else " (no float32 loop yet: as 'exact')"
     litert, ort = TRACKED_RUNTIMES["tflite"].version, TRACKED_RUNTIMES["onnxruntime"].version
     return (
         f"{name}(x) = {formula}, element-wise.\n\n"
@@ -144,8 +162,9 @@ def _docstring(name, formula, defaults) -> str:
         f"compat: whose int8 arithmetic to reproduce bit for bit: 'tflite' (LiteRT {litert}'s\n"
         f"builtin kernels, the default), 'xnnpack' (LiteRT {litert}'s default delegate) or\n"
         f"'onnxruntime' (ONNX Runtime {ort}, QDQ); see edgeact.kernels.TRACKED_RUNTIMES.\n"
-        f"float32 is within 1 ulp of the float64 result; float16 is the float64 result rounded\n"
-        f"to nearest."
+        f"accuracy (float32 only): 'fast', the default, computes in float32, within 2 ulp of the\n"
+        f"float64 result{note}; 'exact' computes in float64 and rounds once, within 1 ulp.\n"
+        f"float16 is the float64 result rounded to nearest."
     )
 
 
@@ -160,6 +179,7 @@ def _signature(defaults) -> inspect.Signature:
             inspect.Parameter("x_q", keyword, default=None, annotation=optional_params),
             inspect.Parameter("y_q", keyword, default=None, annotation=optional_params),
             inspect.Parameter("compat", keyword, default=DEFAULT_COMPAT, annotation=Compat),
+            inspect.Parameter("accuracy", keyword, default=DEFAULT_ACCURACY, annotation=Accuracy),
             *(
                 inspect.Parameter(k, keyword, default=v, annotation=float)
                 for k, v in defaults.items()

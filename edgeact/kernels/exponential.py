@@ -3,6 +3,8 @@
 These call libm (``math.expm1``, ``math.log1p``, ``math.tanh``) for their accuracy near zero, so
 their loops do not vectorise: they are here so that every element-wise catalogue activation has a
 float and quantized kernel, not as the fast path (that is what the edge replacements are for).
+float32 tanh and selu have vectorised float32 kernels (``_float32``), used unless
+``accuracy="exact"``.
 """
 
 import math

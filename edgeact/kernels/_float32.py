@@ -1,0 +1,250 @@
+"""float32 element functions computed in float32: the default (``accuracy="fast"``) float32 path.
+
+The general float32 loop widens to float64 and rounds once (``_loops.map_loop``): within 1 ulp,
+8 lanes per AVX-512 vector. These compute in float32, 16 lanes, within 2 ulp of the float64
+reference rounded to float32 (XNNPACK's accuracy class; tests/test_kernels.py sweeps ~1M inputs,
+subnormals and the breakpoints). relu and relu6 only select, so theirs are bit-identical to the
+float64 loop's and serve ``accuracy="exact"`` too (``EXACT``).
+
+The exponential is Cody and Waite's (as in Cephes' ``expf.c``): n = round(w/ln 2), r = w - n·ln 2
+with ln 2 split in Cephes' two parts (0.693359375 has 9 bits, so n·C1 is exact even without FMA),
+e**r - 1 by its degree-7 Taylor polynomial, r + r²·P(r) (|r| <= ln(2)/2: remainder
+r**8/8!·e**|r| < 7.4e-9, 0.06 ulp), kept apart from the 1 so that the callers' fused
+multiply-adds absorb it: sigmoid, silu, tanh (m/(m + 2), m = e**2|x| - 1) and selu use it.
+The power of two comes from the rounding itself, as in XNNPACK's exp kernels: w/ln 2 +
+1.5·2**23 + 191 holds n + 191 in its low bits, which shifted into the exponent field give
+2**(n + 64); results are scaled by it and then by 2**-64, so subnormal results round once
+(XNNPACK flushes them to zero).
+
+The element functions compile without FMA contraction (``jit(contract=False)``) and write their
+fused multiply-adds out (``_fma``), so their bits do not depend on the CPU target (NaN payloads
+included: tests/test_cpu_dispatch.py, tests/test_kernel_bits.py).
+
+The gates (``_gated``) never let e**w overflow and never round the numerator outside the tail:
+x/(1 + e**-z) down to z = -16, x·e**z·(1 - e**z) below.
+
+tanh-GELU is not here: its exponent 2u = 2·√(2/π)·(x + 0.044715·x³) is large (~87 at x = -10) and
+enters the result through e**-2u, so a float32 2u is ~100 ulp off. With 2u and its reduction in
+float64 and the rest in float32 it stayed within 2 ulp, but ran at 0.84x the float64 loop's speed.
+"""
+
+import functools
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from edgeact._jit import jit, prefer_wide_vectors
+from edgeact.catalogue import SELU_ALPHA, SELU_SCALE
+from edgeact.kernels._loops import specialise
+
+__all__ = ["ELEMENTS", "EXACT", "KEEPS_THE_NAN", "computes_in_float32", "float32_loop"]
+
+_F = np.float32
+
+
+def _split(c: float) -> tuple[np.float32, np.float32]:
+    """The float64 constant c as high + low float32 parts, the high one rounded toward zero so
+    that both have c's sign (x·high + x·low at x = ±inf is then ±inf, not inf - inf)."""
+    high = _F(c)
+    if abs(float(high)) > abs(c):
+        high = np.nextafter(high, _F(0))
+    return high, _F(c - float(high))
+
+
+_ZERO, _ONE, _THREE, _SIX, _SIXTH = _F(0), _F(1), _F(3), _F(6), _F(1 / 6)
+_LOG2E = _F(1.4426950408889634)
+_LN2_C1, _LN2_C2 = _F(0.693359375), _F(-2.12194440e-4)  # Cephes expf.c
+_BIASED = _F(12582912.0 + 191)  # 1.5 * 2**23 rounds to an integer, and 191 = 127 + 64 biases it
+_UNSCALE = _F(2.0**-64)
+_TAYLOR_7 = tuple(_F(c) for c in (1 / 5040, 1 / 720, 1 / 120, 1 / 24, 1 / 6, 1 / 2))  # /r²
+_GATE_CLOSED = _F(-110)  # e**-110 · 110 is below float32's 2**-150: the gate is shut
+_TWO = _F(2)
+_TANH_FLAT = _F(9.1)  # tanh(x) rounds to ±1 from |x| = 9.01
+_TANH_SMALL = _F(0.3)  # below, tanh's Taylor series; above, m/(m + 2) has no cancellation left
+# tanh(x) - x = x³·(-1/3 + 2/15·x² - 17/315·x⁴ + 62/2835·x⁶ - 1382/155925·x⁸
+#                   + 21844/6081075·x¹⁰ - ...); the x¹⁵ term left out is below 2e-11 of x at 0.3
+_TANH_TAYLOR = tuple(
+    _F(c) for c in (21844 / 6081075, -1382 / 155925, 62 / 2835, -17 / 315, 2 / 15, -1 / 3)
+)
+_TAIL = _F(-16)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
+_SELU_SCALE, _SELU_NEG = (_split(c) for c in (SELU_SCALE, SELU_SCALE * SELU_ALPHA))
+
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a·b + c rounded once (LLVM's fma: the FMA instruction, or libm's fmaf where the target
+    has none), so results do not depend on the CPU target."""
+    if not a == b == c == types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        f32 = ir.FloatType()
+        fma = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32"
+        )
+        return builder.call(fma, args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
+
+
+@intrinsic
+def _exponent_scale(typingctx, biased):
+    """2.0**(k - 127) for ``biased`` = 1.5·2**23 + k, k in [1, 254]: its low bits shifted into
+    the exponent field."""
+    if biased != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        i32 = ir.IntType(32)
+        shifted = builder.shl(builder.bitcast(args[0], i32), ir.Constant(i32, 23))
+        return builder.bitcast(shifted, ir.FloatType())
+
+    return types.float32(types.float32), codegen
+
+
+@jit(contract=False)
+def relu(x):
+    return _ZERO if x < _ZERO else x
+
+
+@jit(contract=False)
+def relu6(x):
+    y = _ZERO if x < _ZERO else x
+    return _SIX if y > _SIX else y
+
+
+@jit(contract=False)
+def hardsigmoid(x):
+    """relu6(x + 3) · (1/6), the float16 kernels' arithmetic too (``_half``), which the division
+    by 6 is not: it rounds 2 float16 inputs differently."""
+    return relu6(x + _THREE) * _SIXTH
+
+
+@jit(contract=False)
+def hardswish(x):
+    return _ZERO if x < -_THREE else x * hardsigmoid(x)
+
+
+@jit(contract=False)
+def _expm1_reduced(r):
+    """e**r - 1 for |r| <= ln(2)/2, as r + r²·P(r): r is exact, so only the last fused
+    multiply-add rounds at full weight (r·P(r) would round twice)."""
+    c = _TAYLOR_7[0]
+    for k in _TAYLOR_7[1:]:
+        c = _fma(c, r, k)
+    return _fma(r * r, c, r)
+
+
+@jit(contract=False)
+def _exp32(w):
+    """(q, s) with e**w = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed gate)."""
+    w = _GATE_CLOSED if w < _GATE_CLOSED else w
+    biased = _fma(w, _LOG2E, _BIASED)
+    n = biased - _BIASED
+    r = _fma(-n, _LN2_C2, w - n * _LN2_C1)  # n·C1 and w - n·C1 are exact
+    return _expm1_reduced(r), _exponent_scale(biased)
+
+
+@jit(contract=False)
+def _gated(x, tail, q, s):
+    """x·σ(z) from e**w = (1 + q)·s·2**-64, w = z in the tail (z < -16), else w = -z.
+
+    Outside the tail x/(1 + e**-z), with 1 + e**-z as one fused multiply-add (1 + 2**n is exact:
+    n <= 23): x is exact, so the result rounds twice, once in the division. In the tail
+    x·e**z·(1 - e**z) (e**z < 2**-23, so the e**2z left out is below 2**-46): x·(1 + q) and its
+    product with (1 - e**z) are one fused multiply-add each, and the 2**-64 comes last, so
+    subnormal results round once more at most.
+    """
+    p = s * _UNSCALE
+    head = x / _fma(q, p, _ONE + p)
+    first = _fma(x, q, x)
+    return _fma(-first, _fma(q, p, p), first) * s * _UNSCALE if tail else head
+
+
+@jit(contract=False)
+def tanh(x):
+    """x + x³·T(x²) (Taylor, to x**13) for |x| < 0.3; beyond, m/(m + 2) with m = e**2|x| - 1,
+    the sign of x copied on (flat at ±1 from |x| = 9.1). Near |x| = 0.17, where n turns 1,
+    m = 2·(1 + q) - 1 cancels and came out 2 ulp off: the series takes that stretch."""
+    a = abs(x)
+    q, s = _exp32(_TWO * (_TANH_FLAT if a > _TANH_FLAT else a))
+    p = s * _UNSCALE
+    m = _fma(q, p, p - _ONE)  # 2**n - 1 is exact up to n = 24
+    t = x * x
+    c = _TANH_TAYLOR[0]
+    for k in _TANH_TAYLOR[1:]:
+        c = _fma(c, t, k)
+    small = _fma(x, t * c, x)
+    return small if a < _TANH_SMALL else math.copysign(m / (m + _TWO), x)
+
+
+@jit(contract=False)
+def selu(x):
+    """scale·x for x >= 0, scale·alpha·(e**x - 1) below; each constant split in two float32s, so
+    that its product with x or e**x - 1 rounds once."""
+    q, s = _exp32(x if x < _ZERO else _ZERO)
+    p = s * _UNSCALE
+    m = _fma(q, p, p - _ONE)  # e**x - 1: 2**n - 1 is exact down to n = -24, -1 below
+    positive = _fma(x, _SELU_SCALE[0], x * _SELU_SCALE[1])
+    return positive if x >= _ZERO else _fma(m, _SELU_NEG[0], m * _SELU_NEG[1])
+
+
+@jit(contract=False)
+def sigmoid(x):
+    q, s = _exp32(x if x < _TAIL else -x)
+    return _gated(_ONE, x < _TAIL, q, s)
+
+
+@jit(contract=False)
+def silu(x):
+    q, s = _exp32(x if x < _TAIL else -x)
+    return _ZERO if x < _GATE_CLOSED else _gated(x, x < _TAIL, q, s)
+
+
+ELEMENTS = {
+    "relu": relu,
+    "relu6": relu6,
+    "hardsigmoid": hardsigmoid,
+    "hardswish": hardswish,
+    "sigmoid": sigmoid,
+    "silu": silu,
+    "tanh": tanh,
+    "selu": selu,
+}
+EXACT = frozenset(["relu", "relu6"])  # bit-identical to the float64 loop: also accuracy="exact"
+
+
+def computes_in_float32(name: str, accuracy: str) -> bool:
+    """Whether float32 ``name`` runs ``float32_loop`` (else the float64 ``_loops.map_loop``)."""
+    return name in EXACT or (accuracy == "fast" and name in ELEMENTS)
+
+
+# Their arithmetic already gives the NaN rule's result (see _loops): x + 3 is x quieted, and every
+# later operand that is a NaN is that one (none is negated), so the rule's compare and select
+# can go: hardswish and hardsigmoid 1.4x faster at L2 size. tests/test_kernels.py checks the NaN
+# bits.
+KEEPS_THE_NAN = frozenset(["hardsigmoid", "hardswish"])
+
+
+def _float32_template(x, out):
+    prefer_wide_vectors()
+    for i in range(x.size):
+        y = _element(x[i])  # noqa: F821
+        out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
+
+
+def _arithmetic_template(x, out):
+    prefer_wide_vectors()
+    for i in range(x.size):
+        out[i] = _element(x[i])  # noqa: F821
+
+
+@functools.cache
+def float32_loop(name: str):
+    """The compiled ``loop(x, out)`` over float32 arrays for an ``ELEMENTS`` name."""
+    template = _arithmetic_template if name in KEEPS_THE_NAN else _float32_template
+    return specialise(template, f"float32_{name}", _element=ELEMENTS[name])
