@@ -6,7 +6,7 @@ on int8 (byte table) at the DRAM size of ``edgeact bench kernels`` with ``thread
 per call and the ratio. ``--sweep`` times the same pairs at sizes from 32 KiB to 8 MiB of input
 with the threshold lowered so that two threads really run, after the round trip of an empty task
 through the kernels' thread pool (the fixed cost two threads must win back): the size where the
-ratio first passes 1 is what ``_threads.MIN_BYTES_PER_THREAD`` should be chosen from.
+ratio first passes 1 is what ``_threads.THREADED_BYTES`` should be chosen from.
 
     PYTHONPATH=. python bench/bench_threads.py                   # ~1 min, ~5 GB RAM
     PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1 min
@@ -41,7 +41,7 @@ X_Q, Y_Q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
 def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     if args.sweep:
-        _threads.MIN_BYTES_PER_THREAD = 1  # time the threads at every size, below the threshold too
+        _threads.THREADED_BYTES = 2  # time the threads at every size, below the threshold too
     rows = []
     if args.sweep:
         print(_pool_round_trip(), flush=True)

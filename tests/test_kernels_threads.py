@@ -16,14 +16,14 @@ import edgeact.kernels as K
 from edgeact.kernels import _threads
 from edgeact.quant import QuantParams
 
-MIN_BYTES = 1024
+MIN_BYTES = 1024  # per thread: the threshold is twice that
 X_Q8, Y_Q8 = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
 X_QU8, Y_QU8 = QuantParams(0.05, 125, np.uint8), QuantParams(0.04, 108, np.uint8)
 
 
 @pytest.fixture
 def small_threshold(monkeypatch):
-    monkeypatch.setattr(_threads, "MIN_BYTES_PER_THREAD", MIN_BYTES)
+    monkeypatch.setattr(_threads, "THREADED_BYTES", 2 * MIN_BYTES)
 
 
 @pytest.fixture
@@ -152,10 +152,10 @@ def test_below_the_threshold_no_pool_is_used(monkeypatch):
         raise AssertionError("the pool was used below the threshold")
 
     monkeypatch.setattr(_threads, "_submit", no_pool)
-    largest_one_thread = 2 * _threads.MIN_BYTES_PER_THREAD // 4 - 1  # float32 elements
+    largest_one_thread = _threads.THREADED_BYTES // 4 - 1  # float32 elements
     x = _data(np.float32, largest_one_thread)
     np.testing.assert_array_equal(K.relu6(x, threads=8), K.relu6(x, threads=1))
-    q = _data(np.int8, 2 * _threads.MIN_BYTES_PER_THREAD - 1)
+    q = _data(np.int8, _threads.THREADED_BYTES - 1)
     K.sigmoid(q, x_q=X_Q8, y_q=Y_Q8, threads=8)
     with pytest.raises(AssertionError, match="pool was used"):
         K.sigmoid(np.concatenate([q, q[:1]]), x_q=X_Q8, y_q=Y_Q8, threads=2)
@@ -173,7 +173,7 @@ def test_none_means_numbas_thread_count(monkeypatch, parts_run):
 
 @pytest.mark.usefixtures("small_threshold")
 def test_one_part_per_threshold_at_most(parts_run):
-    K.relu6(_data(np.float32, 3 * MIN_BYTES // 4), threads=8)  # three thresholds' worth
+    K.relu6(_data(np.float32, 3 * MIN_BYTES // 4), threads=8)  # three threads' minimum worth
     assert len(parts_run) == 3
 
 

@@ -31,7 +31,7 @@ from edgeact.kernels._half import FLOAT32_ELEMENTS, HALF_ARITHMETIC, float32_loo
 from edgeact.kernels._loops import map_loop, unaliased
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
-from edgeact.kernels._threads import MIN_BYTES_PER_THREAD, apply_threads, check_threads
+from edgeact.kernels._threads import THREADED_BYTES, apply_threads, check_threads
 from edgeact.quant import QuantParams
 
 __all__ = ["DEFAULT_COMPAT", "Compat", "Kernel", "float16_table", "make_kernel", "run_table"]
@@ -121,10 +121,11 @@ def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray, threads: int | 
     """out[...] = table[code of x[...]], over 8- or 16-bit codes, on up to ``threads`` threads;
     returns out. x must not overlap out partly (see ``unaliased``)."""
     if x.dtype.itemsize == 1:
-        lookup, codes = (lambda a, b: byte_lut_loop(a, table, b)), _CODES8
+        bytes_in, bytes_out = x.view(_CODES8), out.view(_CODES8)
+        apply_threads(lambda a, b: byte_lut_loop(a, table, b), bytes_in, bytes_out, threads)
     else:
-        lookup, codes = (lambda a, b: half_lut_loop(a, table, b)), _CODES16
-    apply_threads(lookup, x.view(codes), out.view(codes), threads)
+        halves_in, halves_out = x.view(_CODES16), out.view(_CODES16)
+        apply_threads(lambda a, b: half_lut_loop(a, table, b), halves_in, halves_out, threads)
     return out
 
 
@@ -152,7 +153,7 @@ def _docstring(name, formula, defaults) -> str:
         f"builtin kernels, the default), 'xnnpack' (LiteRT {litert}'s default delegate) or\n"
         f"'onnxruntime' (ONNX Runtime {ort}, QDQ); see edgeact.kernels.TRACKED_RUNTIMES.\n"
         f"threads: the most threads to use (default None: numba.config.NUMBA_NUM_THREADS);\n"
-        f"arrays under {2 * MIN_BYTES_PER_THREAD // 1024} KiB run on one. Every count gives the\n"
+        f"arrays under {THREADED_BYTES // 1024} KiB run on one. Every count gives the\n"
         f"same bits.\n"
         f"float32 is within 1 ulp of the float64 result; float16 is the float64 result rounded\n"
         f"to nearest."

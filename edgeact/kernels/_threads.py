@@ -9,8 +9,8 @@ SIMD loops' blocks stay whole); any other layout is cut along its outermost axis
 has at least one index per thread, and each part goes through ``apply_1d`` as one thread would.
 
 Threads cost a fixed ~10-20 µs per call here (wake a pool thread, wait for it), which only an
-array of MIN_BYTES_PER_THREAD bytes per thread or more pays back. Below that a kernel
-takes exactly its one-thread path and never touches the pool.
+array of THREADED_BYTES or more pays back. Below that a kernel takes exactly its one-thread path
+and never touches the pool.
 """
 
 import concurrent.futures
@@ -23,17 +23,17 @@ from numba.core import config as numba_config
 
 from edgeact.kernels._loops import apply_1d
 
-__all__ = ["MIN_BYTES_PER_THREAD", "apply_threads", "check_threads"]
+__all__ = ["THREADED_BYTES", "apply_threads", "check_threads"]
 
 # From bench/bench_threads.py --sweep on this 2-core machine (AMD EPYC Zen 5): an empty task
 # through the pool costs 10 µs at best, 18 µs typically (waking an idle thread), and one thread
 # runs relu6 float32 and the int8 sigmoid table at ~42 GB/s of input, float16 hardswish at
 # ~17 GB/s. Two threads halve the loop's time, so they pay once one thread needs more than
 # ~2 × 18 µs: from ~1.5 MiB for the cheap kernels (~0.6 MiB for float16 hardswish, sooner for
-# the float64 ones). Hence 1 MiB per thread: threads from 2 MiB arrays on, where relu6 should
-# gain ~1.15×. The sweep could not show the crossing itself: other jobs kept one core busy while
-# it ran, and two threads lost at every size up to 8 MiB.
-MIN_BYTES_PER_THREAD = 1 << 20
+# the float64 ones). Hence threads from 2 MiB arrays on, at least 1 MiB each: there relu6
+# should gain ~1.15×. The sweep could not show the crossing itself: other jobs kept one core
+# busy while it ran, and two threads lost at every size up to 8 MiB.
+THREADED_BYTES = 2 << 20  # input bytes from which threads run, each on half of it or more
 _LINE = 64  # bytes: a cache line, and the widest SIMD vector the loops use
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
@@ -54,17 +54,17 @@ def check_threads(name: str, threads) -> None:
 
 def apply_threads(loop, x: np.ndarray, out: np.ndarray, threads: int | None) -> None:
     """``apply_1d(loop, x, out)`` on up to ``threads`` threads (as ``check_threads`` allows;
-    None: Numba's count, ``NUMBA_NUM_THREADS``, else the core count), at most one per
-    MIN_BYTES_PER_THREAD of x.
+    None: Numba's count, ``NUMBA_NUM_THREADS``, else the core count), at most one per half
+    THREADED_BYTES of x.
 
     x and out must not overlap partly (``unaliased``); ``out is x`` is fine, as each thread
     writes only the elements it read. Below the threshold this is one test and ``apply_1d``.
     """
-    if x.nbytes < 2 * MIN_BYTES_PER_THREAD or threads == 1:
+    if x.nbytes < THREADED_BYTES or threads == 1:
         apply_1d(loop, x, out)
         return
     wanted = numba_config.NUMBA_NUM_THREADS if threads is None else int(threads)
-    workers = min(wanted, x.nbytes // MIN_BYTES_PER_THREAD)
+    workers = min(wanted, 2 * x.nbytes // THREADED_BYTES)
     parts = _parts(x, out, workers) if workers > 1 else None
     if parts is None:
         apply_1d(loop, x, out)
