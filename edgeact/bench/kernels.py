@@ -308,13 +308,12 @@ def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> 
         return [case.record("edgeact", status="wrong", error=str(error), threads=case.threads)]
     with np.errstate(all="ignore"):  # float16 exp overflows to inf by design; NumPy would warn
         seconds = time_call(case.edgeact, **timing)
-    implementation = _implementation(case)
     records = [
         case.record(
             "edgeact",
             seconds=seconds,
             validation=validation,
-            implementation=implementation,
+            implementation=_implementation(case),
             threads=case.threads,
         )
     ]
