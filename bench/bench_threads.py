@@ -3,13 +3,15 @@
 By default times relu6 and hardswish on float32, hardswish on float16 (arithmetic) and sigmoid
 on int8 (byte table) at the DRAM size of ``edgeact bench kernels`` with ``threads=1`` and
 ``threads=2``, interleaved (``bench/_interleave.py``: load hits both alike), and prints seconds
-per call and the ratio. ``--sweep`` times the same pairs at sizes from 32 KiB to 8 MiB of input
-with the threshold lowered so that two threads really run, after the round trip of an empty task
-through the kernels' thread pool (the fixed cost two threads must win back): the size where the
-ratio first passes 1 is what ``_threads.THREADED_BYTES`` should be chosen from.
+per call and the ratio; and ``np.copyto`` split the same way, the bandwidth roof of two threads
+(a machine whose memory one core saturates gives threads nothing there). ``--sweep`` times the
+same pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered so that two threads
+really run, after the round trip of an empty task through the kernels' thread pool (the fixed
+cost two threads must win back): the size where the ratio first passes 1 for the cheap kernels
+is what ``_threads.THREADED_BYTES`` is chosen from.
 
-    PYTHONPATH=. python bench/bench_threads.py                   # ~1 min, ~5 GB RAM
-    PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1 min
+    PYTHONPATH=. python bench/bench_threads.py                   # ~10 s at 32 MiB DRAM size
+    PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1.5 min
     PYTHONPATH=. python bench/bench_threads.py --threads 3 --json out.json
 """
 
@@ -33,8 +35,8 @@ from edgeact.kernels import _threads  # noqa: E402
 from edgeact.quant import QuantParams  # noqa: E402
 
 CASES = [("relu6", "float32"), ("hardswish", "float32"), ("hardswish", "float16"),
-         ("sigmoid", "int8")]  # fmt: skip
-SWEEP_KIB = [32, 64, 128, 256, 512, 1024, 2048, 8192]
+         ("sigmoid", "int8"), ("copy", "float32")]  # fmt: skip
+SWEEP_KIB = [64, 256, 1024, 2048, 4096, 8192, 16384]
 X_Q, Y_Q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
 
 
@@ -66,7 +68,7 @@ def _time_case(name: str, dtype: str, n: int, threads: int, repeats: int) -> dic
         x, quant = rng.integers(-128, 128, n, dtype=np.int8), {"x_q": X_Q, "y_q": Y_Q}
     else:
         x, quant = (3 * rng.standard_normal(n, dtype=np.float32)).astype(dtype), {}
-    kernel, out = K.get(name), np.empty_like(x)
+    kernel, out = (_copy if name == "copy" else K.get(name)), np.empty_like(x)
     one = kernel(x, **quant, threads=1)
     if not np.array_equal(
         kernel(x, out, **quant, threads=threads).view(np.uint8), one.view(np.uint8)
@@ -83,6 +85,14 @@ def _time_case(name: str, dtype: str, n: int, threads: int, repeats: int) -> dic
     return {"activation": name, "dtype": dtype, "elements": n, "bytes_in": x.nbytes,
             "threads": threads, "one_thread_s": one_s, "threads_s": many_s,
             "speedup": one_s / many_s}  # fmt: skip
+
+
+def _copy(x, out=None, *, threads):
+    """``np.copyto`` (which releases the GIL) split over threads as the kernels are: the memory
+    bandwidth two threads can have at most."""
+    out = np.empty_like(x) if out is None else out
+    _threads.apply_threads(lambda a, b: np.copyto(b, a), x, out, threads)
+    return out
 
 
 def _pool_round_trip(calls: int = 5000) -> str:
@@ -111,7 +121,7 @@ def _line(row: dict) -> str:
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--sweep", action="store_true", help="sizes 32 KiB..8 MiB instead of DRAM")
+    p.add_argument("--sweep", action="store_true", help="sizes 64 KiB..16 MiB instead of DRAM")
     p.add_argument("--threads", type=int, default=2, help="threads against one (default 2)")
     p.add_argument("--repeats", type=int, default=15, help="interleaved batches per case")
     p.add_argument("--json", help="also write the rows as JSON to this file")

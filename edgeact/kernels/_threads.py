@@ -8,7 +8,7 @@ memory whose borders fall on 64-byte lines of out (no two threads write one cach
 SIMD loops' blocks stay whole); any other layout is cut along its outermost axis in memory that
 has at least one index per thread, and each part goes through ``apply_1d`` as one thread would.
 
-Threads cost a fixed ~10-20 µs per call here (wake a pool thread, wait for it), which only an
+Threads cost a fixed 20-60 µs per call here (wake a pool thread, wait for it), which only an
 array of THREADED_BYTES or more pays back. Below that a kernel takes exactly its one-thread path
 and never touches the pool.
 """
@@ -25,15 +25,15 @@ from edgeact.kernels._loops import apply_1d
 
 __all__ = ["THREADED_BYTES", "apply_threads", "check_threads"]
 
-# From bench/bench_threads.py --sweep on this 2-core machine (AMD EPYC Zen 5): an empty task
-# through the pool costs 10 µs at best, 18 µs typically (waking an idle thread), and one thread
-# runs relu6 float32 and the int8 sigmoid table at ~42 GB/s of input, float16 hardswish at
-# ~17 GB/s. Two threads halve the loop's time, so they pay once one thread needs more than
-# ~2 × 18 µs: from ~1.5 MiB for the cheap kernels (~0.6 MiB for float16 hardswish, sooner for
-# the float64 ones). Hence threads from 2 MiB arrays on, at least 1 MiB each: there relu6
-# should gain ~1.15×. The sweep could not show the crossing itself: other jobs kept one core
-# busy while it ran, and two threads lost at every size up to 8 MiB.
-THREADED_BYTES = 2 << 20  # input bytes from which threads run, each on half of it or more
+# From bench/bench_threads.py --sweep on this 2-core VM (AMD EPYC Zen 5), both cores idle: an
+# empty task through the pool takes 23 µs at best, 60 µs typically (waking an idle vCPU), and two
+# threads first beat one at 8-16 MiB of input for the cheap kernels (relu6 float32 0.91-1.04× at
+# 8 MiB, 1.32× at 16 MiB; the int8 sigmoid table 0.99-1.01×, 1.30×; np.copyto 0.81×, 1.62×),
+# at 2-4 MiB for float16 hardswish (0.91×, 1.22×) and 4-8 MiB for float32 hardswish (0.80×,
+# 1.30×), which computes in float64. Hence threads from 8 MiB on, each on 4 MiB or more: no
+# kernel loses there, the arithmetic ones gain 1.3-1.5×. With one core busy elsewhere, two
+# threads lost up to 8 MiB for every kernel.
+THREADED_BYTES = 8 << 20  # input bytes from which threads run, each on half of it or more
 _LINE = 64  # bytes: a cache line, and the widest SIMD vector the loops use
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
