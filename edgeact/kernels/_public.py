@@ -153,8 +153,7 @@ def _docstring(name, formula, defaults) -> str:
         f"builtin kernels, the default), 'xnnpack' (LiteRT {litert}'s default delegate) or\n"
         f"'onnxruntime' (ONNX Runtime {ort}, QDQ); see edgeact.kernels.TRACKED_RUNTIMES.\n"
         f"threads: the most threads to use (default None: numba.config.NUMBA_NUM_THREADS);\n"
-        f"arrays under {THREADED_BYTES // 1024} KiB run on one. Every count gives the\n"
-        f"same bits.\n"
+        f"arrays under {THREADED_BYTES >> 20} MiB run on one. Every count gives the same bits.\n"
         f"float32 is within 1 ulp of the float64 result; float16 is the float64 result rounded\n"
         f"to nearest."
     )
