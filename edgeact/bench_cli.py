@@ -58,7 +58,11 @@ def add_subcommand(subparsers) -> None:
         "--peers", default=",".join(PEERS), help=f"of {', '.join(PEERS)} (default: all)"
     )
     kernels.add_argument(
-        "--threads", type=int, default=1, help="threads of the runtime peers (default 1)"
+        "--threads",
+        type=int,
+        default=1,
+        help="threads of edgeact's kernels and of the runtime peers (default 1; NumPy and the "
+        "copy use one)",
     )
     kernels.add_argument("--repeat", type=int, default=3, help="measurements, best kept (3)")
     kernels.add_argument("--min-time", type=float, default=0.1, help="seconds per measurement")
@@ -125,6 +129,8 @@ def run_kernels(args) -> int:
     machine["xnnpack_microkernels"] = xnnpack.microkernels(records, machine)
     header = report.format_xnnpack(machine)
     print(*([header, ""] if header else []), bench.format_table(bench.rows(records)), sep="\n")
+    if args.threads > 1:
+        print(f"edgeact and the runtimes ran on {args.threads} threads, NumPy and the copy on one")
     print(f"\nwall time {wall:.0f} s")
     settings = {
         "command": _command(), "activations": activations, "dtypes": dtypes, "sizes": sizes,

@@ -88,6 +88,23 @@ def test_bench_kernels_resolves_size_labels_per_dtype(monkeypatch):
     assert [(r["size_label"], r["elements"]) for r in records] == [("L2", 10), ("L2", 20)]
 
 
+@pytest.mark.parametrize("threads", [None, 2])
+def test_edgeact_runs_on_the_threads_asked_for(monkeypatch, threads):
+    """One thread unless told (the kernels' own default is every core), and recorded."""
+    real, seen = K.KERNELS["relu"], set()
+
+    def recording(x, out=None, **kwargs):
+        seen.add(kwargs["threads"])
+        return real(x, out, **kwargs)
+
+    monkeypatch.setitem(K.KERNELS, "relu", recording)
+    options = {} if threads is None else {"threads": threads}
+    records = bench.measure_kernels(["relu"], ["float32", "int8"], [100], **options, **TINY)
+    want = threads or 1
+    assert seen == {want}
+    assert {r["threads"] for r in records if r["peer"] == "edgeact"} == {want}
+
+
 def test_validation_rejects_a_wrong_kernel(monkeypatch):
     def zeros(x, out=None, **params):
         out = np.empty_like(x) if out is None else out
@@ -103,7 +120,7 @@ def test_validation_rejects_a_wrong_kernel(monkeypatch):
 
 
 def test_wrong_kernel_is_recorded_untimed_on_request(monkeypatch):
-    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None: np.multiply(x, 2, out=out))
+    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None, **_: np.multiply(x, 2, out=out))
     records = bench.bench_kernels(["relu", "relu6"], ["float32"], [100], errors="record", **TINY)
     wrong, right = records
     assert "relu" in wrong["error"] and wrong["edgeact_s"] is None and wrong["numpy_s"] is None
@@ -118,7 +135,7 @@ def test_wrong_kernel_is_recorded_untimed_on_request(monkeypatch):
 
 
 def test_validation_rejects_a_kernel_that_ignores_out(monkeypatch):
-    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None: np.maximum(x, 0))
+    monkeypatch.setitem(K.KERNELS, "relu", lambda x, out=None, **_: np.maximum(x, 0))
     with pytest.raises(RuntimeError, match=r"relu.*out"):
         bench.bench_kernels(["relu"], ["float32"], [100], **TINY)
 
@@ -128,8 +145,8 @@ def test_validation_samples_large_arrays_including_the_tail(monkeypatch):
     monkeypatch.setattr(harness, "VALIDATE_ALL", 256)
     real = K.KERNELS["relu"]
 
-    def wrong_last(x, out=None):
-        real(x, out)
+    def wrong_last(x, out=None, **kwargs):
+        real(x, out, **kwargs)
         out[-1] = 123.0
         return out
 

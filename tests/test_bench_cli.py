@@ -87,6 +87,17 @@ def test_kernels_json_follows_the_schema(tmp_path, capsys):
     assert paths["silu", "float16"].startswith("float16 table (")
 
 
+def test_kernels_threads_apply_to_edgeact_and_are_recorded(tmp_path, capsys):
+    doc = _kernels(tmp_path, "--activations", "relu6", "--dtypes", "f32", "--peers", "numpy,copy",
+                   "--threads", "2")  # fmt: skip
+    assert doc["settings"]["threads"] == 2
+    threads = {r["peer"]: r["threads"] for r in doc["records"]}
+    assert threads == {"edgeact": 2, "numpy": None, "copy": None}
+    assert "edgeact and the runtimes ran on 2 threads" in capsys.readouterr().out
+    one = _kernels(tmp_path, "--activations", "relu6", "--dtypes", "f32", "--peers", "copy")
+    assert {r["threads"] for r in one["records"] if r["peer"] == "edgeact"} == {1}
+
+
 def test_kernel_rows_flag_measurements_above_the_copy_roof():
     records = bench.measure_kernels(["relu"], ["float32"], [64], min_time=1e-4, repeats=1)
     edgeact, numpy, copy = records

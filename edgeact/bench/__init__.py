@@ -32,7 +32,8 @@ A kernels record is one measurement of one peer on one case:
   (single-op TFLite model, builtin kernels), "xnnpack" (LiteRT's default resolver, when XNNPACK
   takes the op), "copy" (``np.copyto`` of the same bytes: the bandwidth roof);
 - ``implementation`` (e.g. "byte lookup (avx512vbmi)", "LOGISTIC via XNNPACK"), ``compat`` (int8:
-  the edgeact ``compat`` this peer was checked against), ``threads`` (runtime peers);
+  the edgeact ``compat`` this peer was checked against), ``threads`` (edgeact and the runtime
+  peers; NumPy and the copy run on one);
 - ``status``: "ok" (validated and timed), "wrong" (failed validation, not timed, ``error`` says
   why) or "unavailable" (this peer cannot run this case here, ``error`` says why);
 - ``seconds`` (best time per call), ``elements_per_s``, ``bytes_per_s``;

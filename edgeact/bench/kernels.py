@@ -56,13 +56,15 @@ class ValidationError(RuntimeError):
 
 @dataclasses.dataclass
 class _Case:
-    """One activation × dtype × size: the shared input, edgeact's output, quantization."""
+    """One activation × dtype × size: the shared input, edgeact's output, quantization, and
+    edgeact's thread count (always passed: the kernels' own default is every core)."""
 
     name: str
     label: str | None
     x: np.ndarray
     out: np.ndarray
     kernel: Callable
+    threads: int
     x_q: QuantParams | None = None
     y_q: QuantParams | None = None
 
@@ -70,9 +72,9 @@ class _Case:
         """edgeact's kernel on x into ``out`` (default: the case's), int8 with ``compat``."""
         out = self.out if out is None else out
         if self.x_q is None:
-            return self.kernel(self.x, out)
+            return self.kernel(self.x, out, threads=self.threads)
         extra = {} if compat is None else {"compat": compat}
-        return self.kernel(self.x, out, x_q=self.x_q, y_q=self.y_q, **extra)
+        return self.kernel(self.x, out, x_q=self.x_q, y_q=self.y_q, threads=self.threads, **extra)
 
     def record(self, peer: str, **fields) -> dict:
         x = self.x
@@ -106,7 +108,8 @@ def measure_kernels(
     names default to every kernel; dtypes to float32/float16; sizes are element counts or labels
     "L1"/"L2"/"DRAM" (resolved per dtype by ``default_sizes``), default "L2" and "DRAM". Each
     measurement repeats up to ``repeats`` times or until ``max_time`` (default 10 × min_time) was
-    spent on it. The runtime peers use ``threads`` threads; edgeact and NumPy one.
+    spent on it. edgeact (its kernels' ``threads=``) and the runtime peers use ``threads``
+    threads; NumPy and the copy one.
 
     A wrong result raises ValidationError (a RuntimeError naming the kernel or peer), or with
     ``errors="record"`` becomes a record with status "wrong" and no timings, so one wrong kernel
@@ -130,7 +133,7 @@ def measure_kernels(
             for name in names:
                 if progress is not None:
                     progress(done, total, f"{name} {dtype} {label or ''} ({n} elements)")
-                case = _case(name, kernels[name], x, label)
+                case = _case(name, kernels[name], x, label, threads)
                 records += _bench_case(case, peers, timing, threads, errors)
                 done += 1
             del x
@@ -282,15 +285,14 @@ def _random_input(n: int, dtype: str, seed: int) -> np.ndarray:
     return x if dtype == "float32" else x.astype(dtype)
 
 
-def _case(name: str, kernel, x: np.ndarray, label) -> _Case:
+def _case(name: str, kernel, x: np.ndarray, label, threads: int) -> _Case:
     if x.dtype.kind == "f":
-        return _Case(name, label, x, np.empty_like(x), kernel)
+        return _Case(name, label, x, np.empty_like(x), kernel, threads)
     shift = 128 if x.dtype == np.uint8 else 0
     x_q = QuantParams(X_Q[0], X_Q[1] + shift, x.dtype)
     scale, zero = Y_Q.get(name, Y_Q_DEFAULT)
-    return _Case(
-        name, label, x, np.empty_like(x), kernel, x_q, QuantParams(scale, zero + shift, x.dtype)
-    )
+    y_q = QuantParams(scale, zero + shift, x.dtype)
+    return _Case(name, label, x, np.empty_like(x), kernel, threads, x_q, y_q)
 
 
 # ------------------------------------------------------------------------------------ timing
@@ -303,12 +305,16 @@ def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> 
     except ValidationError as error:
         if errors == "raise":
             raise
-        return [case.record("edgeact", status="wrong", error=str(error))]
+        return [case.record("edgeact", status="wrong", error=str(error), threads=case.threads)]
     with np.errstate(all="ignore"):  # float16 exp overflows to inf by design; NumPy would warn
         seconds = time_call(case.edgeact, **timing)
     records = [
         case.record(
-            "edgeact", seconds=seconds, validation=validation, implementation=_implementation(case)
+            "edgeact",
+            seconds=seconds,
+            validation=validation,
+            implementation=_implementation(case),
+            threads=case.threads,
         )
     ]
     for peer in peers:

@@ -4,7 +4,8 @@ One public kernel per element-wise catalogue activation, e.g. ``edgeact.kernels.
 ``edgeact.kernels.leaky_relu(x, negative_slope=0.1)``, or on quantized codes
 ``edgeact.kernels.hardswish(q, x_q=QuantParams(...), y_q=QuantParams(...), compat="tflite")``.
 ``make_lut``/``apply_lut`` expose the tables, ``gelu_poly_int``/``silu_poly_int`` run GELU and
-SiLU approximations in integer arithmetic only. The kernels and ``apply_lut`` can be called inside
+SiLU approximations in integer arithmetic only. All of them run large arrays on several threads
+(``threads=``, see ``_threads``). The kernels and ``apply_lut`` can be called inside
 your own ``@njit`` functions too (``_njit``), and ``edgeact.kernels.scalar`` holds the element
 functions for fusing into your own loops.
 

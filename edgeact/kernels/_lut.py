@@ -12,6 +12,7 @@ from edgeact.kernels._checks import Compat, check_array, check_compat, checked_o
 from edgeact.kernels._loops import unaliased
 from edgeact.kernels._public import DEFAULT_COMPAT, float16_table, run_table
 from edgeact.kernels._quantized import quantized_table
+from edgeact.kernels._threads import check_threads
 from edgeact.kernels.scalar import ELEMENTS
 from edgeact.quant import QuantParams
 
@@ -51,10 +52,15 @@ def make_lut(
     return table.view(y_q.dtype)
 
 
-def apply_lut(q: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+def apply_lut(
+    q: np.ndarray, table: np.ndarray, out: np.ndarray | None = None, *, threads: int | None = None
+) -> np.ndarray:
     """out[...] = table[q[...]]: a 256-entry table on int8/uint8 codes (indexed by their byte),
-    or a 65 536-entry float16 table on float16 values (indexed by their bits)."""
+    or a 65 536-entry float16 table on float16 values (indexed by their bits). ``threads`` as
+    the kernels take it: the most threads to use on a large array (None: Numba's count)."""
     check_array("apply_lut", q)
+    if threads is not None:
+        check_threads("apply_lut", threads)
     if not isinstance(table, np.ndarray) or table.ndim != 1:
         raise TypeError("apply_lut: table must be a 1-D NumPy array")
     sizes = {1: 256, 2: 1 << 16}
@@ -68,7 +74,7 @@ def apply_lut(q: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -
         )
     out = checked_out("apply_lut", q, table.dtype, out)
     codes = np.ascontiguousarray(table).view(np.uint8 if wanted == 256 else np.uint16)
-    return run_table(unaliased(q, out), codes, out)
+    return run_table(unaliased(q, out), codes, out, threads)
 
 
 def _is_float16(x_q) -> bool:

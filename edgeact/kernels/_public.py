@@ -32,9 +32,10 @@ from edgeact.kernels._checks import (
 )
 from edgeact.kernels._float32 import computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
-from edgeact.kernels._loops import apply_1d, map_loop, unaliased
+from edgeact.kernels._loops import map_loop, unaliased
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
+from edgeact.kernels._threads import THREADED_BYTES, apply_threads, check_threads
 from edgeact.quant import QuantParams
 
 __all__ = [
@@ -55,7 +56,8 @@ _FLOAT16, _CODES8, _CODES16 = np.dtype(np.float16), np.dtype(np.uint8), np.dtype
 
 class Kernel(Protocol):
     """The type of every public kernel, e.g. ``edgeact.kernels.hardswish``: x (float32, float16,
-    or int8/uint8 codes with x_q and y_q) in, an array of the result's dtype out."""
+    or int8/uint8 codes with x_q and y_q) in, an array of the result's dtype out; ``threads`` for
+    large arrays (``_threads``)."""
 
     __name__: str
 
@@ -68,6 +70,7 @@ class Kernel(Protocol):
         y_q: QuantParams | None = None,
         compat: Compat = "tflite",
         accuracy: Accuracy = "fast",
+        threads: int | None = None,
         **params: float,
     ) -> np.ndarray: ...
 
@@ -75,7 +78,8 @@ class Kernel(Protocol):
 def make_kernel(
     name: str, element: Callable[..., float], params: Mapping[str, float], formula: str
 ) -> Kernel:
-    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, accuracy, **params)``.
+    """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, accuracy, threads,
+    **params)``.
 
     Small arrays are common in inference, so the per-call Python work is kept to checks and one
     dispatch: default parameters are resolved once, and loops are looked up in caches.
@@ -92,6 +96,7 @@ def make_kernel(
         y_q: QuantParams | None = None,
         compat: Compat = DEFAULT_COMPAT,
         accuracy: Accuracy = DEFAULT_ACCURACY,
+        threads: int | None = None,
         **kwargs: float,
     ) -> np.ndarray:
         values = param_values(name, defaults, kwargs) if kwargs else default_values
@@ -99,23 +104,25 @@ def make_kernel(
         check_compat(name, compat)
         check_accuracy(name, accuracy)
         check_quant_params(name, x, x_q, y_q)
+        if threads is not None:
+            check_threads(name, threads)
         fresh = out is None
         out = checked_out(name, x, x.dtype if x_q is None else y_q.dtype, out)
         if not fresh:  # a new out cannot overlap x
             x = unaliased(x, out)
         if x_q is not None:
             pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
-            return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out)
+            return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out, threads)
         if x.dtype == _FLOAT16 and name in HALF_ARITHMETIC:
-            apply_1d(half_loop(name), x.view(_CODES16), out.view(_CODES16))
+            apply_threads(half_loop(name), x.view(_CODES16), out.view(_CODES16), threads)
             return out
         if x.dtype == _FLOAT16:
-            return run_table(x, float16_table(element, values), out)
+            return run_table(x, float16_table(element, values), out, threads)
         if computes_in_float32(name, accuracy):
-            apply_1d(float32_loop(name), x, out)
+            apply_threads(float32_loop(name), x, out, threads)
             return out
         loop = map_loop(element, for_float32=True)
-        apply_1d(lambda a, b: loop(a, b, values), x, out)
+        apply_threads(lambda a, b: loop(a, b, values), x, out, threads)
         return out
 
     kernel.__name__ = kernel.__qualname__ = name
@@ -128,13 +135,15 @@ def make_kernel(
     return kernel
 
 
-def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """out[...] = table[code of x[...]], over 8- or 16-bit codes; returns out. x must not
-    overlap out partly (see ``unaliased``)."""
+def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray, threads: int | None) -> np.ndarray:
+    """out[...] = table[code of x[...]], over 8- or 16-bit codes, on up to ``threads`` threads;
+    returns out. x must not overlap out partly (see ``unaliased``)."""
     if x.dtype.itemsize == 1:
-        apply_1d(lambda a, b: byte_lut_loop(a, table, b), x.view(_CODES8), out.view(_CODES8))
+        bytes_in, bytes_out = x.view(_CODES8), out.view(_CODES8)
+        apply_threads(lambda a, b: byte_lut_loop(a, table, b), bytes_in, bytes_out, threads)
     else:
-        apply_1d(lambda a, b: half_lut_loop(a, table, b), x.view(_CODES16), out.view(_CODES16))
+        halves_in, halves_out = x.view(_CODES16), out.view(_CODES16)
+        apply_threads(lambda a, b: half_lut_loop(a, table, b), halves_in, halves_out, threads)
     return out
 
 
@@ -164,6 +173,8 @@ def _docstring(name, formula, defaults) -> str:
         f"'onnxruntime' (ONNX Runtime {ort}, QDQ); see edgeact.kernels.TRACKED_RUNTIMES.\n"
         f"accuracy (float32 only): 'fast', the default, computes in float32, within 2 ulp of the\n"
         f"float64 result{note}; 'exact' computes in float64 and rounds once, within 1 ulp.\n"
+        f"threads: the most threads to use (default None: numba.config.NUMBA_NUM_THREADS);\n"
+        f"arrays under {THREADED_BYTES >> 20} MiB run on one. Every count gives the same bits.\n"
         f"float16 is the float64 result rounded to nearest."
     )
 
@@ -180,6 +191,7 @@ def _signature(defaults) -> inspect.Signature:
             inspect.Parameter("y_q", keyword, default=None, annotation=optional_params),
             inspect.Parameter("compat", keyword, default=DEFAULT_COMPAT, annotation=Compat),
             inspect.Parameter("accuracy", keyword, default=DEFAULT_ACCURACY, annotation=Accuracy),
+            inspect.Parameter("threads", keyword, default=None, annotation=int | None),
             *(
                 inspect.Parameter(k, keyword, default=v, annotation=float)
                 for k, v in defaults.items()

@@ -30,7 +30,8 @@ import numpy as np
 from edgeact._jit import jit
 from edgeact.catalogue import IBERT_A, IBERT_B, SILU_POLY_KNEE
 from edgeact.kernels._checks import check_array, check_quant_params, checked_out
-from edgeact.kernels._loops import apply_1d, specialise, unaliased
+from edgeact.kernels._loops import specialise, unaliased
+from edgeact.kernels._threads import apply_threads, check_threads
 from edgeact.quant import QuantParams
 
 __all__ = ["IntegerProgram", "gelu_poly_int", "integer_program", "silu_poly_int"]
@@ -134,27 +135,41 @@ _SETUP = {  # name: (constants, accumulator in NumPy for the range check, accumu
 }
 
 
-def _run(name, q, x_q, y_q, out):
+def _run(name, q, x_q, y_q, out, threads):
     check_array(name, q)
     if q.dtype.kind == "f":
         raise TypeError(f"{name}: takes int8/uint8 codes, got a {q.dtype} array")
     check_quant_params(name, q, x_q, y_q)
+    if threads is not None:
+        check_threads(name, threads)
     program = np.array(astuple(integer_program(name, x_q, y_q)), dtype=np.int64)
     out = checked_out(name, q, y_q.dtype, out)
     loop = specialise(_integer_template, name, _accumulate=_SETUP[name][2])
-    apply_1d(lambda a, b: loop(a, b, program), unaliased(q, out), out)
+    apply_threads(lambda a, b: loop(a, b, program), unaliased(q, out), out, threads)
     return out
 
 
 def gelu_poly_int(
-    q: np.ndarray, x_q: QuantParams, y_q: QuantParams, out: np.ndarray | None = None
+    q: np.ndarray,
+    x_q: QuantParams,
+    y_q: QuantParams,
+    out: np.ndarray | None = None,
+    *,
+    threads: int | None = None,
 ) -> np.ndarray:
-    """I-BERT's polynomial GELU on int8/uint8 codes with integer arithmetic only (see module)."""
-    return _run("gelu_poly_int", q, x_q, y_q, out)
+    """I-BERT's polynomial GELU on int8/uint8 codes with integer arithmetic only (see module);
+    ``threads`` as the float kernels take it."""
+    return _run("gelu_poly_int", q, x_q, y_q, out, threads)
 
 
 def silu_poly_int(
-    q: np.ndarray, x_q: QuantParams, y_q: QuantParams, out: np.ndarray | None = None
+    q: np.ndarray,
+    x_q: QuantParams,
+    y_q: QuantParams,
+    out: np.ndarray | None = None,
+    *,
+    threads: int | None = None,
 ) -> np.ndarray:
-    """The quadratic-sigmoid SiLU on int8/uint8 codes with integer arithmetic only (see module)."""
-    return _run("silu_poly_int", q, x_q, y_q, out)
+    """The quadratic-sigmoid SiLU on int8/uint8 codes with integer arithmetic only (see module);
+    ``threads`` as the float kernels take it."""
+    return _run("silu_poly_int", q, x_q, y_q, out, threads)

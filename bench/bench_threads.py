@@ -1,0 +1,132 @@
+"""Two threads against one: the speedup of the kernels' ``threads=`` argument, and its threshold.
+
+By default times relu6 and hardswish on float32, hardswish on float16 (arithmetic) and sigmoid
+on int8 (byte table) at the DRAM size of ``edgeact bench kernels`` with ``threads=1`` and
+``threads=2``, interleaved (``bench/_interleave.py``: load hits both alike), and prints seconds
+per call and the ratio; and ``np.copyto`` split the same way, the bandwidth roof of two threads
+(a machine whose memory one core saturates gives threads nothing there). ``--sweep`` times the
+same pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered so that two threads
+really run, after the round trip of an empty task through the kernels' thread pool (the fixed
+cost two threads must win back): the size where the ratio first passes 1 for the cheap kernels
+is what ``_threads.THREADED_BYTES`` is chosen from.
+
+    PYTHONPATH=. python bench/bench_threads.py                   # ~10 s at 32 MiB DRAM size
+    PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1.5 min
+    PYTHONPATH=. python bench/bench_threads.py --threads 3 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))  # benchmark the checkout this script belongs to
+
+import edgeact.kernels as K  # noqa: E402
+from bench._interleave import best_interleaved  # noqa: E402
+from edgeact.bench.machine import default_sizes  # noqa: E402
+from edgeact.kernels import _threads  # noqa: E402
+from edgeact.quant import QuantParams  # noqa: E402
+
+CASES = [("relu6", "float32"), ("hardswish", "float32"), ("hardswish", "float16"),
+         ("sigmoid", "int8"), ("copy", "float32")]  # fmt: skip
+SWEEP_KIB = [64, 256, 1024, 2048, 4096, 8192, 16384]
+X_Q, Y_Q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    if args.sweep:
+        _threads.THREADED_BYTES = 2  # time the threads at every size, below the threshold too
+    rows = []
+    if args.sweep:
+        print(_pool_round_trip(), flush=True)
+    for name, dtype in CASES:
+        itemsize = np.dtype(dtype).itemsize
+        sizes = (
+            [kib * 1024 // itemsize for kib in SWEEP_KIB]
+            if args.sweep
+            else [default_sizes(itemsize)["DRAM"]]
+        )
+        for n in sizes:
+            rows.append(_time_case(name, dtype, n, args.threads, args.repeats))
+            print(_line(rows[-1]), flush=True)
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def _time_case(name: str, dtype: str, n: int, threads: int, repeats: int) -> dict:
+    rng = np.random.default_rng(0)
+    if dtype == "int8":
+        x, quant = rng.integers(-128, 128, n, dtype=np.int8), {"x_q": X_Q, "y_q": Y_Q}
+    else:
+        x, quant = (3 * rng.standard_normal(n, dtype=np.float32)).astype(dtype), {}
+    kernel, out = (_copy if name == "copy" else K.get(name)), np.empty_like(x)
+    one = kernel(x, **quant, threads=1)
+    if not np.array_equal(
+        kernel(x, out, **quant, threads=threads).view(np.uint8), one.view(np.uint8)
+    ):
+        raise SystemExit(f"{name} {dtype}: {threads} threads differ from one")
+    one_s, many_s = best_interleaved(
+        [
+            lambda: kernel(x, out, **quant, threads=1),
+            lambda: kernel(x, out, **quant, threads=threads),
+        ],
+        repeats,
+        min_batch_s=0.02,
+    )
+    return {"activation": name, "dtype": dtype, "elements": n, "bytes_in": x.nbytes,
+            "threads": threads, "one_thread_s": one_s, "threads_s": many_s,
+            "speedup": one_s / many_s}  # fmt: skip
+
+
+def _copy(x, out=None, *, threads):
+    """``np.copyto`` (which releases the GIL) split over threads as the kernels are: the memory
+    bandwidth two threads can have at most."""
+    out = np.empty_like(x) if out is None else out
+    _threads.apply_threads(lambda a, b: np.copyto(b, a), x, out, threads)
+    return out
+
+
+def _pool_round_trip(calls: int = 5000) -> str:
+    """What handing one part to the kernels' pool and waiting for it costs, with no work in it:
+    the fixed price two threads must win back."""
+    times, x = [], np.empty(0)
+    for _ in range(calls):
+        start = time.perf_counter()
+        (part,) = _threads._submit(lambda x, out: None, [(x, x)])
+        part.result()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return (
+        f"pool round trip: min {times[0] * 1e6:.1f} µs, median {times[calls // 2] * 1e6:.1f} µs "
+        f"({calls} empty tasks)"
+    )
+
+
+def _line(row: dict) -> str:
+    return (
+        f"{row['activation']:<10} {row['dtype']:<8} {row['bytes_in'] / 1024:>9.0f} KiB  "
+        f"1 thread {row['one_thread_s'] * 1e6:9.1f} µs  {row['threads']} threads "
+        f"{row['threads_s'] * 1e6:9.1f} µs  speedup {row['speedup']:5.2f}×"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sweep", action="store_true", help="sizes 64 KiB..16 MiB instead of DRAM")
+    p.add_argument("--threads", type=int, default=2, help="threads against one (default 2)")
+    p.add_argument("--repeats", type=int, default=15, help="interleaved batches per case")
+    p.add_argument("--json", help="also write the rows as JSON to this file")
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
