@@ -7,6 +7,7 @@ import pytest
 from edgeact import ACTIVATIONS
 from edgeact.cli import main
 from edgeact.kernels import KERNELS
+from edgeact.kernels._float32 import computes_in_float32
 
 
 def test_guide_json_is_the_advice(capsys):
@@ -43,7 +44,8 @@ def test_demo_json_checks_every_kernel_and_converts_models(capsys):
     report = json.loads(capsys.readouterr().out)
     assert [row["activation"] for row in report["accuracy"]] == list(KERNELS)
     for row in report["accuracy"]:
-        assert row["float32_max_ulp"] <= 1 and row["float16_max_ulp"] == 0, row
+        bound = 2 if computes_in_float32(row["activation"], "fast") else 1  # the documented ones
+        assert row["float32_max_ulp"] <= bound and row["float16_max_ulp"] == 0, row
     assert len(report["speed"]) == 2 * len(KERNELS)
     assert all(r["ratio_vs_numpy"] > 0 for r in report["speed"])
     assert report["machine"]["architecture"]
