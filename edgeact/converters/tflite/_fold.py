@@ -26,6 +26,7 @@ import numpy as np
 
 from edgeact.converters.tflite._edit import store, stored
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
+from edgeact.converters.tflite._hardswish import only_consumer
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._schema import schema
 from edgeact.converters.tflite._writer import serialize
@@ -75,22 +76,22 @@ def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
     why = _unfoldable(view, producer)
     if why:
         return f"the layer computing its input: {why}"
-    if len(view.consumers.get(x_index, [])) != 1 or _is_output(view, x_index):
+    if only_consumer(view, x_index) is None:
         return "its input is read elsewhere too"
     readers = view.consumers.get(y_index, []) if times_x else []
     for o in readers:
         if view.ops[o] not in _READERS or view.inputs(o)[0] != y_index:
             return f"a reader of its output is not a {' or '.join(_READERS)} taking it as data"
-        if _constant(view, view.inputs(o)[1]) is None:
+        if view.constant_tensor(view.inputs(o)[1]) is None:
             return "a reader of its output has weights that are not constant"
         if _shared(view, view.inputs(o)[1]):
             return "a reader of its output shares its weights with another op"
-    if times_x and (not readers or _is_output(view, y_index)):
+    if times_x and (not readers or view.is_output(y_index)):
         return "its output is not read by layers alone"
     channels = view.shape(x_index)[-1]
     min_scale = np.zeros(channels)
     for o in readers:
-        weights = _constant(view, view.inputs(o)[1])
+        weights = view.constant_tensor(view.inputs(o)[1])
         if view.dtype(weights) == "INT8":
             codes = np.abs(_values(view, weights).reshape(-1, channels)).max(axis=0)
             min_scale = np.maximum(min_scale, codes / _INT8[1])
@@ -110,7 +111,7 @@ def apply_folds(data: bytes, folds: list[Fold]) -> bytes:
         producer = view.producer[names[fold.x]]
         _scale_producer(view, producer, k, c)
         for reader in fold.readers:
-            weights = _constant(view, view.inputs(view.producer[names[reader]])[1])
+            weights = view.constant_tensor(view.inputs(view.producer[names[reader]])[1])
             _scale_weights(view, weights, 1 / k, -1)
     return serialize(model)
 
@@ -122,7 +123,7 @@ def _unfoldable(view: SubgraphView, o: int) -> str | None:
     ins = view.inputs(o)
     if len(ins) < 3 or ins[2] < 0:
         return "it has no bias"
-    weights, bias = (_constant(view, t) for t in ins[1:3])
+    weights, bias = (view.constant_tensor(t) for t in ins[1:3])
     if weights is None or bias is None:
         return "its weights or bias are not constant"
     if view.dtype(weights) not in _STORED or view.dtype(bias) not in _STORED:
@@ -141,7 +142,7 @@ def _shared(view: SubgraphView, t: int) -> bool:
 
 def _scale_producer(view: SubgraphView, o: int, k: np.ndarray, c: np.ndarray) -> None:
     """Output channel j of layer ``o`` times k_j, plus c_j."""
-    weights, bias = (_constant(view, t) for t in view.inputs(o)[1:3])
+    weights, bias = (view.constant_tensor(t) for t in view.inputs(o)[1:3])
     _scale_weights(view, weights, k, _PRODUCERS[view.ops[o]])
     tensor = view.tensor(bias)
     if view.dtype(bias) == "INT32":  # in the scale s_input·s_weight: follows the weights' k
@@ -188,14 +189,6 @@ def _per_channel(tensor, scale: np.ndarray, axis: int) -> None:
     q.quantizedDimension = axis
 
 
-def _constant(view: SubgraphView, t: int) -> int | None:
-    """The constant tensor holding ``t``'s values (behind a DEQUANTIZE for float16)."""
-    producer = view.producer.get(t)
-    if producer is not None and view.ops[producer] == "DEQUANTIZE":
-        t = view.inputs(producer)[0]
-    return t if t >= 0 and view.is_constant(t) else None
-
-
 def _values(view: SubgraphView, t: int) -> np.ndarray:
     """A constant's stored values (codes for int8/int32), shaped."""
     return stored(view.model, view.tensor(t), _STORED[view.dtype(t)]).reshape(view.shape(t))
@@ -206,8 +199,3 @@ def _range(view: SubgraphView, t: int) -> tuple[float, float]:
     if view.dtype(t) != "INT8" or q is None or isinstance(q["scale"], list):
         return (-np.inf, np.inf)
     return tuple(q["scale"] * (code - q["zero_point"]) for code in _INT8)
-
-
-def _is_output(view: SubgraphView, t: int) -> bool:
-    outputs = view.subgraph.outputs
-    return outputs is not None and t in [int(i) for i in outputs]

@@ -94,6 +94,19 @@ class SubgraphView:
     def dtype(self, t: int) -> str:
         return TENSOR_TYPES.get(int(self.tensor(t).type), f"TYPE_{self.tensor(t).type}")
 
+    def is_output(self, t: int) -> bool:
+        """Whether tensor ``t`` is one of the subgraph's outputs."""
+        outputs = self.subgraph.outputs
+        return outputs is not None and t in [int(i) for i in outputs]
+
+    def constant_tensor(self, t: int) -> int | None:
+        """The constant tensor holding ``t``'s values: ``t`` itself, or the input of the
+        DEQUANTIZE that writes it (float16 weights); None if there is none."""
+        producer = self.producer.get(t)
+        if producer is not None and self.ops[producer] == "DEQUANTIZE":
+            t = self.inputs(producer)[0]
+        return t if t >= 0 and self.is_constant(t) else None
+
     def is_constant(self, t: int) -> bool:
         """A tensor with data in its buffer (inline or at an external offset)."""
         buf = self.model.buffers[self.tensor(t).buffer]

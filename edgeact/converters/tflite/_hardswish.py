@@ -184,7 +184,6 @@ def only_consumer(view: SubgraphView, t: int) -> int | None:
     """The one op reading ``t``, or None when several read it or it is a subgraph output: only
     then may a pattern fold ``t`` away."""
     consumers = view.consumers.get(t, [])
-    outputs = view.subgraph.outputs if view.subgraph.outputs is not None else []
-    if len(consumers) != 1 or t in [int(i) for i in outputs]:
+    if len(consumers) != 1 or view.is_output(t):
         return None
     return consumers[0]

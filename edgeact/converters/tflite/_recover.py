@@ -48,8 +48,7 @@ def layers_after(view: SubgraphView, site: Site) -> tuple[list[Layer], str | Non
         (f"{view.ops[o]} {view.output_names([o])[0]!r}", _layer(view, o, site.y))
         for o in view.consumers.get(site.y, [])
     ]
-    outputs = view.subgraph.outputs
-    return collect_layers(found, outputs is not None and site.y in [int(t) for t in outputs])
+    return collect_layers(found, view.is_output(site.y))
 
 
 def _layer(view: SubgraphView, o: int, y: int) -> Layer | str:
@@ -72,11 +71,10 @@ def _layer(view: SubgraphView, o: int, y: int) -> Layer | str:
 
 
 def _storage(view: SubgraphView, bias: int) -> int | None:
-    """The constant tensor holding the bias, or None if there is none."""
-    producer = view.producer.get(bias)
-    if producer is not None and view.ops[producer] == "DEQUANTIZE":
-        bias = view.inputs(producer)[0]  # a float16 constant behind DEQUANTIZE
-    if not view.is_constant(bias):
+    """The constant tensor holding the bias (float16 behind a DEQUANTIZE), or None if there is
+    none."""
+    bias = view.constant_tensor(bias)
+    if bias is None:
         return None
     kind = view.dtype(bias)
     if kind in ("FLOAT32", "FLOAT16") or (kind == "INT32" and view.quant(bias) is not None):
