@@ -30,8 +30,8 @@ __all__ = ["THREADED_BYTES", "apply_threads", "check_threads"]
 # threads first beat one at 8-16 MiB of input for the cheap kernels (relu6 float32 0.91-1.04× at
 # 8 MiB, 1.32× at 16 MiB; the int8 sigmoid table 0.99-1.01×, 1.30×; np.copyto 0.81×, 1.62×),
 # at 2-4 MiB for float16 hardswish (0.91×, 1.22×) and 4-8 MiB for float32 hardswish (0.80×,
-# 1.30×), which computes in float64. Hence threads from 8 MiB on, each on 4 MiB or more: no
-# kernel loses there, the arithmetic ones gain 1.3-1.5×. With one core busy elsewhere, two
+# 1.30×; it then still computed in float64). Hence threads from 8 MiB on, each on 4 MiB or
+# more: no kernel loses there, the arithmetic ones gain 1.3-1.5×. With one core busy elsewhere, two
 # threads lost up to 8 MiB for every kernel.
 THREADED_BYTES = 8 << 20  # input bytes from which threads run, each on half of it or more
 _LINE = 64  # bytes: a cache line, and the widest SIMD vector the loops use
