@@ -33,6 +33,7 @@ from edgeact.kernels._checks import (
 from edgeact.kernels._float32 import computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop, unaliased
+from edgeact.kernels._plan import Plan, remember, table_whole, unary_whole, with_params_whole
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
 from edgeact.kernels._threads import THREADED_BYTES, apply_threads, check_threads
@@ -81,12 +82,14 @@ def make_kernel(
     """Build the public kernel ``name(x, out=None, *, x_q, y_q, compat, accuracy, threads,
     **params)``.
 
-    Small arrays are common in inference, so the per-call Python work is kept to checks and one
-    dispatch: default parameters are resolved once, and loops are looked up in caches.
+    Small arrays are common in inference, so a repeated call skips the checks and the dispatch:
+    the first call's checked arguments become a ``Plan``, which later calls with the same
+    arguments run directly (``_plan``).
     """
     defaults = dict(params)
     default_values = param_values(name, defaults, {})
     default_pairs = tuple(zip(defaults, default_values, strict=True))
+    plans: dict[tuple, Plan] = {}  # (x.dtype, id(x_q), id(y_q), compat, accuracy) -> Plan
 
     def kernel(
         x: np.ndarray,
@@ -99,6 +102,17 @@ def make_kernel(
         threads: int | None = None,
         **kwargs: float,
     ) -> np.ndarray:
+        if type(x) is np.ndarray and not kwargs:  # the short path: see _plan
+            try:
+                plan = plans.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
+            except TypeError:  # an unhashable compat or accuracy, which the checks below name
+                plan = None
+            entry = None if plan is None else plan.entry(x, out, threads)
+            if entry is not None:
+                if out is None:
+                    out = np.empty(x.shape, plan.out_dtype)
+                entry(x, plan.constant, out)
+                return out
         values = param_values(name, defaults, kwargs) if kwargs else default_values
         check_array(name, x)
         check_compat(name, compat)
@@ -106,23 +120,16 @@ def make_kernel(
         check_quant_params(name, x, x_q, y_q)
         if threads is not None:
             check_threads(name, threads)
+        pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
+        plan = _plan(name, element, x.dtype, x_q, y_q, compat, accuracy, pairs)
         fresh = out is None
-        out = checked_out(name, x, x.dtype if x_q is None else y_q.dtype, out)
+        out = checked_out(name, x, plan.out_dtype, out)
+        key = (x.dtype, id(x_q), id(y_q), compat, accuracy)
         if not fresh:  # a new out cannot overlap x
             x = unaliased(x, out)
-        if x_q is not None:
-            pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
-            return run_table(x, quantized_table(name, pairs, x_q, y_q, compat), out, threads)
-        if x.dtype == _FLOAT16 and name in HALF_ARITHMETIC:
-            apply_threads(half_loop(name), x.view(_CODES16), out.view(_CODES16), threads)
-            return out
-        if x.dtype == _FLOAT16:
-            return run_table(x, float16_table(element, values), out, threads)
-        if computes_in_float32(name, accuracy):
-            apply_threads(float32_loop(name), x, out, threads)
-            return out
-        loop = map_loop(element, for_float32=True)
-        apply_threads(lambda a, b: loop(a, b, values), x, out, threads)
+        plan.run(x, out, threads)
+        if not kwargs:
+            remember(plans, key, plan)
         return out
 
     kernel.__name__ = kernel.__qualname__ = name
@@ -145,6 +152,39 @@ def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray, threads: int | 
         halves_in, halves_out = x.view(_CODES16), out.view(_CODES16)
         apply_threads(lambda a, b: half_lut_loop(a, table, b), halves_in, halves_out, threads)
     return out
+
+
+def _plan(name, element, dtype, x_q, y_q, compat, accuracy, pairs) -> Plan:
+    """What ``name`` runs for checked arguments (module docstring)."""
+    values = tuple(value for _, value in pairs)
+    if x_q is not None:
+        table = quantized_table(name, pairs, x_q, y_q, compat)
+        return Plan(
+            lambda x, out, threads: run_table(x, table, out, threads), table_whole(), table,
+            y_q.dtype, (x_q, y_q),
+        )  # fmt: skip
+    if dtype == _FLOAT16 and name in HALF_ARITHMETIC:
+        loop = half_loop(name)
+        return Plan(
+            lambda x, out, threads: apply_threads(
+                loop, x.view(_CODES16), out.view(_CODES16), threads
+            ),
+            None, None, dtype,
+        )  # fmt: skip
+    if dtype == _FLOAT16:
+        table = float16_table(element, values)
+        return Plan(lambda x, out, threads: run_table(x, table, out, threads), None, None, dtype)
+    if computes_in_float32(name, accuracy):
+        loop = float32_loop(name)
+        return Plan(
+            lambda x, out, threads: apply_threads(loop, x, out, threads),
+            unary_whole(f"float32_{name}", loop), (), dtype,
+        )  # fmt: skip
+    loop = map_loop(element, for_float32=True)
+    return Plan(
+        lambda x, out, threads: apply_threads(lambda a, b: loop(a, b, values), x, out, threads),
+        with_params_whole(element.py_func.__name__, loop), values, dtype,
+    )  # fmt: skip
 
 
 @functools.lru_cache(maxsize=128)

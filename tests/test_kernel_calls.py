@@ -1,0 +1,163 @@
+"""The short path of repeated small calls (``edgeact.kernels._plan``): the general path's bits,
+taken where it should be, never where it must not be, and the same errors after it.
+
+``taken`` records what ``Plan.entry`` answered for each call, so a test that means the short path
+fails if the call silently took the general one (and the other way round).
+"""
+
+import numpy as np
+import pytest
+
+import edgeact.kernels as K
+from edgeact.kernels import _plan
+from edgeact.quant import QuantParams
+
+X_Q8, Y_Q8 = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
+X_QU8, Y_QU8 = QuantParams(0.05, 125, np.uint8), QuantParams(0.04, 108, np.uint8)
+
+# float32 in float32 (hardswish), in float64 with parameters (elu: map_loop), int8/uint8 tables;
+# float16 has no short path and must keep working after a float32 call of the same kernel.
+CASES = [
+    ("hardswish", np.float32, {}),
+    ("hardswish", np.float32, {"accuracy": "exact"}),
+    ("elu", np.float32, {}),
+    ("sigmoid", np.int8, {"x_q": X_Q8, "y_q": Y_Q8}),
+    ("hardswish", np.uint8, {"x_q": X_QU8, "y_q": Y_QU8}),
+]
+IDS = ["hardswish-f32", "hardswish-f32-exact", "elu-f32", "sigmoid-int8", "hardswish-uint8"]
+SHAPES = [(), (0,), (16,), (3, 5), (2, 3, 4)]
+
+
+@pytest.fixture
+def taken(monkeypatch):
+    """True/False per call: whether ``Plan.entry`` gave the short path."""
+    answers = []
+    real = _plan.Plan.entry
+
+    def recording(self, x, out, threads):
+        entry = real(self, x, out, threads)
+        answers.append(entry is not None)
+        return entry
+
+    monkeypatch.setattr(_plan.Plan, "entry", recording)
+    return answers
+
+
+def _data(dtype, shape, seed=0):
+    rng = np.random.default_rng(seed)
+    if np.dtype(dtype).kind in "iu":
+        return rng.integers(0, 256, shape, dtype=np.uint8).view(dtype)
+    return np.asarray(4 * rng.standard_normal(shape), dtype)
+
+
+def _bits(a):
+    return a.view(f"u{a.dtype.itemsize}")
+
+
+def _general(kernel, x, *out, **arguments):
+    """The general path's result: the call with the short path turned off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_plan.Plan, "entry", lambda *_: None)
+        return kernel(x, *out, **arguments)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize(("name", "dtype", "arguments"), CASES, ids=IDS)
+def test_a_repeated_call_takes_the_short_path_with_the_same_bits(
+    name, dtype, arguments, shape, taken
+):
+    kernel, x = K.get(name), _data(dtype, shape)
+    want = _general(kernel, x, **arguments)
+    first = kernel(x, **arguments)  # remembers the plan if the strided call did not
+    fresh = kernel(x, **arguments)
+    out = np.full_like(want, 7)
+    into = kernel(x, out, **arguments, threads=1)
+    assert taken[-2:] == [True, True]
+    assert into is out and fresh.shape == shape and fresh.dtype == want.dtype
+    for result in (first, fresh, out):
+        np.testing.assert_array_equal(_bits(result), _bits(want))
+
+
+@pytest.mark.parametrize(("name", "dtype", "arguments"), CASES, ids=IDS)
+def test_in_place_and_partly_overlapping_calls_read_x_first(name, dtype, arguments, taken):
+    kernel = K.get(name)
+    kernel(_data(dtype, 4), **arguments)  # the plan is remembered
+    for lo, hi in [(0, 1), (1, 0)]:  # out after x in memory, then before it
+        data = _data(dtype, 101)
+        x, out = data[lo : lo + 100], data[hi : hi + 100]
+        want = _general(kernel, x.copy(), **arguments)
+        assert kernel(x, out, **arguments) is out
+        np.testing.assert_array_equal(_bits(out), _bits(want))
+    same = _data(dtype, 100)
+    want = _general(kernel, same.copy(), **arguments)
+    assert kernel(same, same, **arguments) is same
+    np.testing.assert_array_equal(_bits(same), _bits(want))
+    assert taken[-3:] == [True, True, True]
+
+
+def test_layouts_the_short_path_cannot_take_go_the_general_way(taken):
+    x = _data(np.float32, (6, 8))
+    want = _general(K.hardswish, x)
+    K.hardswish(x)
+    read_only = x.copy()
+    read_only.flags.writeable = False
+    fortran = np.asfortranarray(x)
+    strided_out = np.empty((6, 16), np.float32)[:, ::2]
+    taken.clear()
+    for result in (
+        K.hardswish(read_only),
+        K.hardswish(fortran),
+        K.hardswish(x, strided_out),
+        K.hardswish(x, np.empty((6, 8), np.float32, order="F")),
+    ):
+        np.testing.assert_array_equal(result, want)
+    assert taken == [False] * 4
+
+
+def test_arrays_for_threads_go_the_general_way(monkeypatch, taken):
+    from edgeact.kernels import _threads
+
+    monkeypatch.setattr(_threads, "THREADED_BYTES", 1024)
+    x = _data(np.float32, 1000)
+    want = _general(K.relu6, x)
+    K.relu6(x[:8])
+    np.testing.assert_array_equal(K.relu6(x[:8]), _general(K.relu6, x[:8]))
+    np.testing.assert_array_equal(K.relu6(x, threads=2), want)
+    assert taken[-2:] == [True, False]
+
+
+def test_new_quantization_objects_get_their_own_tables():
+    """Plans are remembered by the QuantParams objects' ids: more objects than the cache holds,
+    made and dropped one after another (so ids are reused), each gets its own table."""
+    codes = np.arange(-128, 128, dtype=np.int8)
+    for k in range(3 * _plan._REMEMBERED):
+        x_q = QuantParams(0.01 + 0.001 * k, k % 7 - 3, np.int8)
+        table = K.make_lut("sigmoid", x_q, Y_Q8)
+        for _ in range(2):  # the second call takes the remembered plan
+            result = K.sigmoid(codes, x_q=x_q, y_q=Y_Q8)
+            np.testing.assert_array_equal(result, table[codes.view(np.uint8)])
+
+
+def test_errors_are_the_same_after_a_remembered_plan():
+    x = np.zeros((2, 3), np.float32)
+    codes = np.zeros(6, np.int8)
+    K.silu(x)
+    K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
+    read_only = np.zeros((2, 3), np.float32)
+    read_only.flags.writeable = False
+    cases = [
+        (lambda: K.silu(x, np.zeros((3, 2), np.float32)), ValueError, "out has shape"),
+        (lambda: K.silu(x, np.zeros((2, 3), np.float16)), TypeError, "out has dtype float16"),
+        (lambda: K.silu(x, [0.0] * 6), TypeError, "out must be a NumPy array"),
+        (lambda: K.silu(x, read_only), ValueError, "out is read-only"),
+        (lambda: K.silu(x, threads=0), ValueError, "threads must be >= 1"),
+        (lambda: K.silu(x, threads="2"), TypeError, "threads must be an int"),
+        (lambda: K.silu(x, compat=["tflite"]), ValueError, "unknown compat"),
+        (lambda: K.silu(x, accuracy={}), ValueError, "unknown accuracy"),
+        (lambda: K.sigmoid(codes, x_q=X_Q8), TypeError, "y_q is missing"),
+        (lambda: K.sigmoid(codes.view(np.uint8), x_q=X_Q8, y_q=Y_Q8), ValueError, "x_q.dtype"),
+        (lambda: K.sigmoid(codes, np.zeros(6, np.uint8), x_q=X_Q8, y_q=Y_Q8), TypeError, "out"),
+    ]
+    for call, error, message in cases:
+        with pytest.raises(error, match=message):
+            call()
