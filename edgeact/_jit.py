@@ -13,7 +13,8 @@
   ``jit(contract=False)`` leaves it out, for float32 arithmetic whose results must not depend on
   whether the CPU target has FMA (the fused operations are then written out: ``_float32``).
 
-Loops that should use the CPU's widest vectors call ``prefer_wide_vectors()`` (see there).
+Loops that should use the CPU's widest vectors call ``prefer_wide_vectors()``, and element
+functions too large for LLVM's inliner call ``always_inline()`` (see there).
 """
 
 import functools
@@ -28,7 +29,7 @@ from numba import njit, types
 from numba.core import config as numba_config
 from numba.extending import intrinsic
 
-__all__ = ["JIT_OPTIONS", "cache_dir", "jit", "prefer_wide_vectors"]
+__all__ = ["JIT_OPTIONS", "always_inline", "cache_dir", "jit", "prefer_wide_vectors"]
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 
@@ -92,6 +93,18 @@ def prefer_wide_vectors(typingctx):
 
     def codegen(context, builder, signature, args):
         set.add(builder.function.attributes, '"prefer-vector-width"="512"')
+        return context.get_dummy_value()
+
+    return types.none(), codegen
+
+
+@intrinsic
+def always_inline(typingctx):
+    """Mark the calling function "alwaysinline": LLVM then inlines it into every caller, however
+    large. An element function that a loop calls instead of inlining keeps the loop scalar."""
+
+    def codegen(context, builder, signature, args):
+        builder.function.attributes.add("alwaysinline")
         return context.get_dummy_value()
 
     return types.none(), codegen

@@ -1,4 +1,4 @@
-"""Vectorisable float64 exponentials for the element functions.
+"""Vectorisable float64 exponentials and logarithms for the element functions.
 
 ``math.exp`` inside a Numba loop is a call into scalar libm, which stops LLVM from vectorising the
 loop. The exponentials below are plain arithmetic (range reduction n = round(x/ln 2), a Taylor
@@ -11,6 +11,11 @@ loops that use them vectorise.
   0.005 float32 ulp, and clamped to ±200, where every element function that uses it has reached
   its float32 limit. Four fewer multiply-adds and one scaling instead of two: the float32 loops
   compile the element functions with it (``_loops.map_loop``), which makes them ~1.6× faster.
+- ``expm1``: e**x - 1 within 1e-15 relative (its Taylor series below |x| = ln(2)/2, where
+  exp(x) - 1 would cancel; ``exp`` beyond).
+- ``log1p_unit``: log(1 + y) for 0 <= y <= 1 (softplus's log(1 + e**-|x|)) within 5e-16 relative,
+  as 2·atanh(s) with s = y/(2 + y), or ln 2 + 2·atanh((y - 1)/(y + 3)) above y = √2 - 1, so that
+  |s| <= 0.172 and eleven odd terms of the series reach float64's precision.
 """
 
 import math
@@ -20,9 +25,9 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from edgeact._jit import jit
+from edgeact._jit import always_inline, jit
 
-__all__ = ["exp", "exp_for_float32"]
+__all__ = ["exp", "exp_for_float32", "expm1", "log1p_unit"]
 
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # ln 2 split in two so that n * _LN2_HI is exact
@@ -33,6 +38,11 @@ _EXP_MIN = -745.2  # ... and underflows to 0 below ~-745.13
 _FLOAT32_LIMIT = 200.0  # e**-200 * 3.4e38 (float32's largest) is still far below float32's 2**-150
 _TAYLOR_12 = tuple(1.0 / math.factorial(k) for k in range(12, -1, -1))  # highest degree first
 _TAYLOR_8 = _TAYLOR_12[4:]
+_EXPM1_TAYLOR = tuple(1.0 / math.factorial(k) for k in range(13, 1, -1))  # of (e**x - 1 - x)/x²
+_EXPM1_SMALL = 0.34657359027997264  # ln(2)/2: x**14/14! < 4e-18 of x below it
+_ATANH_ODD = tuple(1.0 / (2 * k + 1) for k in range(11, 0, -1))  # of (atanh(s) - s)/s³, in s²
+_SQRT2_MINUS_1 = 0.41421356237309503
+_LN2 = 0.6931471805599453
 
 
 @intrinsic
@@ -84,3 +94,21 @@ def exp_for_float32(x):
     n = (x * _LOG2E + _ROUND) - _ROUND
     r = x - n * (_LN2_HI + _LN2_LO)  # one fused multiply-add: n·ln 2's error is ~1e-14 here
     return _horner(r, _TAYLOR_8) * _pow2(np.int64(n))
+
+
+@jit
+def expm1(x):
+    """e**x - 1 without libm; NaN -> NaN, -inf -> -1, +inf -> inf."""
+    always_inline()  # too large for LLVM to inline by itself, and a call stops vectorisation
+    series = x * (1.0 + x * _horner(x, _EXPM1_TAYLOR))  # keeps the sign of a zero
+    return series if abs(x) < _EXPM1_SMALL else exp(x) - 1.0
+
+
+@jit
+def log1p_unit(y):
+    """log(1 + y) for 0 <= y <= 1 without libm (NaN -> NaN)."""
+    always_inline()
+    upper = y > _SQRT2_MINUS_1
+    s = (y - 1.0) / (y + 3.0) if upper else y / (y + 2.0)
+    atanh = s + s * (s * s) * _horner(s * s, _ATANH_ODD)
+    return _LN2 + 2.0 * atanh if upper else 2.0 * atanh

@@ -23,9 +23,10 @@ included: tests/test_cpu_dispatch.py, tests/test_kernel_bits.py).
 The gates (``_gated``) never let e**w overflow and never round the numerator outside the tail:
 x/(1 + e**-z) down to z = -16, x·e**z·(1 - e**z) below.
 
-tanh-GELU is not here: its exponent 2u = 2·√(2/π)·(x + 0.044715·x³) is large (~87 at x = -10) and
-enters the result through e**-2u, so a float32 2u is ~100 ulp off. With 2u and its reduction in
-float64 and the rest in float32 it stayed within 2 ulp, but ran at 0.84x the float64 loop's speed.
+tanh-GELU's exponent z = 2·√(2/π)·(x + 0.044715·x³) is large (~87 at x = -10) and enters the
+result through e**-z, so a float32 z would be ~100 ulp off: z is computed as a float32 pair (to
+~2**-44 of z) and its low part joins the exponential's reduced argument. ~1.15× the float64 loop,
+not more: the pair costs as much as the exponential.
 """
 
 import functools
@@ -37,8 +38,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from edgeact._jit import jit, prefer_wide_vectors
-from edgeact.catalogue import SELU_ALPHA, SELU_SCALE
+from edgeact._jit import always_inline, jit, prefer_wide_vectors
+from edgeact.catalogue import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE
 from edgeact.kernels._loops import specialise
 
 __all__ = ["ELEMENTS", "EXACT", "KEEPS_THE_NAN", "computes_in_float32", "float32_loop"]
@@ -72,6 +73,9 @@ _TANH_TAYLOR = tuple(
 )
 _TAIL = _F(-16)  # below it, e**z < 2**-23: the gates' tail formula (``_gated``)
 _SELU_SCALE, _SELU_NEG = (_split(c) for c in (SELU_SCALE, SELU_SCALE * SELU_ALPHA))
+_GELU_C1 = _split(2 * math.sqrt(2 / math.pi))  # tanh-GELU's z = x·(C1 + C3·x²)
+_GELU_C3 = _split(2 * math.sqrt(2 / math.pi) * GELU_TANH_CUBIC)
+_GELU_FLAT = _F(11)  # |x| beyond it: tanh-GELU is x or 0 in float32 (see ``gelu_tanh``)
 
 
 @intrinsic
@@ -140,12 +144,15 @@ def _expm1_reduced(r):
 
 
 @jit(contract=False)
-def _exp32(w):
-    """(q, s) with e**w = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed gate)."""
+def _exp32(w, low=None):
+    """(q, s) with e**(w + low) = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed
+    gate), ``low`` a correction below w's last bit (omitted: 0, and no instruction for it)."""
     w = _GATE_CLOSED if w < _GATE_CLOSED else w
     biased = _fma(w, _LOG2E, _BIASED)
     n = biased - _BIASED
     r = _fma(-n, _LN2_C2, w - n * _LN2_C1)  # n·C1 and w - n·C1 are exact
+    if low is not None:
+        r = r + low
     return _expm1_reduced(r), _exponent_scale(biased)
 
 
@@ -200,6 +207,44 @@ def sigmoid(x):
 
 
 @jit(contract=False)
+def _two_sum(a, b):
+    """(a + b rounded, its rounding error), exactly (Knuth's branch-free two-sum)."""
+    total = a + b
+    b_part = total - a
+    return total, (a - (total - b_part)) + (b - b_part)
+
+
+@jit(contract=False)
+def _gelu_tanh_exponent(x):
+    """z = 2·√(2/π)·(x + 0.044715·x³) = x·(C1 + C3·x²) as z + z_low, to ~2**-44 of z: e**-z
+    scales the result by z's absolute error, so a float32 z (|z| up to 110) would cost ~100 ulp.
+    x² and each product are split exactly with fused multiply-adds, C1 + C3·x² by a two-sum."""
+    t = x * x
+    t_low = _fma(x, x, -t)
+    p = _GELU_C3[0] * t
+    p_low = _fma(_GELU_C3[0], t, -p)
+    a, a_error = _two_sum(_GELU_C1[0], p)
+    a_low = a_error + p_low + _GELU_C1[1] + _fma(_GELU_C3[0], t_low, _GELU_C3[1] * t)
+    z = x * a
+    return z, _fma(x, a, -z) + x * a_low
+
+
+@jit(contract=False)
+def gelu_tanh(x):
+    """x·σ(z), z = 2·√(2/π)·(x + 0.044715·x³) in two parts (``_gelu_tanh_exponent``), through
+    the sigmoid's gate. Beyond |x| = 11 the result is x or 0 in float32 (z > 112: e**-z < 2**-161),
+    so x is clamped there first: x³ then never overflows into inf - inf."""
+    always_inline()  # too large for LLVM to inline by itself, and a call stops vectorisation
+    a = _GELU_FLAT if x > _GELU_FLAT else x
+    a = -_GELU_FLAT if a < -_GELU_FLAT else a
+    z, z_low = _gelu_tanh_exponent(a)
+    tail = z < _TAIL
+    q, s = _exp32(z if tail else -z, z_low if tail else -z_low)
+    y = _gated(a, tail, q, s)
+    return x if x > _GELU_FLAT else (_ZERO if x < -_GELU_FLAT else y)
+
+
+@jit(contract=False)
 def silu(x):
     q, s = _exp32(x if x < _TAIL else -x)
     return _ZERO if x < _GATE_CLOSED else _gated(x, x < _TAIL, q, s)
@@ -214,6 +259,7 @@ ELEMENTS = {
     "silu": silu,
     "tanh": tanh,
     "selu": selu,
+    "gelu_tanh": gelu_tanh,
 }
 EXACT = frozenset(["relu", "relu6"])  # bit-identical to the float64 loop: also accuracy="exact"
 
