@@ -8,7 +8,7 @@ from numba import njit
 
 import edgeact.kernels as K
 from edgeact.kernels import scalar
-from edgeact.kernels._fastmath import exp, exp_for_float32, expm1, log1p_unit
+from edgeact.kernels._fastmath import erfc_for_float32, exp, exp_for_float32, expm1, log1p_unit
 from edgeact.kernels._float32 import computes_in_float32
 from tests._numerics import assert_within_ulp, expected
 
@@ -84,6 +84,20 @@ def test_expm1_and_log1p_match_libm_to_float64_precision():
     assert math.isnan(expm1(math.nan)) and math.isnan(log1p_unit(math.nan))
 
 
+def test_erfc_for_float32_is_accurate_to_3e_10():
+    z = np.concatenate(
+        [np.linspace(-12, 12, 400_001), np.random.default_rng(4).normal(0, 2, 10**5)]
+    )
+    got = njit(lambda v: np.array([erfc_for_float32(t) for t in v]))(z)
+    want = np.array([math.erfc(v) for v in z])
+    representable = want > 2.0**-149  # beyond z = 10.05 erfc is below float32's smallest
+    assert np.max(np.abs(got[representable] / want[representable] - 1)) < 3e-10
+    assert np.all(got[~representable] < 2.0**-149) and np.all(got >= 0)
+    limits = [erfc_for_float32(v) for v in (math.inf, -math.inf, 0.0)]
+    assert limits[0] < 2.0**-149 and limits[1:] == [2.0, 1.0]
+    assert math.isnan(erfc_for_float32(math.nan))
+
+
 def test_float32_kernels_round_once_from_float64():
     x = np.concatenate(
         [
@@ -92,5 +106,5 @@ def test_float32_kernels_round_once_from_float64():
             -np.geomspace(10, 3e38, 3_000),
         ]
     ).astype(np.float32)
-    for name in ("silu", "gelu_tanh", "gelu_quick", "sigmoid", "softplus", "mish", "elu"):
+    for name in ("silu", "gelu", "gelu_tanh", "gelu_quick", "sigmoid", "softplus", "mish", "elu"):
         assert_within_ulp(K.get(name)(x, accuracy="exact"), expected(name, x), 1, x)

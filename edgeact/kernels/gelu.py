@@ -1,16 +1,17 @@
 """GELU and its approximations as element functions.
 
-- gelu: x·Φ(x) = 0.5·x·erfc(-x/√2); erfc keeps the negative tail accurate (1 + erf cancels). libm's
-  erfc is scalar, so this one does not vectorise: it is the accurate baseline to compare against.
+- gelu: x·Φ(x) = 0.5·x·erfc(-x/√2); erfc keeps the negative tail accurate (1 + erf cancels).
+  libm's erfc here (scalar: the float64 function and the float16 table); float32 loops compile it
+  with ``_fastmath.erfc_for_float32``, which vectorises.
 - gelu_tanh: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))), evaluated as x·σ(2u) (no cancellation).
 - gelu_quick: x·σ(1.702x).
 - gelu_poly: I-BERT's second-order polynomial GELU (Kim et al. 2021, arXiv:2101.01321): erf(z) is
   replaced by sign(z)·(a·(min(|z|, -b) + b)² + 1), a = -0.2888, b = -1.769; multiply/add/clamp only.
 """
 
-import math
+from math import erfc
 
-from edgeact._jit import jit
+from edgeact._jit import always_inline, jit
 from edgeact.catalogue import GELU_QUICK_ALPHA, GELU_TANH_CUBIC, IBERT_A, IBERT_B
 from edgeact.kernels._fastmath import exp
 
@@ -24,7 +25,8 @@ _GATE_CLOSED = -750.0  # below this every gate here is 0 in float64
 @jit
 def gelu(x):
     """x·Φ(x), exact (libm erfc)."""
-    return 0.0 if x < _GATE_CLOSED else 0.5 * x * math.erfc(-x * _INV_SQRT2)
+    always_inline()  # compiled with erfc_for_float32, too large for LLVM to inline by itself
+    return 0.0 if x < _GATE_CLOSED else 0.5 * x * erfc(-x * _INV_SQRT2)
 
 
 @jit
