@@ -50,8 +50,9 @@ def recover(tmp_path):
 @pytest.mark.parametrize("flavour", ["float32", "float16", "int8"])
 @pytest.mark.parametrize("activation", ["silu", "gelu", "mish"])
 def test_recovery_cuts_the_mean_squared_error_by_a_third(recover, activation, flavour, conv):
-    """Measured: GELU 55-60 % lower, SiLU 43-50 %, Mish 34-52 %; int8 SiLU 28-33 %: there the
-    swap's error left after the int8 rounding is mostly not a mean shift."""
+    """Measured: GELU 55-60 % lower, SiLU 43-50 %, Mish 34-52 %; int8 SiLU 28-33 % (27-29 % on
+    256 fresh inputs, three seeds): there the swap's error left after the int8 rounding is
+    mostly not a mean shift, and ``--recover fit`` (below) is what cuts a third."""
     data = tm.mlp_model(activation, flavour, conv=conv)
     shape = (1, 4, 4, 32) if conv else (1, 32)
     calibration, fresh = _samples(64, 0, shape), _samples(8, 1, shape)
@@ -150,9 +151,9 @@ def test_an_int32_bias_that_would_overflow_is_left_alone():
     assert _add_to_bias(model, layer, np.ones(32)) == "the corrected int32 bias would overflow"
 
 
-# measured on fresh inputs, --recover fit over --recover (bias): GELU 0.03-0.09 of the swap's
-# error, Mish 0.09-0.23, SiLU float 0.33-0.44, int8 SiLU 0.63 (MLP); the int8 SiLU mobile block
-# keeps bias correction alone (0.72): its fit measured worse on the calibration samples
+# measured on these fresh inputs, --recover fit over --recover (bias): GELU 0.03-0.09 of the
+# swap's error, Mish 0.09-0.22, SiLU float 0.33-0.44, int8 SiLU 0.56 (MLP) and 0.69 (mobile
+# block; 0.69-0.70 on 256 fresh inputs and other seeds, where bias alone stays at 0.71-0.72)
 @pytest.mark.parametrize("conv", [False, True], ids=["mlp", "mobile-conv"])
 @pytest.mark.parametrize("flavour", ["float32", "float16", "int8"])
 @pytest.mark.parametrize("activation", ["silu", "gelu", "mish"])
@@ -166,10 +167,10 @@ def test_fitted_input_maps_recover_more_than_bias_alone(recover, activation, fla
     whole, [change] = fitted["recovery"], fitted["changes"]
     assert whole["mode"] == "fit" and whole["mse_without"] == bias["recovery"]["mse_without"]
     assert whole["mse_with"] <= 1.01 * bias["recovery"]["mse_with"]
-    if (activation, flavour) != ("silu", "int8"):
-        assert change["fit"] is not None and whole["mse_with"] <= 0.7 * whole["mse_without"]
-        assert change["fit"]["fitted_mse"] < change["fit"]["nominal_mse"]
-        assert len(change["fit"]["scale"]) == len(change["fit"]["offset"]) == 64
+    assert change["fit"] is not None and whole["mse_with"] <= 0.7 * whole["mse_without"]
+    assert change["fit"]["fitted_mse"] < change["fit"]["nominal_mse"]
+    assert len(change["fit"]["scale"]) == len(change["fit"]["offset"]) == 64
+    assert [q["tensor"] for q in whole["requantized"]] == (["act"] if flavour == "int8" else [])
     assert change["recovery"]["mse_with"] <= change["recovery"]["mse_without"]
     assert fitted["ops_after"] == bias["ops_after"]  # folded into the layers: no op added
 
@@ -199,26 +200,39 @@ def test_a_fold_is_the_input_map_it_claims_in_float32(tmp_path):
     np.testing.assert_allclose(_interpret(folded, x), want, rtol=1e-4, atol=1e-5)
 
 
-def test_an_int8_fold_moves_scales_not_codes_where_it_can(tmp_path):
+def test_an_int8_fold_moves_the_producer_scales_and_requantizes_the_reader(tmp_path):
     """The producer keeps its weight codes (scales ×k per channel, int32 bias scale too); the
-    reader's codes are divided by k and rounded."""
+    reader's real weights W/k are quantized again per output channel, its bias keeps its real
+    values in the new s_input·s_weight, and the activation's output spans hardswish's range."""
     from edgeact.converters.tflite._fold import apply_folds, find_fold
 
     swapped = _swap_alone(tmp_path, tm.mlp_model("silu", "int8"), "silu=hardswish")
     found = find_fold(swapped, "fc1", "act", times_x=True)
     assert found.input_range == pytest.approx((-6.4, 6.35))
-    k = np.linspace(1.0, 1.3, 64)  # ≥ found.min_scale: no code saturates
-    assert found.min_scale.max() <= 1.0
+    grid = (6.35 + 0.375) / 255  # hardswish(-6.4..6.35): [-0.375, 6.35]
+    assert found.requantized["scale"] == pytest.approx([0.05, grid])
+    assert found.requantized["zero_point"] == [0, -114]
+    assert found.output_range == pytest.approx((-0.375, 6.35), abs=grid / 2)
+    k = np.linspace(0.6, 1.9, 64)  # below 1 too: the reader's new scales saturate no code
     folded = apply_folds(swapped, [replace(found.fold, k=tuple(k), c=(0.0,) * 64)])
     assert np.array_equal(_constant(swapped, "fc1/w")[0], _constant(folded, "fc1/w")[0])
-    scales = _scales(folded, "fc1/w")
-    np.testing.assert_allclose(scales, _scales(swapped, "fc1/w")[0] * k, rtol=1e-6)
+    np.testing.assert_allclose(_scales(folded, "fc1/w"), _scales(swapped, "fc1/w")[0] * k,
+                               rtol=1e-6)  # fmt: skip
     np.testing.assert_allclose(_scales(folded, "fc1/b"), _scales(swapped, "fc1/b")[0] * k,
                                rtol=1e-6)  # fmt: skip
-    w2 = _constant(swapped, "fc2/w")[0].reshape(32, 64)
-    w2_after = _constant(folded, "fc2/w")[0].reshape(32, 64)
-    assert np.abs(w2_after - w2 / k).max() <= 0.5 + 1e-9  # rounded to the nearest code
-    assert not np.array_equal(w2_after, w2)
+    act = next(t for t in parse_model(folded).subgraphs[0].tensors if text(t.name) == "act")
+    assert (act.quantization.scale[0], act.quantization.zeroPoint[0]) == (pytest.approx(grid), -114)
+    want = _float(swapped, "fc2/w").reshape(32, 64) * _scales(swapped, "fc2/w")[0] / k
+    scales = _scales(folded, "fc2/w")
+    np.testing.assert_allclose(scales, np.abs(want).max(axis=1) / 127, rtol=1e-6)
+    got = _float(folded, "fc2/w").reshape(32, 64) * scales[:, None]
+    assert np.all(np.abs(got - want) <= 0.5001 * scales[:, None])  # the nearest code
+    bias_before = _float(swapped, "fc2/b") * _scales(swapped, "fc2/b")[0]
+    units = _scales(folded, "fc2/b")
+    np.testing.assert_allclose(units, act.quantization.scale[0] * scales, rtol=1e-6)
+    assert np.all(np.abs(_float(folded, "fc2/b") * units - bias_before) <= 0.5001 * units)
+    x = np.random.default_rng(3).standard_normal((1, 32)).astype(np.float32)
+    assert np.isfinite(_interpret(folded, x)).all()  # LiteRT takes per-channel FC weights
 
 
 def test_an_activation_whose_input_layer_has_a_fused_activation_is_not_fitted(recover):

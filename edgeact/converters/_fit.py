@@ -89,7 +89,6 @@ def fit_input_maps(
     *,
     input_range=(-np.inf, np.inf),
     output_range=(-np.inf, np.inf),
-    min_scale=MIN_SCALE,
     centred: bool = False,
 ) -> dict | None:
     """Per channel j (the last axis of ``x``), the (k_j, c_j) for which the ``target`` (a key
@@ -98,10 +97,9 @@ def fit_input_maps(
     1/k), ``target(k·x + c)`` for hardsigmoid. k·x + c is clipped to ``input_range`` and the
     target's value to ``output_range`` (an int8 tensor's; rounding to the tensors' codes in the
     objective as well made the int8 test MLP's fit worse on fresh inputs, 0.66 of the swap's
-    error instead of 0.59). k stays in [max(``min_scale``, ``MIN_SCALE``), ``MAX_SCALE``]
-    (``min_scale`` ≤ 1, per channel or one). ``centred``: a bias correction follows, so a
-    constant error is not counted. {"scale": [k_j], "offset": [c_j], "nominal_mse",
-    "fitted_mse", "values"}; None when ``x`` holds no finite value."""
+    error instead of 0.59). k stays in [``MIN_SCALE``, ``MAX_SCALE``]. ``centred``: a bias
+    correction follows, so a constant error is not counted. {"scale": [k_j], "offset": [c_j],
+    "nominal_mse", "fitted_mse", "values"}; None when ``x`` holds no finite value."""
     channels = np.shape(x)[-1]
     pairs = np.stack([np.reshape(x, (-1, channels)), np.reshape(want, (-1, channels))], axis=1)
     pairs = pairs[np.isfinite(pairs).all(axis=(1, 2))]
@@ -110,10 +108,9 @@ def fit_input_maps(
     pairs = pairs[:: max(1, pairs.size // (2 * MAX_VALUES))]
     values, want = pairs[:, 0], pairs[:, 1]
     function, times_x = _reference(target), FITTABLE[target]
-    low_scale = np.maximum(np.broadcast_to(min_scale, (channels,)), MIN_SCALE)
 
     def error(j: int, k: float, c: float) -> float:
-        if not low_scale[j] <= k <= MAX_SCALE:
+        if not MIN_SCALE <= k <= MAX_SCALE:
             return np.inf
         got = np.clip(function(np.clip(k * values[:, j] + c, *input_range)), *output_range)
         diff = want[:, j] - (got / k if times_x else got)

@@ -300,6 +300,7 @@ class _Recovery:
         self.error = error  # ``output_error`` on the same samples: shared with re-calibration
         self.layers: dict[int, list] = {}
         self.folds: dict[int, Fold] = {}
+        self.requantized: dict[int, dict] = {}  # the int8 outputs the folds gave a new grid
 
     def _run(self, model: bytes, names: list[str]) -> list[dict]:
         return tensor_values(load(model, preserve=True), self.calibration, names, run)
@@ -325,7 +326,8 @@ class _Recovery:
         fixed, records = self.corrected(model, layers)
         outputs = run_all(fixed, self.feeds, self.target)
         plain_outputs = run_all(plain, self.feeds, self.target)
-        return fixed, recovery_record(self.reference, plain_outputs, outputs, records, why)
+        grids = [self.requantized[i] for i in changes if i in self.folds and i in self.requantized]
+        return fixed, recovery_record(self.reference, plain_outputs, outputs, records, why, grids)
 
 
 def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict], build):
@@ -353,7 +355,6 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             np.stack([v[y] for v in original]),
             input_range=found.input_range,
             output_range=found.output_range,
-            min_scale=found.min_scale,
             centred=bool(layers),  # a bias correction follows
         )
         if fit is None or fit["fitted_mse"] >= fit["nominal_mse"]:
@@ -371,12 +372,22 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             continue
         folds[i] = fold
         change["fit"] = fit
+        if found.requantized is not None:
+            recovery.requantized[i] = found.requantized
         where = ", ".join((x, *fold.readers))
         change["notes"].append(
             f"fitted input map k·x + c per channel (k {min(fold.k):.3g}..{max(fold.k):.3g}, "
             f"c {min(fold.c):.3g}..{max(fold.c):.3g}) folded into the layers of {where}: the "
             f"activation's mse {fit['nominal_mse']:.3g} → {fit['fitted_mse']:.3g}"
         )
+        if found.requantized is not None:
+            grid = found.requantized
+            change["notes"].append(
+                f"output {y!r}: scale {grid['scale'][1]:.6g}, zero point {grid['zero_point'][1]} "
+                f"(was {grid['scale'][0]:.6g}, {grid['zero_point'][0]}): the range hardswish "
+                "reaches from its int8 input; the int8 weights reading it quantized again per "
+                "output channel"
+            )
     return folds
 
 
