@@ -38,7 +38,7 @@ from edgeact.converters._compare import (
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
-from edgeact.converters._fit import FITTABLE, fit_input_maps
+from edgeact.converters._fit import FITTABLE, fit_code_map, fit_input_maps, output_grid
 from edgeact.converters._inputs import (
     DEFAULT_SAMPLES,
     calibration_arrays,
@@ -349,14 +349,21 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             continue
         layers = layers_after(views[0], site)[0]
         original = recovery.values([x, y])
-        fit = fit_input_maps(
-            site.target,
-            np.stack([v[x] for v in original]),
-            np.stack([v[y] for v in original]),
-            input_range=found.input_range,
-            output_range=found.output_range,
-            centred=bool(layers),  # a bias correction follows
-        )
+        seen, want = (np.stack([v[t] for v in original]) for t in (x, y))
+        if found.fold.aligned:
+            scale, zero = found.input_params
+            codes = np.rint(seen / np.float32(scale)) + zero  # the int8 codes, dequantized
+            fit = fit_code_map(site.target, codes, want, found.input_params,
+                               found.output_params, centred=bool(layers))  # fmt: skip
+        else:
+            fit = fit_input_maps(
+                site.target,
+                seen,
+                want,
+                input_range=found.input_range,
+                output_range=found.output_range,
+                centred=bool(layers),  # a bias correction follows
+            )
         if fit is None or fit["fitted_mse"] >= fit["nominal_mse"]:
             continue
         fold = replace(found.fold, k=tuple(fit["scale"]), c=tuple(fit["offset"]))
@@ -372,23 +379,28 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             continue
         folds[i] = fold
         change["fit"] = fit
-        if found.requantized is not None:
-            recovery.requantized[i] = found.requantized
         where = ", ".join((x, *fold.readers))
         change["notes"].append(
             f"fitted input map k·x + c per channel (k {min(fold.k):.3g}..{max(fold.k):.3g}, "
             f"c {min(fold.c):.3g}..{max(fold.c):.3g}) folded into the layers of {where}: the "
             f"activation's mse {fit['nominal_mse']:.3g} → {fit['fitted_mse']:.3g}"
         )
-        if found.requantized is not None:
-            grid = found.requantized
-            change["notes"].append(
-                f"output {y!r}: scale {grid['scale'][1]:.6g}, zero point {grid['zero_point'][1]} "
-                f"(was {grid['scale'][0]:.6g}, {grid['zero_point'][0]}): the range hardswish "
-                "reaches from its int8 input; the int8 weights reading it quantized again per "
-                "output channel"
-            )
+        if fold.aligned:
+            recovery.requantized[i] = _aligned(change, found, fold.k[0], x, y, site.target)
     return folds
+
+
+def _aligned(change: dict, found, k: float, x: str, y: str, target: str) -> dict:
+    """Note an aligned int8 fold in ``change``; the report's record of y's new quantization."""
+    (scale, zero), old = found.input_params, found.output_params
+    grid = output_grid(target, k * scale, zero)
+    change["notes"].append(
+        f"int8: one k for {x!r}, whose scale takes it (its codes stay, shifted by whole codes); "
+        f"output {y!r}: scale {grid[0]:.6g}, zero point {grid[1]} (was {old[0]:.6g}, {old[1]}), "
+        f"the range {target} reaches from its input; the readers' weight scales take 1/k"
+    )
+    return {"tensor": y, "scale": [old[0], grid[0]], "zero_point": [old[1], grid[1]],
+            "applied": True}  # fmt: skip
 
 
 def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps, target):

@@ -13,10 +13,10 @@ hardsigmoid is a gate, and its readers keep their weights. No op is added or cha
 
 Float32 and float16 (behind DEQUANTIZE) constants are rescaled in their own format. int8 keeps
 the producer's weight codes: its weight scales become per channel (×k_j), its int32 bias scales
-follow (s_input·s_weight) and the codes move by c_j. A reader's int8 weights are quantized
-again per output channel from their real values W/k (``_requantize_reader``), and an int8 y
-takes the range hardswish can reach from its int8 input (``_output_params``): once k ≠ 1 the
-codes no longer line up with the original's, so the inherited grid has lost its one merit.
+follow (s_input·s_weight) and the codes move by c_j. Between int8 layers a hardswish fold is
+``aligned`` (``_fit.fit_code_map``): k is one for the tensor and c_j whole codes, x's scale is
+relabelled ×k so its codes stay the original's (shifted by c_j), y takes ``_fit.output_grid``,
+and the readers' weight scales take 1/k with their codes kept: nothing is rounded anew.
 Tensors are found by name, as in ``_recover``: builds renumber tensors, never rename them.
 """
 
@@ -26,13 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgeact.converters._fit import output_grid
 from edgeact.converters.tflite._edit import store, stored
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._hardswish import only_consumer
 from edgeact.converters.tflite._reader import parse_model
 from edgeact.converters.tflite._schema import schema
 from edgeact.converters.tflite._writer import serialize
-from edgeact.references import hardswish
 
 __all__ = ["Fold", "apply_folds", "find_fold"]
 
@@ -47,22 +47,25 @@ class Fold:
     """Where a site's input map goes, by tensor name: ``x`` (the producer's output, the
     activation's input) and ``readers`` (the outputs of the layers reading the activation's
     output; empty for a gate). ``k``, ``c``: the fitted map, one entry per channel (empty until
-    fitted)."""
+    fitted). ``aligned``: the int8 form (one k, whole-code c; see the module's docstring)."""
 
     x: str
     readers: tuple[str, ...]
     k: tuple[float, ...] = ()
     c: tuple[float, ...] = ()
+    aligned: bool = False
 
 
 @dataclass(frozen=True)
 class FoldSite:
-    """A fold found in a model: the ``Fold`` and the ranges and limits its fit must keep."""
+    """A fold found in a model: the ``Fold`` and the ranges its fit must keep; for an
+    ``aligned`` fold the int8 (scale, zero point) of x and y, which its fit works in."""
 
     fold: Fold
     input_range: tuple[float, float]  # what the int8 x tensor can hold (±inf for float)
-    output_range: tuple[float, float]  # likewise for the activation's output, once folded
-    requantized: dict | None  # the int8 y's new (scale, zero point), as the report records it
+    output_range: tuple[float, float]  # likewise for the activation's output
+    input_params: tuple[float, int] | None = None
+    output_params: tuple[float, int] | None = None
 
 
 def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
@@ -82,24 +85,24 @@ def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
     if only_consumer(view, x_index) is None:
         return "its input is read elsewhere too"
     readers = view.consumers.get(y_index, []) if times_x else []
+    aligned = bool(readers) and all(_int8_per_tensor(view, t) for t in (x_index, y_index))
     for o in readers:
         if view.ops[o] not in _READERS or view.inputs(o)[0] != y_index:
             return f"a reader of its output is not a {' or '.join(_READERS)} taking it as data"
-        if view.constant_tensor(view.inputs(o)[1]) is None:
+        weights = view.constant_tensor(view.inputs(o)[1])
+        if weights is None:
             return "a reader of its output has weights that are not constant"
         if _shared(view, view.inputs(o)[1]):
             return "a reader of its output shares its weights with another op"
+        if view.dtype(weights) == "INT8" and not aligned:
+            return "a reader of its output has int8 weights but float inputs (not yet)"
     if times_x and (not readers or view.is_output(y_index)):
         return "its output is not read by layers alone"
-    fold = Fold(x, tuple(view.output_names(readers)))
-    new = _output_params(view, x_index, y_index) if readers else None
-    if new is None:
-        return FoldSite(fold, _range(view, x_index), _range(view, y_index), None)
-    q = view.quant(y_index)
-    requantized = {"tensor": y, "scale": [q["scale"], new[0]],
-                   "zero_point": [q["zero_point"], new[1]], "applied": True}  # fmt: skip
-    output_range = tuple(new[0] * (code - new[1]) for code in _INT8)
-    return FoldSite(fold, _range(view, x_index), output_range, requantized)
+    fold = Fold(x, tuple(view.output_names(readers)), aligned=aligned)
+    if not aligned:
+        return FoldSite(fold, _range(view, x_index), _range(view, y_index))
+    params = [(view.quant(t)["scale"], view.quant(t)["zero_point"]) for t in (x_index, y_index)]
+    return FoldSite(fold, _range(view, x_index), _range(view, y_index), *params)
 
 
 def apply_folds(data: bytes, folds: list[Fold]) -> bytes:
@@ -111,69 +114,44 @@ def apply_folds(data: bytes, folds: list[Fold]) -> bytes:
     names = {text(t.name): i for i, t in enumerate(view.subgraph.tensors)}
     for fold in folds:
         k, c = np.asarray(fold.k, np.float64), np.asarray(fold.c, np.float64)
-        producer = view.producer[names[fold.x]]
-        _scale_producer(view, producer, k, c)
+        x = names[fold.x]
+        _scale_producer(view, view.producer[x], k, c)
         readers = [view.producer[names[reader]] for reader in fold.readers]
-        new = _output_params(view, names[fold.x], view.inputs(readers[0])[0]) if readers else None
-        if new is not None:  # before the readers: their int32 biases take the new input scale
-            q = view.tensor(view.inputs(readers[0])[0]).quantization
-            q.scale, q.zeroPoint = [new[0]], [new[1]]
+        if fold.aligned:
+            _relabel(view, x, readers, float(k[0]))
+            continue
         for o in readers:
-            weights = view.constant_tensor(view.inputs(o)[1])
-            if view.dtype(weights) == "INT8":
-                _requantize_reader(view, o, 1 / k)
-            else:
-                _scale_weights(view, weights, 1 / k, -1)
+            _scale_weights(view, view.constant_tensor(view.inputs(o)[1]), 1 / k, -1)
     return serialize(model)
 
 
-def _output_params(view: SubgraphView, x: int, y: int) -> tuple[float, int] | None:
-    """The int8 (scale, zero point) of the hardswish output ``y`` that spans exactly what
-    hardswish gives on the 256 codes of its int8 input ``x`` (0 included); None unless both are
-    per-tensor int8. Hardswish reaches −0.375 where the replaced activation's range may stop
-    short (SiLU −0.278), and most of its inherited range below 0 goes unused: on the int8 SiLU
-    mobile block this grid, finer by half, took the fit's error from 0.71 to 0.69-0.70 of the
-    swap's on 256 fresh inputs (three seeds), with the other int8 test models unchanged."""
-    qx, qy = view.quant(x), view.quant(y)
-    if view.dtype(x) != "INT8" or view.dtype(y) != "INT8" or qx is None or qy is None:
-        return None
-    if isinstance(qx["scale"], list) or isinstance(qy["scale"], list):
-        return None
-    codes = np.arange(_INT8[0], _INT8[1] + 1, dtype=np.float64)
-    values = hardswish(np.float32(qx["scale"]) * (codes - qx["zero_point"]))
-    low, high = min(float(values.min()), 0.0), max(float(values.max()), 0.0)
-    scale = (high - low) / (_INT8[1] - _INT8[0])
-    zero = int(np.clip(np.rint(_INT8[0] - low / scale), *_INT8))
-    return float(np.float32(scale)), zero
+def _relabel(view: SubgraphView, x: int, readers: list[int], k: float) -> None:
+    """The rest of an aligned fold (the producer's scales already ×k): x's scale ×k, so its
+    codes stay; y on ``output_grid``; the readers' weight scales ×1/k with their codes kept,
+    their int32 biases expressed again in the new s_input·s_weight."""
+    qx = view.tensor(x).quantization
+    qx.scale = [float(np.float32(qx.scale[0] * k))]
+    y = view.inputs(readers[0])[0]
+    grid = output_grid("hardswish", qx.scale[0], int(qx.zeroPoint[0]))  # times x: hardswish
+    view.tensor(y).quantization.scale = [grid[0]]
+    view.tensor(y).quantization.zeroPoint = [grid[1]]
+    for o in readers:
+        ins = view.inputs(o)
+        weights = view.tensor(view.constant_tensor(ins[1])).quantization
+        weights.scale = [float(np.float32(s / k)) for s in weights.scale]
+        if len(ins) < 3 or ins[2] < 0:
+            continue
+        bias = view.tensor(ins[2])
+        real = stored(view.model, bias, np.int32) * np.asarray(bias.quantization.scale)
+        unit = (np.float32(grid[0]) * np.asarray(weights.scale, np.float32)).astype(np.float64)
+        info = np.iinfo(np.int32)
+        store(view.model, bias, np.clip(np.rint(real / unit), info.min, info.max).astype(np.int32))
+        bias.quantization.scale = [float(u) for u in unit]
 
 
-def _requantize_reader(view: SubgraphView, o: int, factor: np.ndarray) -> None:
-    """Multiply input channel j of the int8 weights of layer ``o`` by factor_j, quantized
-    again per output channel (symmetric, max |W|/127; LiteRT's int8 FULLY_CONNECTED and
-    CONV_2D take per-channel weights on axis 0), and re-express an int32 bias in the new
-    s_input·s_weight. Dividing the old codes by k and rounding on the old grid lost the
-    precision k > 1 frees: the int8 GELU and Mish test models' fits left 1-4 % less error on
-    256 fresh inputs this way. The new scales saturate no code, so k may go below 1."""
-    ins = view.inputs(o)
-    weights = view.constant_tensor(ins[1])
-    tensor, codes = view.tensor(weights), _values(view, weights).astype(np.float64)
-    out = codes.shape[0]
-    per_row = (out, *[1] * (codes.ndim - 1))
-    old = np.broadcast_to(np.asarray(tensor.quantization.scale, np.float64), (out,))
-    real = codes * old.reshape(per_row) * factor.reshape(1, *[1] * (codes.ndim - 2), -1)
-    scale = np.abs(real.reshape(out, -1)).max(axis=1) / _INT8[1]
-    scale = np.where(scale > 0, scale, old).astype(np.float32).astype(np.float64)
-    store(view.model, tensor, np.rint(real / scale.reshape(per_row)).astype(np.int8))
-    _per_channel(tensor, scale, 0)
-    bias = ins[2] if len(ins) > 2 else -1
-    if bias < 0 or view.dtype(bias) != "INT32":
-        return
-    b = view.tensor(bias)
-    before = _values(view, bias) * np.broadcast_to(np.asarray(b.quantization.scale), (out,))
-    unit = (np.float32(view.quant(ins[0])["scale"]) * scale.astype(np.float32)).astype(np.float64)
-    info = np.iinfo(np.int32)
-    store(view.model, b, np.clip(np.rint(before / unit), info.min, info.max).astype(np.int32))
-    _per_channel(b, unit, 0)
+def _int8_per_tensor(view: SubgraphView, t: int) -> bool:
+    q = view.quant(t)
+    return view.dtype(t) == "INT8" and q is not None and not isinstance(q["scale"], list)
 
 
 def _unfoldable(view: SubgraphView, o: int) -> str | None:
