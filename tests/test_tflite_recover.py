@@ -266,6 +266,28 @@ def test_a_code_map_fit_finds_the_map_that_made_its_data():
     assert fit["fitted_mse"] < 1e-3 * fit["nominal_mse"]
 
 
+def test_a_fit_must_come_clear_of_the_calibration_spread():
+    from edgeact.converters._bias import clearly_closer
+
+    rng = np.random.default_rng(0)
+    before = 1 + rng.random(64)
+    assert clearly_closer(before - 0.05, before)  # small but the same on every sample
+    assert not clearly_closer(before + rng.normal(-0.02, 0.5, 64), before)  # within the spread
+    assert not clearly_closer(before, before) and not clearly_closer(before + 0.01, before)
+
+
+def test_an_int8_fit_within_the_calibration_spread_is_not_kept(recover):
+    """Inputs over the whole int8 range mostly miss where SiLU and Hardswish differ: the int8
+    SiLU MLP's fit came 2 % closer on the calibration samples there, within their spread, and
+    went 2 % further on fresh ones; bias correction alone decides."""
+    uniform = np.random.default_rng(0).uniform(-6.4, 6.35, (64, 1, 32)).astype(np.float32)
+    report, _ = recover(tm.mlp_model("silu", "int8"), "silu=hardswish", {"x": uniform},
+                        recover="fit")  # fmt: skip
+    [change] = report["changes"]
+    assert change["fit"] is None and report["recovery"]["requantized"] == []
+    assert any("less than 2 standard errors closer" in n for n in change["notes"])
+
+
 def test_an_activation_whose_input_layer_has_a_fused_activation_is_not_fitted(recover):
     image = np.random.default_rng(0).standard_normal((32, 1, 4, 4, 3)).astype(np.float32)
     report, _ = recover(tm.float_model(), "silu=hardswish", {"x": image}, inputs=None,

@@ -163,9 +163,10 @@ def fit_code_map(
     the activation's input codes are the original's shifted by m_j (the fold relabels the
     tensor's scale by k instead of moving its codes) and its output takes ``output_grid``.
     Per-channel k moved every code off the original's grid: the original's own rounding, which
-    the replacement then cannot follow, cost about what the fit gained (on 256 fresh inputs the
-    int8 SiLU mobile block kept 0.69 of the swap's error, bias alone 0.71; this form: 0.64; the
-    int8 GELU and Mish MLPs 0.12 and 0.29 before, 0.08 and 0.22 now).
+    the replacement then cannot follow, cost about what the fit gained (on 256 fresh inputs,
+    per-channel k: the int8 SiLU mobile block kept 0.69-0.71 of the swap's error, bias alone
+    0.71; this form: 0.64; the int8 GELU and Mish MLPs 0.10-0.13 and 0.26-0.29 before,
+    0.07-0.08 and 0.21-0.23 now).
     ``codes``: the original's int8 input codes (channels on the last axis), ``want``: what the
     replaced activation gave on them; (scale, zero point) of the input and of the swap's
     output. Each k in [``MIN_SCALE``, ``MAX_SCALE``] (steps of 0.01) with each channel's best

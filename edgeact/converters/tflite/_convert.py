@@ -18,9 +18,11 @@ from functools import partial
 import numpy as np
 
 from edgeact.converters._bias import (
+    CLEAR,
     GATE,
     MIN_CALIBRATION_SAMPLES,
     CachedValues,
+    clearly_closer,
     kept,
     recovery_mode,
     recovery_record,
@@ -368,13 +370,14 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             continue
         fold = replace(found.fold, k=tuple(fit["scale"]), c=tuple(fit["offset"]))
         with_fit, without = (
-            recovery.error(recovery.corrected(m, layers)[0])
+            recovery.error(recovery.corrected(m, layers)[0], per_sample=True)
             for m in (apply_folds(plain, [fold]), plain)
         )
-        if with_fit >= without:  # each with the bias correction that follows
+        if not clearly_closer(with_fit, without):  # each with the bias correction that follows
             change["notes"].append(
-                "not fitted: the fitted input map brought the model no closer to the original "
-                "on the calibration samples than bias correction alone"
+                "not fitted: the fitted input map brought the model less than "
+                f"{CLEAR:g} standard errors closer to the original on the calibration samples "
+                f"than bias correction alone (mse {without.mean():.3g} → {with_fit.mean():.3g})"
             )
             continue
         folds[i] = fold
