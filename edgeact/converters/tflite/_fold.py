@@ -94,8 +94,8 @@ def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
             return "a reader of its output has weights that are not constant"
         if _shared(view, view.inputs(o)[1]):
             return "a reader of its output shares its weights with another op"
-        if view.dtype(weights) == "INT8" and not aligned:
-            return "a reader of its output has int8 weights but float inputs (not yet)"
+        if not _reader_fits(view, o, aligned):
+            return "a reader of its output mixes int8 and float (not yet)"
     if times_x and (not readers or view.is_output(y_index)):
         return "its output is not read by layers alone"
     fold = Fold(x, tuple(view.output_names(readers)), aligned=aligned)
@@ -147,6 +147,17 @@ def _relabel(view: SubgraphView, x: int, readers: list[int], k: float) -> None:
         info = np.iinfo(np.int32)
         store(view.model, bias, np.clip(np.rint(real / unit), info.min, info.max).astype(np.int32))
         bias.quantization.scale = [float(u) for u in unit]
+
+
+def _reader_fits(view: SubgraphView, o: int, aligned: bool) -> bool:
+    """Whether reader ``o`` is what its fold can rescale: int8 weights and an int32 bias with a
+    scale (or none) for an ``aligned`` fold, float weights otherwise."""
+    ins = view.inputs(o)
+    if view.dtype(view.constant_tensor(ins[1])) != "INT8":
+        return not aligned
+    bias = ins[2] if len(ins) > 2 else -1
+    int32 = bias >= 0 and view.dtype(bias) == "INT32" and view.quant(bias) is not None
+    return aligned and (bias < 0 or int32)
 
 
 def _int8_per_tensor(view: SubgraphView, t: int) -> bool:
