@@ -52,7 +52,7 @@ def recover(tmp_path):
 @pytest.mark.parametrize("activation", ["silu", "gelu", "mish"])
 def test_recovery_cuts_the_mean_squared_error_by_a_third(recover, activation, flavour, conv):
     """Measured: GELU 55-60 % lower, SiLU 43-50 %, Mish 34-52 %; int8 SiLU 28-33 % (27-29 % on
-    256 fresh inputs, three seeds): there the swap's error left after the int8 rounding is
+    256 fresh inputs, four seeds): there the swap's error left after the int8 rounding is
     mostly not a mean shift, and ``--recover fit`` (below) is what cuts a third."""
     data = tm.mlp_model(activation, flavour, conv=conv)
     shape = (1, 4, 4, 32) if conv else (1, 32)
