@@ -9,6 +9,13 @@ biases; fitting may still help it). Figures, not timings: the machine's load doe
 
     PYTHONPATH=. python bench/bench_recovery.py                 # ~1 min
     PYTHONPATH=. python bench/bench_recovery.py --json recovery.json
+
+``--test-cases`` instead runs the 18 TFLite models of tests/test_tflite_recover.py's recovery
+tests as those tests do (64 N(0, 1) calibration samples from seed ``CAL``, ``--fresh`` N(0, 1)
+verification samples from seed ``FRESH``; the tests use 0, 1 and 8) and prints, per model and
+mode, the error left over the swap's (mse with / mse without):
+
+    PYTHONPATH=. python bench/bench_recovery.py --test-cases --seeds 0,1 --fresh 256  # ~1 min
 """
 
 from __future__ import annotations
@@ -84,10 +91,45 @@ def _calibration(path: Path) -> dict[str, np.ndarray]:
     return {name: np.stack([f[name] for f in feeds]) for name in feeds[0]}
 
 
+def _test_cases(seeds: tuple[int, int], fresh: int) -> list[dict]:
+    """The recovery tests' 18 TFLite models, each under both modes: mse with / without."""
+    rows = []
+    print(f"{'model':<24} {'bias':>6} {'fit':>6}")
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "in.tflite"
+        for activation in ("silu", "gelu", "mish"):
+            for flavour in ("float32", "float16", "int8"):
+                for conv in (False, True):
+                    source.write_bytes(tm.mlp_model(activation, flavour, conv=conv))
+                    shape = (1, 4, 4, 32) if conv else (1, 32)
+                    calibration, inputs = (
+                        {"x": np.random.default_rng(seed).standard_normal((n, *shape))}
+                        for seed, n in zip(seeds, (CALIBRATION, fresh), strict=True)
+                    )
+                    row = {"model": f"{activation} {flavour} {'conv' if conv else 'mlp'}"}
+                    for mode in MODES:
+                        whole = converters.convert(
+                            source, Path(tmp) / "out.tflite", [f"{activation}=hardswish"],
+                            inputs=inputs, recover=mode, calibration=calibration,
+                        )["recovery"]  # fmt: skip
+                        row[mode] = whole["mse_with"] / whole["mse_without"]
+                    print(f"{row['model']:<24} {row['bias']:>6.3f} {row['fit']:>6.3f}", flush=True)
+                    rows.append(row)
+    return rows
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    parser.add_argument("--test-cases", action="store_true", help="the recovery tests' models")
+    parser.add_argument("--seeds", default="0,1", metavar="CAL,FRESH", help="with --test-cases")
+    parser.add_argument("--fresh", type=int, default=8, metavar="N", help="with --test-cases")
     args = parser.parse_args(argv)
+    if args.test_cases:
+        rows = _test_cases(tuple(int(s) for s in args.seeds.split(",")), args.fresh)
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     rows = []
     print(f"{'model, then each swap':<44} {'biases':>7} {'mse plain':>10} {'bias':>16} {'fit':>16}")
     with tempfile.TemporaryDirectory() as tmp:

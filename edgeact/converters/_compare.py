@@ -28,6 +28,7 @@ __all__ = [
     "judge_change",
     "mean_squared_error",
     "per_tensor",
+    "squared_errors",
     "thresholds",
     "verification",
     "worst_abs_error",
@@ -203,14 +204,24 @@ def per_tensor(names: list[str], references: list[dict], candidates: list[dict],
 def mean_squared_error(references: list[dict], candidates: list[dict]) -> float:
     """Mean of (a − b)² over every finite element of every output and sample: the number
     accuracy recovery lowers (a max error hides a shift of the mean; a cosine barely sees it)."""
-    total, count = 0.0, 0
+    total, count = squared_errors(references, candidates)
+    return float(total.sum() / count.sum()) if count.sum() else 0.0
+
+
+def squared_errors(references: list[dict], candidates: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """Per sample: the sum of (a − b)² over the finite elements of its outputs, and how many
+    there are (``mean_squared_error`` pools them; a paired comparison needs them apart)."""
+    total, count = [], []
     for ref, cand in zip(references, candidates, strict=True):
+        sample_total, sample_count = 0.0, 0
         for name, a in ref.items():
             a, b = np.asarray(a, np.float64), np.asarray(cand[name], np.float64)
             finite = np.isfinite(a) & np.isfinite(b)
-            total += float(np.sum((a[finite] - b[finite]) ** 2))
-            count += int(finite.sum())
-    return total / count if count else 0.0
+            sample_total += float(np.sum((a[finite] - b[finite]) ** 2))
+            sample_count += int(finite.sum())
+        total.append(sample_total)
+        count.append(sample_count)
+    return np.asarray(total, np.float64), np.asarray(count, np.int64)
 
 
 def worst_abs_error(records: list[dict]) -> float:

@@ -17,15 +17,16 @@ Fields (JSON-serialisable; ``edgeact convert --json`` prints the dict as it is):
   ``layers`` (the corrections: ``layer``, ``max_shift``, ``corrected``, ``added`` for a bias
   it created, ``requantized`` for an 8-bit QDQ bias quantized again, ``skipped`` why not),
   ``note`` (why there is no bias to correct), ``requantized`` (ONNX QDQ: the swapped outputs
-  given the scale and zero point of their new range, each ``tensor``, ``scale`` and
-  ``zero_point`` as [before, after], ``applied``: whether it measured better on the calibration
-  samples and was kept); "without" is the swap with the catalogue's constants and
-  the old activation's quantization, "with" after all of it; else None),
+  given the scale and zero point of their new range; TFLite ``--recover fit``: the int8 output
+  of a hardswish whose fitted map was folded in, on the range it reaches from its input; each
+  ``tensor``, ``scale`` and ``zero_point`` as [before, after], ``applied``: whether it measured
+  better on the calibration samples and was kept); "without" is the swap with the catalogue's
+  constants and the old activation's quantization, "with" after all of it; else None),
   ``fit`` (with --recover fit, a swap to hardsigmoid/hardswish whose constants were fitted:
   ``nominal_mse`` / ``fitted_mse`` of the activation on the calibration inputs, ``values`` it
   was fitted on, and the fitted constants: ONNX ``alpha``, ``beta`` of its HardSigmoid; TFLite
   ``scale`` and ``offset``, per channel, of the input map k·x + c folded into the layers around
-  it; else None).
+  it, and for an int8 one ``shift``, c in whole codes of its input; else None).
 - ``ops_before`` / ``ops_after``: op type → count over the whole model.
 - ``plan_time_ratio``: with --target, the converted model's time over the original's (changes
   the user named counted on both sides), after ``_targets.fit_speed``; else None.

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 
 from edgeact.catalogue import ACTIVATIONS
-from edgeact.converters._compare import mean_squared_error
+from edgeact.converters._compare import mean_squared_error, squared_errors
 from edgeact.converters.tflite._edit import FIXED_OUTPUT
 from edgeact.converters.tflite._graph import SubgraphView
 from edgeact.converters.tflite._rules import TARGET_OPS, Site
@@ -99,18 +99,23 @@ def _reference(site: Site):
     return act.reference
 
 
-def output_error(data: bytes, arrays: dict, target) -> Callable[[bytes], float]:
+def output_error(data: bytes, arrays: dict, target) -> Callable[..., float | np.ndarray]:
     """The mean squared error of a model's outputs against those of ``data`` on the samples
-    of the calibration ``arrays``, in the ``target``'s resolver. The samples and ``data``'s
-    outputs are computed once, when first needed (a model LiteRT cannot load never is)."""
+    of the calibration ``arrays``, in the ``target``'s resolver (``per_sample=True``: one per
+    sample, for a paired comparison). The samples and ``data``'s outputs are computed once, when
+    first needed (a model LiteRT cannot load never is)."""
     samples: list = []
     reference: list = []
 
-    def error(model: bytes) -> float:
+    def error(model: bytes, per_sample: bool = False) -> float | np.ndarray:
         if not samples:
             samples.extend(make_inputs(load(data), arrays)[0])
             reference.extend(run_all(data, samples, target))
-        return mean_squared_error(reference, run_all(model, samples, target))
+        outputs = run_all(model, samples, target)
+        if not per_sample:
+            return mean_squared_error(reference, outputs)
+        total, count = squared_errors(reference, outputs)
+        return total / np.maximum(count, 1)
 
     return error
 

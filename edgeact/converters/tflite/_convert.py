@@ -18,9 +18,11 @@ from functools import partial
 import numpy as np
 
 from edgeact.converters._bias import (
+    CLEAR,
     GATE,
     MIN_CALIBRATION_SAMPLES,
     CachedValues,
+    clearly_closer,
     kept,
     recovery_mode,
     recovery_record,
@@ -38,7 +40,7 @@ from edgeact.converters._compare import (
 from edgeact.converters._convert_report import new_report
 from edgeact.converters._errors import ModelError, first_line
 from edgeact.converters._findings import Change
-from edgeact.converters._fit import FITTABLE, fit_input_maps
+from edgeact.converters._fit import FITTABLE, fit_code_map, fit_input_maps, output_grid
 from edgeact.converters._inputs import (
     DEFAULT_SAMPLES,
     calibration_arrays,
@@ -300,6 +302,7 @@ class _Recovery:
         self.error = error  # ``output_error`` on the same samples: shared with re-calibration
         self.layers: dict[int, list] = {}
         self.folds: dict[int, Fold] = {}
+        self.requantized: dict[int, dict] = {}  # the int8 outputs the folds gave a new grid
 
     def _run(self, model: bytes, names: list[str]) -> list[dict]:
         return tensor_values(load(model, preserve=True), self.calibration, names, run)
@@ -325,7 +328,8 @@ class _Recovery:
         fixed, records = self.corrected(model, layers)
         outputs = run_all(fixed, self.feeds, self.target)
         plain_outputs = run_all(plain, self.feeds, self.target)
-        return fixed, recovery_record(self.reference, plain_outputs, outputs, records, why)
+        grids = [self.requantized[i] for i in changes if i in self.folds and i in self.requantized]
+        return fixed, recovery_record(self.reference, plain_outputs, outputs, records, why, grids)
 
 
 def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict], build):
@@ -347,26 +351,33 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             continue
         layers = layers_after(views[0], site)[0]
         original = recovery.values([x, y])
-        fit = fit_input_maps(
-            site.target,
-            np.stack([v[x] for v in original]),
-            np.stack([v[y] for v in original]),
-            input_range=found.input_range,
-            output_range=found.output_range,
-            min_scale=found.min_scale,
-            centred=bool(layers),  # a bias correction follows
-        )
+        seen, want = (np.stack([v[t] for v in original]) for t in (x, y))
+        if found.fold.aligned:
+            scale, zero = found.input_params
+            codes = np.rint(seen / np.float32(scale)) + zero  # the int8 codes, dequantized
+            fit = fit_code_map(site.target, codes, want, found.input_params,
+                               found.output_params, centred=bool(layers))  # fmt: skip
+        else:
+            fit = fit_input_maps(
+                site.target,
+                seen,
+                want,
+                input_range=found.input_range,
+                output_range=found.output_range,
+                centred=bool(layers),  # a bias correction follows
+            )
         if fit is None or fit["fitted_mse"] >= fit["nominal_mse"]:
             continue
         fold = replace(found.fold, k=tuple(fit["scale"]), c=tuple(fit["offset"]))
         with_fit, without = (
-            recovery.error(recovery.corrected(m, layers)[0])
+            recovery.error(recovery.corrected(m, layers)[0], per_sample=True)
             for m in (apply_folds(plain, [fold]), plain)
         )
-        if with_fit >= without:  # each with the bias correction that follows
+        if not clearly_closer(with_fit, without):  # each with the bias correction that follows
             change["notes"].append(
-                "not fitted: the fitted input map brought the model no closer to the original "
-                "on the calibration samples than bias correction alone"
+                "not fitted: the fitted input map brought the model less than "
+                f"{CLEAR:g} standard errors closer to the original on the calibration samples "
+                f"than bias correction alone (mse {without.mean():.3g} → {with_fit.mean():.3g})"
             )
             continue
         folds[i] = fold
@@ -377,7 +388,22 @@ def _fit_folds(recovery: _Recovery, views, sites: list[Site], changes: list[dict
             f"c {min(fold.c):.3g}..{max(fold.c):.3g}) folded into the layers of {where}: the "
             f"activation's mse {fit['nominal_mse']:.3g} → {fit['fitted_mse']:.3g}"
         )
+        if fold.aligned:
+            recovery.requantized[i] = _aligned(change, found, fold.k[0], x, y, site.target)
     return folds
+
+
+def _aligned(change: dict, found, k: float, x: str, y: str, target: str) -> dict:
+    """Note an aligned int8 fold in ``change``; the report's record of y's new quantization."""
+    (scale, zero), old = found.input_params, found.output_params
+    grid = output_grid(target, k * scale, zero)
+    change["notes"].append(
+        f"int8: one k for {x!r}, whose scale takes it (its codes stay, shifted by whole codes); "
+        f"output {y!r}: scale {grid[0]:.6g}, zero point {grid[1]} (was {old[0]:.6g}, {old[1]}), "
+        f"the range {target} reaches from its input; the readers' weight scales take 1/k"
+    )
+    return {"tensor": y, "scale": [old[0], grid[0]], "zero_point": [old[1], grid[1]],
+            "applied": True}  # fmt: skip
 
 
 def _measure_each(report, build, feeds, reference, limits, explicit, steps: Steps, target):

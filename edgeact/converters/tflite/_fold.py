@@ -13,9 +13,11 @@ hardsigmoid is a gate, and its readers keep their weights. No op is added or cha
 
 Float32 and float16 (behind DEQUANTIZE) constants are rescaled in their own format. int8 keeps
 the producer's weight codes: its weight scales become per channel (×k_j), its int32 bias scales
-follow (s_input·s_weight) and the codes move by c_j; the readers' int8 weight codes are divided
-by k_j and rounded (the fit keeps k_j ≥ max |code|/127, so none saturates). Tensors are found by
-name, as in ``_recover``: builds renumber tensors, never rename them.
+follow (s_input·s_weight) and the codes move by c_j. Between int8 layers a hardswish fold is
+``aligned`` (``_fit.fit_code_map``): k is one for the tensor and c_j whole codes, x's scale is
+relabelled ×k so its codes stay the original's (shifted by c_j), y takes ``_fit.output_grid``,
+and the readers' weight scales take 1/k with their codes kept: nothing is rounded anew.
+Tensors are found by name, as in ``_recover``: builds renumber tensors, never rename them.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from edgeact.converters._fit import output_grid
 from edgeact.converters.tflite._edit import store, stored
 from edgeact.converters.tflite._graph import SubgraphView, opcode_names, text
 from edgeact.converters.tflite._hardswish import only_consumer
@@ -44,22 +47,25 @@ class Fold:
     """Where a site's input map goes, by tensor name: ``x`` (the producer's output, the
     activation's input) and ``readers`` (the outputs of the layers reading the activation's
     output; empty for a gate). ``k``, ``c``: the fitted map, one entry per channel (empty until
-    fitted)."""
+    fitted). ``aligned``: the int8 form (one k, whole-code c; see the module's docstring)."""
 
     x: str
     readers: tuple[str, ...]
     k: tuple[float, ...] = ()
     c: tuple[float, ...] = ()
+    aligned: bool = False
 
 
 @dataclass(frozen=True)
 class FoldSite:
-    """A fold found in a model: the ``Fold`` and the ranges and limits its fit must keep."""
+    """A fold found in a model: the ``Fold`` and the ranges its fit must keep; for an
+    ``aligned`` fold the int8 (scale, zero point) of x and y, which its fit works in."""
 
     fold: Fold
     input_range: tuple[float, float]  # what the int8 x tensor can hold (±inf for float)
     output_range: tuple[float, float]  # likewise for the activation's output
-    min_scale: np.ndarray  # per channel: the least k that saturates no reader's int8 code
+    input_params: tuple[float, int] | None = None
+    output_params: tuple[float, int] | None = None
 
 
 def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
@@ -79,24 +85,24 @@ def find_fold(data: bytes, x: str, y: str, times_x: bool) -> FoldSite | str:
     if only_consumer(view, x_index) is None:
         return "its input is read elsewhere too"
     readers = view.consumers.get(y_index, []) if times_x else []
+    aligned = bool(readers) and all(_int8_per_tensor(view, t) for t in (x_index, y_index))
     for o in readers:
         if view.ops[o] not in _READERS or view.inputs(o)[0] != y_index:
             return f"a reader of its output is not a {' or '.join(_READERS)} taking it as data"
-        if view.constant_tensor(view.inputs(o)[1]) is None:
+        weights = view.constant_tensor(view.inputs(o)[1])
+        if weights is None:
             return "a reader of its output has weights that are not constant"
         if _shared(view, view.inputs(o)[1]):
             return "a reader of its output shares its weights with another op"
+        if not _reader_fits(view, o, aligned):
+            return "a reader of its output mixes int8 and float (not yet)"
     if times_x and (not readers or view.is_output(y_index)):
         return "its output is not read by layers alone"
-    channels = view.shape(x_index)[-1]
-    min_scale = np.zeros(channels)
-    for o in readers:
-        weights = view.constant_tensor(view.inputs(o)[1])
-        if view.dtype(weights) == "INT8":
-            codes = np.abs(_values(view, weights).reshape(-1, channels)).max(axis=0)
-            min_scale = np.maximum(min_scale, codes / _INT8[1])
-    fold = Fold(x, tuple(view.output_names(readers)))
-    return FoldSite(fold, _range(view, x_index), _range(view, y_index), min_scale)
+    fold = Fold(x, tuple(view.output_names(readers)), aligned=aligned)
+    if not aligned:
+        return FoldSite(fold, _range(view, x_index), _range(view, y_index))
+    params = [(view.quant(t)["scale"], view.quant(t)["zero_point"]) for t in (x_index, y_index)]
+    return FoldSite(fold, _range(view, x_index), _range(view, y_index), *params)
 
 
 def apply_folds(data: bytes, folds: list[Fold]) -> bytes:
@@ -108,12 +114,55 @@ def apply_folds(data: bytes, folds: list[Fold]) -> bytes:
     names = {text(t.name): i for i, t in enumerate(view.subgraph.tensors)}
     for fold in folds:
         k, c = np.asarray(fold.k, np.float64), np.asarray(fold.c, np.float64)
-        producer = view.producer[names[fold.x]]
-        _scale_producer(view, producer, k, c)
-        for reader in fold.readers:
-            weights = view.constant_tensor(view.inputs(view.producer[names[reader]])[1])
-            _scale_weights(view, weights, 1 / k, -1)
+        x = names[fold.x]
+        _scale_producer(view, view.producer[x], k, c)
+        readers = [view.producer[names[reader]] for reader in fold.readers]
+        if fold.aligned:
+            _relabel(view, x, readers, float(k[0]))
+            continue
+        for o in readers:
+            _scale_weights(view, view.constant_tensor(view.inputs(o)[1]), 1 / k, -1)
     return serialize(model)
+
+
+def _relabel(view: SubgraphView, x: int, readers: list[int], k: float) -> None:
+    """The rest of an aligned fold (the producer's scales already ×k): x's scale ×k, so its
+    codes stay; y on ``output_grid``; the readers' weight scales ×1/k with their codes kept,
+    their int32 biases expressed again in the new s_input·s_weight."""
+    qx = view.tensor(x).quantization
+    qx.scale = [float(np.float32(qx.scale[0] * k))]
+    y = view.inputs(readers[0])[0]
+    grid = output_grid("hardswish", qx.scale[0], int(qx.zeroPoint[0]))  # times x: hardswish
+    view.tensor(y).quantization.scale = [grid[0]]
+    view.tensor(y).quantization.zeroPoint = [grid[1]]
+    for o in readers:
+        ins = view.inputs(o)
+        weights = view.tensor(view.constant_tensor(ins[1])).quantization
+        weights.scale = [float(np.float32(s / k)) for s in weights.scale]
+        if len(ins) < 3 or ins[2] < 0:
+            continue
+        bias = view.tensor(ins[2])
+        real = stored(view.model, bias, np.int32) * np.asarray(bias.quantization.scale)
+        unit = (np.float32(grid[0]) * np.asarray(weights.scale, np.float32)).astype(np.float64)
+        info = np.iinfo(np.int32)
+        store(view.model, bias, np.clip(np.rint(real / unit), info.min, info.max).astype(np.int32))
+        bias.quantization.scale = [float(u) for u in unit]
+
+
+def _reader_fits(view: SubgraphView, o: int, aligned: bool) -> bool:
+    """Whether reader ``o`` is what its fold can rescale: int8 weights and an int32 bias with a
+    scale (or none) for an ``aligned`` fold, float weights otherwise."""
+    ins = view.inputs(o)
+    if view.dtype(view.constant_tensor(ins[1])) != "INT8":
+        return not aligned
+    bias = ins[2] if len(ins) > 2 else -1
+    int32 = bias >= 0 and view.dtype(bias) == "INT32" and view.quant(bias) is not None
+    return aligned and (bias < 0 or int32)
+
+
+def _int8_per_tensor(view: SubgraphView, t: int) -> bool:
+    q = view.quant(t)
+    return view.dtype(t) == "INT8" and q is not None and not isinstance(q["scale"], list)
 
 
 def _unfoldable(view: SubgraphView, o: int) -> str | None:
@@ -130,6 +179,10 @@ def _unfoldable(view: SubgraphView, o: int) -> str | None:
         return f"its constants are {view.dtype(weights)} and {view.dtype(bias)}"
     if view.dtype(bias) == "INT32" and view.quant(bias) is None:
         return "its int32 bias has no scale"
+    q = view.tensor(weights).quantization
+    axis = _PRODUCERS[view.ops[o]] % len(view.shape(weights))
+    if view.dtype(weights) == "INT8" and len(q.scale) > 1 and q.quantizedDimension != axis:
+        return "its int8 weights are quantized per channel on another axis than its outputs"
     if _shared(view, ins[1]) or _shared(view, ins[2]):
         return "it shares its weights or bias with another op"
     return None
@@ -158,8 +211,7 @@ def _scale_producer(view: SubgraphView, o: int, k: np.ndarray, c: np.ndarray) ->
 
 def _scale_weights(view: SubgraphView, t: int, factor: np.ndarray, axis: int) -> None:
     """Channel j of constant ``t`` along ``axis`` times factor_j. Float values in place; int8
-    by its scales where ``axis`` can carry them (a layer's output channels: the producer),
-    else by its codes, rounded (a reader's input channels)."""
+    (a producer's) by its scales, per output channel."""
     tensor, values = view.tensor(t), _values(view, t)
     axis %= values.ndim
     shape = [1] * values.ndim
@@ -167,19 +219,8 @@ def _scale_weights(view: SubgraphView, t: int, factor: np.ndarray, axis: int) ->
     if view.dtype(t) != "INT8":
         store(view.model, tensor, (values * factor.reshape(shape)).astype(values.dtype))
         return
-    q = tensor.quantization
-    if axis == _output_axis(view, t) and (len(q.scale) == 1 or q.quantizedDimension == axis):
-        scale = np.broadcast_to(np.asarray(q.scale, np.float64), factor.shape) * factor
-        _per_channel(tensor, scale, axis)
-    else:
-        codes = np.clip(np.rint(values * factor.reshape(shape)), *_INT8)
-        store(view.model, tensor, codes.astype(np.int8))
-
-
-def _output_axis(view: SubgraphView, t: int) -> int:
-    """The output-channel axis of the layer whose weights ``t`` are."""
-    layer = view.consumers[t][0]
-    return _PRODUCERS[view.ops[layer]] % len(view.shape(t))
+    scale = np.broadcast_to(np.asarray(tensor.quantization.scale, np.float64), factor.shape)
+    _per_channel(tensor, scale * factor, axis)
 
 
 def _per_channel(tensor, scale: np.ndarray, axis: int) -> None:
