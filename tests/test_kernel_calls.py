@@ -15,16 +15,22 @@ from edgeact.quant import QuantParams
 X_Q8, Y_Q8 = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
 X_QU8, Y_QU8 = QuantParams(0.05, 125, np.uint8), QuantParams(0.04, 108, np.uint8)
 
-# float32 in float32 (hardswish), in float64 with parameters (elu: map_loop), int8/uint8 tables;
-# float16 has no short path and must keep working after a float32 call of the same kernel.
+# float32 in float32 (hardswish), in float64 with parameters (elu: map_loop); float16 in float32
+# (hardswish), on its bits (relu6) and through its table (sigmoid); int8/uint8 tables.
 CASES = [
     ("hardswish", np.float32, {}),
     ("hardswish", np.float32, {"accuracy": "exact"}),
     ("elu", np.float32, {}),
+    ("hardswish", np.float16, {}),
+    ("relu6", np.float16, {}),
+    ("sigmoid", np.float16, {}),
     ("sigmoid", np.int8, {"x_q": X_Q8, "y_q": Y_Q8}),
     ("hardswish", np.uint8, {"x_q": X_QU8, "y_q": Y_QU8}),
 ]
-IDS = ["hardswish-f32", "hardswish-f32-exact", "elu-f32", "sigmoid-int8", "hardswish-uint8"]
+IDS = [
+    "hardswish-f32", "hardswish-f32-exact", "elu-f32", "hardswish-f16", "relu6-f16", "sigmoid-f16",
+    "sigmoid-int8", "hardswish-uint8",
+]  # fmt: skip
 SHAPES = [(), (0,), (16,), (3, 5), (2, 3, 4)]
 
 
@@ -136,6 +142,23 @@ def test_new_quantization_objects_get_their_own_tables():
         for _ in range(2):  # the second call takes the remembered plan
             result = K.sigmoid(codes, x_q=x_q, y_q=Y_Q8)
             np.testing.assert_array_equal(result, table[codes.view(np.uint8)])
+
+
+def test_alternating_quantizations_each_get_their_own_table(taken):
+    """The last plan is found by identity first, the others by key: both ways, in turn."""
+    codes = np.arange(-128, 128, dtype=np.int8)
+    pairs = [
+        (X_Q8, Y_Q8),
+        (QuantParams(0.1, 5, np.int8), Y_Q8),
+        (X_Q8, QuantParams(0.2, 0, np.int8)),
+    ]
+    for x_q, y_q in pairs:
+        K.hardswish(codes, x_q=x_q, y_q=y_q)
+    taken.clear()
+    for x_q, y_q in pairs * 3 + pairs[::-1] * 3:
+        want = K.make_lut("hardswish", x_q, y_q)[codes.view(np.uint8)]
+        np.testing.assert_array_equal(K.hardswish(codes, x_q=x_q, y_q=y_q), want)
+    assert taken == [True] * 18
 
 
 def test_errors_are_the_same_after_a_remembered_plan():

@@ -5,15 +5,13 @@ checking every argument, building the table's cache key (hashing QuantParams), v
 bytes, cutting the array into 1-D parts, and Numba's argument typing, through ``apply_threads``
 and ``apply_1d``, took 1.6-2.2 µs for 16 float32 values and 2.7 µs for 16 int8 codes, where
 NumPy's ``np.take(table, codes, out=out)`` takes 1.1 µs. So a kernel resolves its arguments once
-into a ``Plan`` and remembers it by the identity of the arguments that chose it (``remember``).
+into a ``Plan`` and remembers it by the identity of the arguments that chose it (``Plans``).
 A later call with the same dtype, the same QuantParams objects and no parameters goes straight to
 ``Plan.entry``: one compiled call on the whole C-contiguous array, which flattens it and views
-codes as bytes inside Numba, where that is free (16 values: ~1.0 µs float32, ~1.0-1.1 µs int8).
+codes as bytes inside Numba, where that is free (16 values: ~0.8 µs float32, ~0.9 µs int8).
 Everything else (other layouts, arrays large enough for threads, an ``out`` that is not a plain
 match, parameters) takes ``Plan.run``, the general path, with the same loops and so the same bits.
 
-float16 has no short path: Numba cannot type float16 arrays, so its loops take uint16 views made
-in Python.
 """
 
 from collections.abc import Callable
@@ -25,9 +23,14 @@ import numpy as np
 from edgeact._jit import jit
 from edgeact.kernels import _threads
 from edgeact.kernels._loops import specialise
-from edgeact.kernels._simd import BYTE_LUT_IMPLEMENTATION, fast_byte_loop
+from edgeact.kernels._simd import (
+    BYTE_LUT_IMPLEMENTATION,
+    HALF_LUT_IMPLEMENTATION,
+    fast_byte_loop,
+    fast_half_loop,
+)
 
-__all__ = ["Plan", "remember", "table_whole", "unary_whole", "with_params_whole"]
+__all__ = ["Plan", "Plans", "table_whole", "unary_whole", "with_params_whole"]
 
 _REMEMBERED = 64  # plans per kernel: more distinct QuantParams than this start the cache afresh
 
@@ -38,15 +41,15 @@ class Plan:
     parameter set.
 
     run(x, out, threads): any layout and size (``out`` checked, not partly overlapping x).
-    whole(x, constant, out): the compiled loop over whole C-contiguous arrays of any rank, or None
-    where there is none (float16; ``remember`` keeps only plans that have one).
+    whole(x, constant, out): the compiled loop over whole C-contiguous arrays of any rank (None:
+    no short path; ``Plans`` keeps only plans that have one).
     """
 
     run: Callable[[np.ndarray, np.ndarray, int | None], None]
     whole: Callable | None
     constant: object
     out_dtype: np.dtype
-    quantization: tuple = (None, None)  # the (x_q, y_q) it was made for
+    chosen_by: tuple  # the (x.dtype, x_q, y_q, compat, accuracy) it was made for
     entries: dict = field(default_factory=dict)  # x.ndim -> the compiled entry (see ``entry``)
 
     def entry(self, x: np.ndarray, out, threads):
@@ -78,14 +81,44 @@ class Plan:
         return entry
 
 
-def remember(plans: dict, key: tuple, plan: Plan) -> None:
-    """plans[key] = plan, if it has a short path. key holds the ids of the plan's QuantParams,
-    which the plan holds: no other object can take their ids while the entry lives."""
-    if plan.whole is None:
-        return
-    if len(plans) >= _REMEMBERED:
-        plans.clear()
-    plans[key] = plan
+class Plans:
+    """One kernel's remembered plans, found by the identity of the arguments that chose them:
+    the last one found (five ``is`` tests, a third of the lookup's cost) and up to
+    ``_REMEMBERED`` more by key. A key holds the ids of the plan's QuantParams, which the plan
+    holds: no other object can take their ids while the entry lives."""
+
+    def __init__(self):
+        self.last: Plan | None = None
+        self.by_key: dict[tuple, Plan] = {}
+
+    def find(self, dtype, x_q, y_q, compat, accuracy) -> Plan | None:
+        last = self.last
+        if last is not None:
+            known_dtype, known_x_q, known_y_q, known_compat, known_accuracy = last.chosen_by
+            if (
+                x_q is known_x_q
+                and y_q is known_y_q
+                and compat is known_compat
+                and accuracy is known_accuracy
+                and dtype is known_dtype
+            ):
+                return last
+        try:
+            plan = self.by_key.get((dtype, id(x_q), id(y_q), compat, accuracy))
+        except TypeError:  # an unhashable compat or accuracy, which the kernel's checks name
+            return None
+        if plan is not None:
+            self.last = plan
+        return plan
+
+    def remember(self, plan: Plan) -> None:
+        """Keep ``plan`` if it has a short path."""
+        if plan.whole is None:
+            return
+        if len(self.by_key) >= _REMEMBERED:
+            self.by_key.clear()
+        dtype, x_q, y_q, compat, accuracy = plan.chosen_by
+        self.by_key[dtype, id(x_q), id(y_q), compat, accuracy] = self.last = plan
 
 
 @jit
@@ -99,25 +132,25 @@ def _overlaps_partly(x, out) -> bool:
 def _unary_template(x, constant, out):
     if _overlaps_partly(x, out):
         x = x.copy()
-    _loop(x.reshape(x.size), out.reshape(out.size))  # noqa: F821 - bound by specialise
+    _loop(x.reshape(x.size).view(_code), out.reshape(out.size).view(_code))  # noqa: F821
 
 
 def _with_params_template(x, params, out):
     if _overlaps_partly(x, out):
         x = x.copy()
-    _loop(x.reshape(x.size), out.reshape(out.size), params)  # noqa: F821
+    _loop(x.reshape(x.size), out.reshape(out.size), params)  # noqa: F821 - bound by specialise
 
 
 def _table_template(x, table, out):
     if _overlaps_partly(x, out):
         x = x.copy()
-    codes, results = x.reshape(x.size).view(np.uint8), out.reshape(out.size).view(np.uint8)
-    _loop(codes, table, results)  # noqa: F821
+    _loop(x.reshape(x.size).view(_code), table, out.reshape(out.size).view(_code))  # noqa: F821
 
 
-def unary_whole(name: str, loop):
-    """``whole(x, (), out)`` around ``loop(x_1d, out_1d)`` (the float32 loops)."""
-    return specialise(_unary_template, name, _loop=loop)
+def unary_whole(name: str, loop, code=np.float32):
+    """``whole(x, (), out)`` around ``loop(x_1d, out_1d)``, on x and out viewed as ``code``:
+    the float32 loops, and float16's (``_half``, on uint16 codes)."""
+    return specialise(_unary_template, name, _loop=loop, _code=code)
 
 
 def with_params_whole(name: str, loop):
@@ -125,6 +158,11 @@ def with_params_whole(name: str, loop):
     return specialise(_with_params_template, name, _loop=loop)
 
 
-def table_whole():
-    """``whole(x, table, out)`` over int8/uint8 codes, with this CPU's byte-table loop."""
-    return specialise(_table_template, BYTE_LUT_IMPLEMENTATION, _loop=fast_byte_loop)
+def table_whole(code):
+    """``whole(x, table, out)`` with this CPU's table loop: over int8/uint8 codes (``code``
+    np.uint8) or float16 ones (np.uint16)."""
+    if code is np.uint8:
+        return specialise(_table_template, f"bytes_{BYTE_LUT_IMPLEMENTATION}", _loop=fast_byte_loop,
+                          _code=code)  # fmt: skip
+    return specialise(_table_template, f"halves_{HALF_LUT_IMPLEMENTATION}", _loop=fast_half_loop,
+                      _code=code)  # fmt: skip

@@ -33,7 +33,7 @@ from edgeact.kernels._checks import (
 from edgeact.kernels._float32 import computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop, unaliased
-from edgeact.kernels._plan import Plan, remember, table_whole, unary_whole, with_params_whole
+from edgeact.kernels._plan import Plan, Plans, table_whole, unary_whole, with_params_whole
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
 from edgeact.kernels._threads import THREADED_BYTES, apply_threads, check_threads
@@ -89,7 +89,7 @@ def make_kernel(
     defaults = dict(params)
     default_values = param_values(name, defaults, {})
     default_pairs = tuple(zip(defaults, default_values, strict=True))
-    plans: dict[tuple, Plan] = {}  # (x.dtype, id(x_q), id(y_q), compat, accuracy) -> Plan
+    plans = Plans()
 
     def kernel(
         x: np.ndarray,
@@ -103,10 +103,7 @@ def make_kernel(
         **kwargs: float,
     ) -> np.ndarray:
         if type(x) is np.ndarray and not kwargs:  # the short path: see _plan
-            try:
-                plan = plans.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
-            except TypeError:  # an unhashable compat or accuracy, which the checks below name
-                plan = None
+            plan = plans.find(x.dtype, x_q, y_q, compat, accuracy)
             entry = None if plan is None else plan.entry(x, out, threads)
             if entry is not None:
                 if out is None:
@@ -121,15 +118,14 @@ def make_kernel(
         if threads is not None:
             check_threads(name, threads)
         pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
-        plan = _plan(name, element, x.dtype, x_q, y_q, compat, accuracy, pairs)
+        plan = _plan(name, element, (x.dtype, x_q, y_q, compat, accuracy), pairs)
         fresh = out is None
         out = checked_out(name, x, plan.out_dtype, out)
-        key = (x.dtype, id(x_q), id(y_q), compat, accuracy)
         if not fresh:  # a new out cannot overlap x
             x = unaliased(x, out)
         plan.run(x, out, threads)
         if not kwargs:
-            remember(plans, key, plan)
+            plans.remember(plan)
         return out
 
     kernel.__name__ = kernel.__qualname__ = name
@@ -154,37 +150,45 @@ def run_table(x: np.ndarray, table: np.ndarray, out: np.ndarray, threads: int | 
     return out
 
 
-def _plan(name, element, dtype, x_q, y_q, compat, accuracy, pairs) -> Plan:
-    """What ``name`` runs for checked arguments (module docstring)."""
+def _plan(name, element, chosen_by: tuple, pairs) -> Plan:
+    """What ``name`` runs for the checked arguments ``chosen_by`` = (x.dtype, x_q, y_q, compat,
+    accuracy) and parameters ``pairs`` (module docstring)."""
+    dtype, x_q, y_q, compat, accuracy = chosen_by
     values = tuple(value for _, value in pairs)
+    whole, constant, out_dtype = None, None, dtype
     if x_q is not None:
         table = quantized_table(name, pairs, x_q, y_q, compat)
-        return Plan(
-            lambda x, out, threads: run_table(x, table, out, threads), table_whole(), table,
-            y_q.dtype, (x_q, y_q),
-        )  # fmt: skip
-    if dtype == _FLOAT16 and name in HALF_ARITHMETIC:
+        run = functools.partial(_run_table, table)
+        whole, constant, out_dtype = table_whole(np.uint8), table, y_q.dtype
+    elif dtype == _FLOAT16 and name in HALF_ARITHMETIC:
         loop = half_loop(name)
-        return Plan(
-            lambda x, out, threads: apply_threads(
-                loop, x.view(_CODES16), out.view(_CODES16), threads
-            ),
-            None, None, dtype,
-        )  # fmt: skip
-    if dtype == _FLOAT16:
+        run = functools.partial(_run_on_codes, loop)
+        whole, constant = unary_whole(f"half_{name}", loop, np.uint16), ()
+    elif dtype == _FLOAT16:
         table = float16_table(element, values)
-        return Plan(lambda x, out, threads: run_table(x, table, out, threads), None, None, dtype)
-    if computes_in_float32(name, accuracy):
+        run = functools.partial(_run_table, table)
+        whole, constant = table_whole(np.uint16), table
+    elif computes_in_float32(name, accuracy):
         loop = float32_loop(name)
-        return Plan(
-            lambda x, out, threads: apply_threads(loop, x, out, threads),
-            unary_whole(f"float32_{name}", loop), (), dtype,
-        )  # fmt: skip
-    loop = map_loop(element, for_float32=True)
-    return Plan(
-        lambda x, out, threads: apply_threads(lambda a, b: loop(a, b, values), x, out, threads),
-        with_params_whole(element.py_func.__name__, loop), values, dtype,
-    )  # fmt: skip
+        run = functools.partial(apply_threads, loop)
+        whole, constant = unary_whole(f"float32_{name}", loop), ()
+    else:
+        loop = map_loop(element, for_float32=True)
+        run = functools.partial(_run_with_params, loop, values)
+        whole, constant = with_params_whole(element.py_func.__name__, loop), values
+    return Plan(run, whole, constant, out_dtype, chosen_by)
+
+
+def _run_table(table, x, out, threads) -> None:
+    run_table(x, table, out, threads)
+
+
+def _run_on_codes(loop, x, out, threads) -> None:
+    apply_threads(loop, x.view(_CODES16), out.view(_CODES16), threads)
+
+
+def _run_with_params(loop, values, x, out, threads) -> None:
+    apply_threads(lambda a, b: loop(a, b, values), x, out, threads)
 
 
 @functools.lru_cache(maxsize=128)
