@@ -1,7 +1,7 @@
 """The short path of repeated small calls (``edgeact.kernels._plan``): the general path's bits,
 taken where it should be, never where it must not be, and the same errors after it.
 
-``taken`` records what ``Plan.entry`` answered for each call, so a test that means the short path
+``taken`` records whether ``Plans.call`` answered each call, so a test that means the short path
 fails if the call silently took the general one (and the other way round).
 """
 
@@ -36,16 +36,16 @@ SHAPES = [(), (0,), (16,), (3, 5), (2, 3, 4)]
 
 @pytest.fixture
 def taken(monkeypatch):
-    """True/False per call: whether ``Plan.entry`` gave the short path."""
+    """True/False per call: whether ``Plans.call`` took it (the short path)."""
     answers = []
-    real = _plan.Plan.entry
+    real = _plan.Plans.call
 
-    def recording(self, x, out, threads):
-        entry = real(self, x, out, threads)
-        answers.append(entry is not None)
-        return entry
+    def recording(self, *arguments):
+        result = real(self, *arguments)
+        answers.append(result is not None)
+        return result
 
-    monkeypatch.setattr(_plan.Plan, "entry", recording)
+    monkeypatch.setattr(_plan.Plans, "call", recording)
     return answers
 
 
@@ -63,7 +63,7 @@ def _bits(a):
 def _general(kernel, x, *out, **arguments):
     """The general path's result: the call with the short path turned off."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_plan.Plan, "entry", lambda *_: None)
+        patch.setattr(_plan.Plans, "call", lambda *_: None)
         return kernel(x, *out, **arguments)
 
 

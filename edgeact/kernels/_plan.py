@@ -7,7 +7,7 @@ and ``apply_1d``, took 1.6-2.2 µs for 16 float32 values and 2.7 µs for 16 int8
 NumPy's ``np.take(table, codes, out=out)`` takes 1.1 µs. So a kernel resolves its arguments once
 into a ``Plan`` and remembers it by the identity of the arguments that chose it (``Plans``).
 A later call with the same dtype, the same QuantParams objects and no parameters goes straight to
-``Plan.entry``: one compiled call on the whole C-contiguous array, which flattens it and views
+``Plans.call``: one compiled call on the whole C-contiguous array, which flattens it and views
 codes as bytes inside Numba, where that is free (16 values: ~0.8 µs float32, ~0.9 µs int8).
 Everything else (other layouts, arrays large enough for threads, an ``out`` that is not a plain
 match, parameters) takes ``Plan.run``, the general path, with the same loops and so the same bits.
@@ -50,40 +50,23 @@ class Plan:
     constant: object
     out_dtype: np.dtype
     chosen_by: tuple  # the (x.dtype, x_q, y_q, compat, accuracy) it was made for
-    entries: dict = field(default_factory=dict)  # x.ndim -> the compiled entry (see ``entry``)
+    entries: dict = field(default_factory=dict)  # x.ndim -> ``compiled_entry``
 
-    def entry(self, x: np.ndarray, out, threads):
-        """The compiled ``entry(x, constant, out)`` that runs this call as ``run`` would, or
-        None where the general path must: x and out (if given) C-contiguous, aligned and
-        writeable, out of the result's dtype and x's shape, below the threads' size, ``threads``
-        valid (below that size it changes nothing). Errors are left to the general path too.
-
-        The entry is Numba's compiled function for exactly these argument types (x's dtype is
-        the plan's, its rank picks the entry), called without Numba's argument typing, which
-        took a third of a small call. ``whole`` copies x where out overlaps it partly, as
-        ``run``'s caller does."""
-        if x.nbytes >= _threads.THREADED_BYTES or not x.flags.carray:
-            return None
-        if threads is not None and (type(threads) is not int or threads < 1):
-            return None
-        if out is not None and not (
-            type(out) is np.ndarray
-            and out.dtype is self.out_dtype
-            and out.shape == x.shape
-            and out.flags.carray
-        ):
-            return None
+    def compiled_entry(self, x: np.ndarray, out: np.ndarray):
+        """Numba's compiled ``whole`` for exactly the types of x, ``constant`` and out (compiled
+        now if need be), to be called as ``entry(x, constant, out)`` without Numba's argument
+        typing, which took a third of a small call. Kept per rank of x (its dtype is the plan's,
+        and ``Plans.call`` lets only C-contiguous, aligned, writeable arrays through)."""
         entry = self.entries.get(x.ndim)
         if entry is None:
-            example = np.empty(x.shape, self.out_dtype) if out is None else out
-            signature = tuple(numba.typeof(a) for a in (x, self.constant, example))
+            signature = tuple(numba.typeof(a) for a in (x, self.constant, out))
             entry = self.entries[x.ndim] = self.whole.compile(signature)
         return entry
 
 
 class Plans:
     """One kernel's remembered plans, found by the identity of the arguments that chose them:
-    the last one found (five ``is`` tests, a third of the lookup's cost) and up to
+    the last one used (five ``is`` tests: hashing a key took 0.15 µs of a 1 µs call) and up to
     ``_REMEMBERED`` more by key. A key holds the ids of the plan's QuantParams, which the plan
     holds: no other object can take their ids while the entry lives."""
 
@@ -91,25 +74,43 @@ class Plans:
         self.last: Plan | None = None
         self.by_key: dict[tuple, Plan] = {}
 
-    def find(self, dtype, x_q, y_q, compat, accuracy) -> Plan | None:
-        last = self.last
-        if last is not None:
-            known_dtype, known_x_q, known_y_q, known_compat, known_accuracy = last.chosen_by
-            if (
-                x_q is known_x_q
-                and y_q is known_y_q
-                and compat is known_compat
-                and accuracy is known_accuracy
-                and dtype is known_dtype
-            ):
-                return last
-        try:
-            plan = self.by_key.get((dtype, id(x_q), id(y_q), compat, accuracy))
-        except TypeError:  # an unhashable compat or accuracy, which the kernel's checks name
-            return None
-        if plan is not None:
+    def call(self, x: np.ndarray, out, x_q, y_q, compat, accuracy, threads):
+        """The kernel's result through a remembered plan's compiled entry, or None where the
+        general path must run: no plan for these arguments, or not x and out (if given)
+        C-contiguous, aligned and writeable, out of the result's dtype and x's shape, x below
+        the threads' size and ``threads`` valid (below that size it changes nothing). Errors
+        are left to the general path too. (One function, as a method call costs 5 % here.)"""
+        plan = self.last
+        if plan is None or not (
+            x_q is plan.chosen_by[1]
+            and y_q is plan.chosen_by[2]
+            and compat is plan.chosen_by[3]
+            and accuracy is plan.chosen_by[4]
+            and x.dtype is plan.chosen_by[0]
+        ):
+            try:
+                plan = self.by_key.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
+            except TypeError:  # an unhashable compat or accuracy, which the kernel's checks name
+                return None
+            if plan is None:
+                return None
             self.last = plan
-        return plan
+        if x.nbytes >= _threads.THREADED_BYTES or not x.flags.carray:
+            return None
+        if threads is not None and (type(threads) is not int or threads < 1):
+            return None
+        if out is None:
+            out = np.empty(x.shape, plan.out_dtype)
+        elif not (
+            type(out) is np.ndarray
+            and out.dtype is plan.out_dtype
+            and out.shape == x.shape
+            and out.flags.carray
+        ):
+            return None
+        entry = plan.entries.get(x.ndim) or plan.compiled_entry(x, out)
+        entry(x, plan.constant, out)
+        return out
 
     def remember(self, plan: Plan) -> None:
         """Keep ``plan`` if it has a short path."""

@@ -103,13 +103,9 @@ def make_kernel(
         **kwargs: float,
     ) -> np.ndarray:
         if type(x) is np.ndarray and not kwargs:  # the short path: see _plan
-            plan = plans.find(x.dtype, x_q, y_q, compat, accuracy)
-            entry = None if plan is None else plan.entry(x, out, threads)
-            if entry is not None:
-                if out is None:
-                    out = np.empty(x.shape, plan.out_dtype)
-                entry(x, plan.constant, out)
-                return out
+            result = plans.call(x, out, x_q, y_q, compat, accuracy, threads)
+            if result is not None:
+                return result
         values = param_values(name, defaults, kwargs) if kwargs else default_values
         check_array(name, x)
         check_compat(name, compat)
