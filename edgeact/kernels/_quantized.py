@@ -18,7 +18,9 @@ first table built for a compat compares that release's major.minor with the inst
 import functools
 import importlib
 import importlib.metadata
+import pathlib
 import re
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -87,8 +89,19 @@ def _warn_if_untracked(compat: str) -> None:
         installed = None
     message = runtime_version_mismatch(compat, installed)
     if message is not None:
-        # 1 this function, 2 quantized_table, 3 the kernel or make_lut, 4 their caller
-        warnings.warn(message, RuntimeVersionWarning, stacklevel=4)
+        warnings.warn(message, RuntimeVersionWarning, stacklevel=_outside_this_package())
+
+
+_PACKAGE = str(pathlib.Path(__file__).parent)
+
+
+def _outside_this_package() -> int:
+    """The stacklevel of the first frame whose code is not edgeact.kernels' (the line that
+    called a kernel or make_lut, however many of the package's frames lie between)."""
+    frame, level = sys._getframe(2), 2  # 1 is the function calling warnings.warn
+    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 _BUILDERS = {
