@@ -31,6 +31,66 @@ def test_element_functions_compose_inside_user_njit_code():
     np.testing.assert_allclose(out, want, rtol=1e-14, atol=1e-300)
 
 
+def _in_njit(function):
+    """function(x[i]) over an array, from a user's @njit loop, into an array of x's dtype."""
+
+    @njit
+    def loop(x, out):
+        for i in range(x.size):
+            out[i] = function(x[i])
+
+    def run(x):
+        out = np.empty_like(x)
+        loop(x, out)
+        return out
+
+    return run
+
+
+@pytest.mark.parametrize("name", list(scalar.ELEMENTS))
+def test_float16_scalars_give_the_array_kernels_bits(name):
+    """Every float16 value, NaNs included: computed in float64, rounded once, NaN rule."""
+    every_half = np.arange(1 << 16, dtype=np.uint16).view(np.float16)
+    with np.errstate(all="ignore"):
+        want = K.get(name)(every_half)
+    got = _in_njit(getattr(scalar, name))(every_half)
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
+@pytest.mark.parametrize("name", list(scalar.ELEMENTS))
+def test_float32_scalars_round_the_float64_result_once(name):
+    x = np.concatenate([np.linspace(-12, 12, 4001), np.geomspace(1e-30, 3e38, 500)])
+    x = np.concatenate([x, -x]).astype(np.float32)
+    got = _in_njit(getattr(scalar, name))(x)
+    assert_within_ulp(got, expected(name, x), 1, x)
+    nans = np.array([0x7FA00001, 0xFF812345], np.uint32).view(np.float32)
+    quieted = _in_njit(getattr(scalar, name))(nans).view(np.uint32)
+    np.testing.assert_array_equal(quieted, nans.view(np.uint32) | 0x00400000)
+
+
+def test_scalars_keep_the_float_type_from_python_and_take_keywords():
+    assert type(scalar.hardswish(np.float32(1.5))) is np.float32
+    assert type(scalar.hardswish(np.float16(1.5))) is np.float16
+    assert type(scalar.hardswish(1.5)) is float and scalar.hardswish(1.5) == 1.5 * 4.5 / 6
+    assert scalar.leaky_relu(np.float16(-2.0), negative_slope=0.5) == np.float16(-1.0)
+
+    @njit
+    def keywords(v):
+        return scalar.leaky_relu(v, negative_slope=0.25), scalar.softplus(v, 2.0, threshold=3.0)
+
+    assert keywords(-2.0) == (-0.5, scalar.ELEMENTS["softplus"](-2.0, 2.0, 3.0))
+
+    @njit
+    def leaky(x, out):
+        for i in range(x.size):
+            out[i] = scalar.leaky_relu(x[i], negative_slope=0.25)
+
+    halves = np.array([-2.0, 4.0], np.float16)
+    out = np.empty_like(halves)
+    leaky(halves, out)
+    np.testing.assert_array_equal(out, np.array([-0.5, 4.0], np.float16))
+
+
 @pytest.mark.parametrize("name", list(scalar.ELEMENTS))
 def test_element_function_agrees_with_its_array_kernel(name):
     x = np.linspace(-12, 12, 97, dtype=np.float32)

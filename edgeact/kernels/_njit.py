@@ -48,7 +48,7 @@ from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import fast_byte_loop, fast_half_loop
 from edgeact.quant import QuantParams
 
-__all__ = ["QuantParamsType", "overload_apply_lut", "overload_kernel"]
+__all__ = ["QuantParamsType", "generated_function", "overload_apply_lut", "overload_kernel"]
 
 _FLOAT = (types.float32, types.float16)
 _CODES = (types.int8, types.uint8)
@@ -137,7 +137,7 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
             compute, f"{name}: out must have x's shape", _absent(out) or out.layout == "C"
         )
         y = "np.empty(x.shape, result)" if _absent(out) else "out"
-        return _generated(
+        return generated_function(
             f"def impl({signature}):\n"
             f"{finite_checks}"
             f"    if accuracy != {ACCURACIES[0]!r} and accuracy != {ACCURACIES[1]!r}:\n"
@@ -149,7 +149,7 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
             np=np, fill=fill, result=numba.np.numpy_support.as_dtype(result),
         )  # fmt: skip
 
-    typer = _generated(
+    typer = generated_function(
         f"def typer({signature}):\n"
         f"    return implement(x, out, x_q, y_q, accuracy, ({param_list}))\n",
         implement=implement,
@@ -203,7 +203,7 @@ def _lookup(bits: int):
     return numba.njit(lambda x, table, y: loop(x.view(codes), table.view(codes), y.view(codes)))
 
 
-def _generated(source: str, **names):
+def generated_function(source: str, **names):
     """The one function defined by ``source``. Numba matches an overload and its implementation
     by their parameter names, which differ per kernel, so both are generated from the signature."""
     namespace = dict(names)
