@@ -207,8 +207,12 @@ def selu(x):
 
 @jit(contract=False)
 def sigmoid(x):
-    q, s = _exp32(x if x < _TAIL else -x)
-    return _gated(_ONE, x < _TAIL, q, s)
+    """e/(1 + e) for x < 0, 1/(1 + e) above, e = e**-|x| = (1 + q)·p: no overflow, no
+    cancellation, one form for the whole range (subnormal results included)."""
+    q, s = _exp32(-abs(x))
+    p = s * _UNSCALE
+    numerator = _ONE if x >= _ZERO else _fma(q, p, p)
+    return numerator / _fma(q, p, _ONE + p)
 
 
 @jit(contract=False)
