@@ -36,6 +36,7 @@ __all__ = [
     "HALF_CODE_ELEMENTS",
     "HALF_ELEMENTS",
     "half_loop",
+    "quieted_nan_or",
 ]
 
 _TINIEST_HALF = np.float32(2.0**-24)  # float16's smallest subnormal
@@ -83,7 +84,7 @@ _ZERO_CODE = np.uint16(0)
 
 
 @jit
-def _quieted_nan_or(code, y):
+def quieted_nan_or(code, y):
     """The NaN rule on float16 bits (see _loops): ``code`` quieted if it is a NaN, else ``y``."""
     return code | _QUIET_HALF if code & _ABS_HALF > _INF_HALF else y
 
@@ -91,14 +92,14 @@ def _quieted_nan_or(code, y):
 @jit
 def _relu_code(code):
     """relu on float16 bits: NaN quieted, negative numbers (not -0.0) to +0, the rest kept."""
-    return _quieted_nan_or(code, _ZERO_CODE if code > _SIGN_HALF else code)
+    return quieted_nan_or(code, _ZERO_CODE if code > _SIGN_HALF else code)
 
 
 @jit
 def _relu6_code(code):
     """relu6 on float16 bits: as ``_relu_code``, and above 6.0 (+inf included) to 6.0."""
     clamped = _SIX_HALF if code > _SIX_HALF else code  # below 0x8000 the bits sort as the values
-    return _quieted_nan_or(code, clamped if code < _SIGN_HALF else _relu_code(code))
+    return quieted_nan_or(code, clamped if code < _SIGN_HALF else _relu_code(code))
 
 
 HALF_ELEMENTS = {"hardsigmoid": _float32.hardsigmoid, "hardswish": _hardswish_f32}
@@ -117,7 +118,7 @@ def _half_template(codes, out):
     for i in range(codes.size):
         code = codes[i]
         y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
-        out[i] = _quieted_nan_or(code, y)
+        out[i] = quieted_nan_or(code, y)
 
 
 # For hardsigmoid and hardswish the conversions give the NaN rule by themselves (``_float32``'s

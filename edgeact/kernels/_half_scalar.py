@@ -20,9 +20,11 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic, register_jitable
 
-__all__ = ["float64_from_half", "half_from_float64", "is_half_nan", "quieted_half"]
+from edgeact.kernels._half import quieted_nan_or
 
-_SIGN, _EXPONENT, _FRACTION, _QUIET = 0x8000, 0x7C00, 0x03FF, 0x0200
+__all__ = ["float64_from_half", "half_from_float64", "half_nan_rule"]
+
+_SIGN, _EXPONENT, _FRACTION, _QUIET = 0x8000, 0x7C00, 0x03FF, 0x0200  # float16 bit fields
 _SMALLEST_NORMAL = 2.0**-14
 _OVERFLOW = 65520.0  # halfway between float16's largest, 65504, and 2**16: rounds to inf
 
@@ -52,16 +54,10 @@ def _half(typingctx, bits):
 
 
 @register_jitable
-def is_half_nan(h):
-    bits = _bits(h)
-    return bits & _EXPONENT == _EXPONENT and bits & _FRACTION != 0
-
-
-@register_jitable
-def quieted_half(h):
-    """h with its quiet bit set: a NaN's result under the kernels' NaN rule (sign and payload
-    kept)."""
-    return _half(np.uint16(_bits(h) | _QUIET))
+def half_nan_rule(h, y):
+    """y, or h quieted where h is a NaN (sign and payload kept): the kernels' NaN rule
+    (``_half.quieted_nan_or``) on float16 values."""
+    return _half(np.uint16(quieted_nan_or(_bits(h), _bits(y))))
 
 
 @register_jitable

@@ -26,12 +26,7 @@ import numpy as np
 from numba import types
 from numba.extending import overload
 
-from edgeact.kernels._half_scalar import (
-    float64_from_half,
-    half_from_float64,
-    is_half_nan,
-    quieted_half,
-)
+from edgeact.kernels._half_scalar import float64_from_half, half_from_float64, half_nan_rule
 from edgeact.kernels._njit import generated_function
 from edgeact.kernels.exponential import celu, elu, mish, selu, softplus, tanh
 from edgeact.kernels.gelu import gelu, gelu_poly, gelu_quick, gelu_tanh
@@ -113,7 +108,7 @@ def _keeping_type(element):
     )  # fmt: skip
     function.__doc__ = element.py_func.__doc__
     bodies = {
-        types.float16: "quieted(x) if is_nan(x) else to_half(element(to_float64(x){rest}))",
+        types.float16: "nan_rule(x, to_half(element(to_float64(x){rest})))",
         types.float32: "np.float32(element(np.float64(x){rest}) if x == x else x + x)",
     }
 
@@ -121,8 +116,8 @@ def _keeping_type(element):
         body = bodies.get(x, "element(x{rest})").format(rest=rest)
         return generated_function(
             f"def impl({signature}):\n    return {body}\n",
-            np=np, element=element, quieted=quieted_half, is_nan=is_half_nan,
-            to_half=half_from_float64, to_float64=float64_from_half,
+            np=np, element=element, nan_rule=half_nan_rule, to_half=half_from_float64,
+            to_float64=float64_from_half,
         )  # fmt: skip
 
     typer = generated_function(
