@@ -45,7 +45,7 @@ from edgeact.kernels._float32 import EXACT, computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop
 from edgeact.kernels._quantized import quantized_table
-from edgeact.kernels._simd import fast_byte_loop, fast_half_loop
+from edgeact.kernels._simd import fast_table_loop
 from edgeact.quant import QuantParams
 
 __all__ = ["QuantParamsType", "generated_function", "overload_apply_lut", "overload_kernel"]
@@ -199,7 +199,8 @@ def _table_compute(bits: int):
 def _lookup(bits: int):
     """lookup(x, table, y): y[i] = table[bits of x[i]], 8- or 16-bit, with this CPU's fastest
     loop: the one gather every table path (int8, float16, apply_lut) ends in."""
-    codes, loop = (np.uint8, fast_byte_loop) if bits == 8 else (np.uint16, fast_half_loop)
+    codes = np.uint8 if bits == 8 else np.uint16
+    _, loop = fast_table_loop(codes)
     return numba.njit(lambda x, table, y: loop(x.view(codes), table.view(codes), y.view(codes)))
 
 

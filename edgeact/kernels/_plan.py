@@ -23,12 +23,7 @@ import numpy as np
 from edgeact._jit import jit
 from edgeact.kernels import _threads
 from edgeact.kernels._loops import specialise
-from edgeact.kernels._simd import (
-    BYTE_LUT_IMPLEMENTATION,
-    HALF_LUT_IMPLEMENTATION,
-    fast_byte_loop,
-    fast_half_loop,
-)
+from edgeact.kernels._simd import fast_table_loop
 
 __all__ = ["Plan", "Plans", "table_whole", "unary_whole", "with_params_whole"]
 
@@ -162,8 +157,5 @@ def with_params_whole(name: str, loop):
 def table_whole(code):
     """``whole(x, table, out)`` with this CPU's table loop: over int8/uint8 codes (``code``
     np.uint8) or float16 ones (np.uint16)."""
-    if code is np.uint8:
-        return specialise(_table_template, f"bytes_{BYTE_LUT_IMPLEMENTATION}", _loop=fast_byte_loop,
-                          _code=code)  # fmt: skip
-    return specialise(_table_template, f"halves_{HALF_LUT_IMPLEMENTATION}", _loop=fast_half_loop,
-                      _code=code)  # fmt: skip
+    path, loop = fast_table_loop(code)
+    return specialise(_table_template, f"{code.__name__}_{path}", _loop=loop, _code=code)

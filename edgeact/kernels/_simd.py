@@ -30,7 +30,9 @@ but the portable loop off, so every path can be timed and tested where the CPU h
 """
 
 import os
+from collections.abc import Callable
 
+import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
@@ -47,6 +49,7 @@ __all__ = [
     "byte_lut_loop",
     "fast_byte_loop",
     "fast_half_loop",
+    "fast_table_loop",
     "half_lut_loop",
 ]
 
@@ -285,6 +288,14 @@ def _choose(variable: str, loops: dict, faster: bool = True) -> tuple:
 
 BYTE_LUT_IMPLEMENTATION, fast_byte_loop = _choose("EDGEACT_BYTE_LUT", BYTE_LOOPS)
 HALF_LUT_IMPLEMENTATION, fast_half_loop = _choose("EDGEACT_HALF_LUT", HALF_LOOPS, is_intel())
+
+
+def fast_table_loop(code) -> tuple[str, Callable]:
+    """(its path's name, the compiled ``loop(codes, table, out)``) this CPU runs for ``code``:
+    np.uint8 (int8/uint8 byte tables) or np.uint16 (float16 tables), C-contiguous arrays."""
+    if code is np.uint8:
+        return BYTE_LUT_IMPLEMENTATION, fast_byte_loop
+    return HALF_LUT_IMPLEMENTATION, fast_half_loop
 
 
 def _run(fast_loop, codes, table, out) -> None:
