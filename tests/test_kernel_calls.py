@@ -105,31 +105,42 @@ def test_layouts_the_short_path_cannot_take_go_the_general_way(taken):
     x = _data(np.float32, (6, 8))
     want = _general(K.hardswish, x)
     K.hardswish(x)
-    read_only = x.copy()
-    read_only.flags.writeable = False
-    fortran = np.asfortranarray(x)
     strided_out = np.empty((6, 16), np.float32)[:, ::2]
     taken.clear()
     for result in (
-        K.hardswish(read_only),
-        K.hardswish(fortran),
+        K.hardswish(np.asfortranarray(x)),
         K.hardswish(x, strided_out),
         K.hardswish(x, np.empty((6, 8), np.float32, order="F")),
     ):
         np.testing.assert_array_equal(result, want)
+    np.testing.assert_array_equal(K.hardswish(x[::2]), want[::2])
     assert taken == [False] * 4
 
 
-def test_arrays_for_threads_go_the_general_way(monkeypatch, taken):
-    from edgeact.kernels import _threads
+def test_read_only_x_takes_the_short_path_and_a_read_only_out_is_refused(taken):
+    x = _data(np.float32, (6, 8))
+    want = _general(K.hardswish, x)
+    K.hardswish(x)
+    x.flags.writeable = False
+    taken.clear()
+    np.testing.assert_array_equal(K.hardswish(x), want)
+    out = np.empty_like(x)
+    out.flags.writeable = False
+    with pytest.raises(ValueError, match="writeable|read-only"):
+        K.hardswish(x, out)
+    assert taken == [True, False]
 
-    monkeypatch.setattr(_threads, "THREADED_BYTES", 1024)
-    x = _data(np.float32, 1000)
+
+def test_arrays_for_threads_go_the_general_way(taken):
+    from edgeact.kernels._threads import THREADED_BYTES
+
+    x = _data(np.float32, THREADED_BYTES // 4)
     want = _general(K.relu6, x)
     K.relu6(x[:8])
-    np.testing.assert_array_equal(K.relu6(x[:8]), _general(K.relu6, x[:8]))
+    np.testing.assert_array_equal(K.relu6(x[:-1]), want[:-1])
+    np.testing.assert_array_equal(K.relu6(x), want)
     np.testing.assert_array_equal(K.relu6(x, threads=2), want)
-    assert taken[-2:] == [True, False]
+    assert taken[-3:] == [True, False, False]
 
 
 def test_new_quantization_objects_get_their_own_tables():

@@ -7,10 +7,12 @@ and ``apply_1d``, took 1.6-2.2 µs for 16 float32 values and 2.7 µs for 16 int8
 NumPy's ``np.take(table, codes, out=out)`` takes 1.1 µs. So a kernel resolves its arguments once
 into a ``Plan`` and remembers it by the identity of the arguments that chose it (``Plans``).
 A later call with the same dtype, the same QuantParams objects and no parameters goes straight to
-``Plans.call``: one compiled call on the whole C-contiguous array, which flattens it and views
-codes as bytes inside Numba, where that is free (16 values: ~0.8 µs float32, ~0.9 µs int8).
-Everything else (other layouts, arrays large enough for threads, an ``out`` that is not a plain
-match, parameters) takes ``Plan.run``, the general path, with the same loops and so the same bits.
+``Plans.call``: one compiled call on the whole array, which checks its layout, flattens it and
+views codes as bytes inside Numba, where each of those is cheaper than a Python attribute test
+(16 values: ~0.5 µs float32 or int8, about a NumPy ufunc call and a half; LiteRT's ``invoke``
+of a one-op model takes ~0.35 µs). Everything else (other layouts, arrays large enough for
+threads, an ``out`` that is not a plain match, parameters) takes ``Plan.run``, the general path,
+with the same loops and so the same bits.
 
 """
 
@@ -19,6 +21,9 @@ from dataclasses import dataclass, field
 
 import numba
 import numpy as np
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from edgeact._jit import jit
 from edgeact.kernels import _threads
@@ -48,13 +53,17 @@ class Plan:
     entries: dict = field(default_factory=dict)  # x.ndim -> ``compiled_entry``
 
     def compiled_entry(self, x: np.ndarray, out: np.ndarray):
-        """Numba's compiled ``whole`` for exactly the types of x, ``constant`` and out (compiled
-        now if need be), to be called as ``entry(x, constant, out)`` without Numba's argument
-        typing, which took a third of a small call. Kept per rank of x (its dtype is the plan's,
-        and ``Plans.call`` lets only C-contiguous, aligned, writeable arrays through)."""
+        """Numba's compiled ``whole`` for arrays of x's and out's dtype and rank in any layout
+        (compiled now if need be), called as ``entry(x, constant, out, threaded_bytes)`` without
+        Numba's argument typing, which took a third of a small call. The entry reads the arrays
+        as its types say, unchecked: ``Plans.call`` lets through only x of the plan's dtype, and
+        out of the result's dtype, x's rank and writeable; the entry tests the layout itself."""
         entry = self.entries.get(x.ndim)
         if entry is None:
-            signature = tuple(numba.typeof(a) for a in (x, self.constant, out))
+            x_type, out_type = (
+                types.Array(numba.from_dtype(a.dtype), a.ndim, "A") for a in (x, out)
+            )
+            signature = (x_type, numba.typeof(self.constant), out_type, types.intp)
             entry = self.entries[x.ndim] = self.whole.compile(signature)
         return entry
 
@@ -66,22 +75,35 @@ class Plans:
     holds: no other object can take their ids while the entry lives."""
 
     def __init__(self):
-        self.last: Plan | None = None
+        # (x.dtype, x_q, y_q, compat, accuracy, out dtype, constant, entries, plan) of the last
+        # plan used, flat: each attribute lookup on a Plan cost ~20 ns of a 0.4 µs call
+        self.last: tuple = (None,) * 9
         self.by_key: dict[tuple, Plan] = {}
 
     def call(self, x: np.ndarray, out, x_q, y_q, compat, accuracy, threads):
         """The kernel's result through a remembered plan's compiled entry, or None where the
-        general path must run: no plan for these arguments, or not x and out (if given)
-        C-contiguous, aligned and writeable, out of the result's dtype and x's shape, x below
-        the threads' size and ``threads`` valid (below that size it changes nothing). Errors
-        are left to the general path too. (One function, as a method call costs 5 % here.)"""
-        plan = self.last
-        if plan is None or not (
-            x_q is plan.chosen_by[1]
-            and y_q is plan.chosen_by[2]
-            and compat is plan.chosen_by[3]
-            and accuracy is plan.chosen_by[4]
-            and x.dtype is plan.chosen_by[0]
+        general path must run: no plan for these arguments, ``threads`` not valid, an ``out``
+        not of the result's dtype, x's rank and writeable, or (the entry's own checks, compiled
+        because each Python attribute test cost 25-45 ns) x and out not C-contiguous, of other
+        shapes, or x of ``THREADED_BYTES`` or more. Errors are left to the general
+        path too. (One function, as a method call costs 5 % here.)"""
+        (
+            dtype,
+            last_x_q,
+            last_y_q,
+            last_compat,
+            last_accuracy,
+            out_dtype,
+            constant,
+            entries,
+            plan,
+        ) = self.last
+        if not (
+            x.dtype is dtype
+            and x_q is last_x_q
+            and y_q is last_y_q
+            and compat is last_compat
+            and accuracy is last_accuracy
         ):
             try:
                 plan = self.by_key.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
@@ -89,23 +111,24 @@ class Plans:
                 return None
             if plan is None:
                 return None
-            self.last = plan
-        if x.nbytes >= _threads.THREADED_BYTES or not x.flags.carray:
-            return None
+            self.last = _flat(plan)
+            out_dtype, constant, entries = plan.out_dtype, plan.constant, plan.entries
         if threads is not None and (type(threads) is not int or threads < 1):
             return None
         if out is None:
-            out = np.empty(x.shape, plan.out_dtype)
+            out = np.empty(x.shape, out_dtype)
         elif not (
             type(out) is np.ndarray
-            and out.dtype is plan.out_dtype
-            and out.shape == x.shape
-            and out.flags.carray
+            and out.dtype is out_dtype
+            and out.ndim == x.ndim
+            and out.flags.writeable
         ):
             return None
-        entry = plan.entries.get(x.ndim) or plan.compiled_entry(x, out)
-        entry(x, plan.constant, out)
-        return out
+        try:
+            entry = entries[x.ndim]
+        except KeyError:
+            entry = plan.compiled_entry(x, out)
+        return out if entry(x, constant, out, _threads.THREADED_BYTES) else None
 
     def remember(self, plan: Plan) -> None:
         """Keep ``plan`` if it has a short path."""
@@ -114,7 +137,55 @@ class Plans:
         if len(self.by_key) >= _REMEMBERED:
             self.by_key.clear()
         dtype, x_q, y_q, compat, accuracy = plan.chosen_by
-        self.by_key[dtype, id(x_q), id(y_q), compat, accuracy] = self.last = plan
+        self.by_key[dtype, id(x_q), id(y_q), compat, accuracy] = plan
+        self.last = _flat(plan)
+
+
+def _flat(plan: Plan) -> tuple:
+    return (*plan.chosen_by, plan.out_dtype, plan.constant, plan.entries, plan)
+
+
+@intrinsic
+def _flat_view(typingctx, a):
+    """The elements of C-contiguous ``a`` (any layout type: the caller checked the strides) as a
+    1-D C-contiguous array on the same memory, which Numba's reshape gives only for arrays
+    typed C-contiguous."""
+    if not isinstance(a, types.Array):
+        return None
+    flat = types.Array(a.dtype, 1, "C", readonly=not a.mutable)
+
+    def codegen(context, builder, signature, args):
+        source = context.make_array(a)(context, builder, args[0])
+        view = context.make_array(flat)(context, builder)
+        size = context.get_constant(types.intp, 1)
+        for extent in cgutils.unpack_tuple(builder, source.shape, a.ndim):
+            size = builder.mul(size, extent)
+        context.populate_array(
+            view,
+            data=source.data,
+            shape=cgutils.pack_array(builder, [size]),
+            strides=cgutils.pack_array(builder, [source.itemsize]),
+            itemsize=source.itemsize,
+            meminfo=source.meminfo,
+            parent=source.parent,
+        )
+        value = view._getvalue()
+        context.nrt.incref(builder, flat, value)
+        return value
+
+    return flat(a), codegen
+
+
+@jit
+def _fits(x, out, threaded_bytes) -> bool:
+    """Whether the short path may run: x and out C-contiguous, of one shape, x below the size
+    from which threads run (passed in, not compiled in, so that it stays one module setting)."""
+    return (
+        x.flags.c_contiguous
+        and out.flags.c_contiguous
+        and x.shape == out.shape
+        and x.nbytes < threaded_bytes
+    )
 
 
 @jit
@@ -125,22 +196,34 @@ def _overlaps_partly(x, out) -> bool:
     return start != other and start < other + out.nbytes and other < start + x.nbytes
 
 
-def _unary_template(x, constant, out):
+def _unary_template(x, constant, out, threaded_bytes):
+    if not _fits(x, out, threaded_bytes):
+        return False
+    x, out = _flat_view(x), _flat_view(out)
     if _overlaps_partly(x, out):
         x = x.copy()
-    _loop(x.reshape(x.size).view(_code), out.reshape(out.size).view(_code))  # noqa: F821
+    _loop(x.view(_code), out.view(_code))  # noqa: F821
+    return True
 
 
-def _with_params_template(x, params, out):
+def _with_params_template(x, params, out, threaded_bytes):
+    if not _fits(x, out, threaded_bytes):
+        return False
+    x, out = _flat_view(x), _flat_view(out)
     if _overlaps_partly(x, out):
         x = x.copy()
-    _loop(x.reshape(x.size), out.reshape(out.size), params)  # noqa: F821 - bound by specialise
+    _loop(x, out, params)  # noqa: F821 - bound by specialise
+    return True
 
 
-def _table_template(x, table, out):
+def _table_template(x, table, out, threaded_bytes):
+    if not _fits(x, out, threaded_bytes):
+        return False
+    x, out = _flat_view(x), _flat_view(out)
     if _overlaps_partly(x, out):
         x = x.copy()
-    _loop(x.reshape(x.size).view(_code), table, out.reshape(out.size).view(_code))  # noqa: F821
+    _loop(x.view(_code), table, out.view(_code))  # noqa: F821
+    return True
 
 
 def unary_whole(name: str, loop, code=np.float32):
