@@ -126,7 +126,7 @@ def test_read_only_x_takes_the_short_path_and_a_read_only_out_is_refused(taken):
     np.testing.assert_array_equal(K.hardswish(x), want)
     out = np.empty_like(x)
     out.flags.writeable = False
-    with pytest.raises(ValueError, match="writeable|read-only"):
+    with pytest.raises(ValueError, match="hardswish: out is read-only"):
         K.hardswish(x, out)
     assert taken == [True, False]
 
