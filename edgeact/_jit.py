@@ -29,7 +29,14 @@ from numba import njit, types
 from numba.core import config as numba_config
 from numba.extending import intrinsic
 
-__all__ = ["JIT_OPTIONS", "always_inline", "cache_dir", "jit", "prefer_wide_vectors"]
+__all__ = [
+    "JIT_OPTIONS",
+    "always_inline",
+    "cache_dir",
+    "jit",
+    "prefer_256_bit_vectors",
+    "prefer_wide_vectors",
+]
 
 JIT_OPTIONS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
 
@@ -78,24 +85,31 @@ def jit(fn: _F | None = None, *, contract: bool = True):
             numba_config.CACHE_DIR = previous
 
 
-@intrinsic
-def prefer_wide_vectors(typingctx):
-    """Mark the calling function "prefer-vector-width"="512": LLVM then vectorises its loops
-    with AVX-512's 16 float32 lanes wherever the CPU has them (no effect elsewhere).
+def _vector_width_preference(bits: int):
+    """An intrinsic marking the calling function "prefer-vector-width"="``bits``", LLVM's
+    choice of vector width for the loops it vectorises (no effect where the CPU lacks them).
+    llvmlite only accepts LLVM's keyword attributes, so the string attribute is put in its set
+    directly (works with llvmlite 0.43 to 0.50; tests check the vectors)."""
 
-    LLVM's tuning for Intel's AVX-512 CPUs (skylake-avx512, icelake-server, ...) prefers 256-bit
-    vectors, so there the float32 loops got 8 lanes (Zen 4/5 get 16 without this). Compiled for
-    skylake-avx512 on this Zen 5, hardswish ran at 9.8 G elements/s with 256-bit vectors and 14.2
-    with 512-bit ones, at L2 size. llvmlite only accepts LLVM's keyword attributes, so the string
-    attribute is put in its set directly (works with llvmlite 0.43 to 0.50; tests check the
-    vectors).
-    """
+    def prefer(typingctx):
+        def codegen(context, builder, signature, args):
+            set.add(builder.function.attributes, f'"prefer-vector-width"="{bits}"')
+            return context.get_dummy_value()
 
-    def codegen(context, builder, signature, args):
-        set.add(builder.function.attributes, '"prefer-vector-width"="512"')
-        return context.get_dummy_value()
+        return types.none(), codegen
 
-    return types.none(), codegen
+    prefer.__name__ = prefer.__qualname__ = f"prefer_{bits}_bit_vectors"
+    return intrinsic(prefer)
+
+
+# The float32 loops: LLVM's tuning for Intel's AVX-512 CPUs (skylake-avx512, icelake-server, ...)
+# prefers 256-bit vectors, so there they got 8 lanes (Zen 4/5 get 16 without this). Compiled for
+# skylake-avx512 on this Zen 5, hardswish ran at 9.8 G elements/s with 256-bit vectors and 14.2
+# with 512-bit ones, at L2 size.
+prefer_wide_vectors = _vector_width_preference(512)
+# The float16 loops that convert to float32 and back: on Zen 5 a 512-bit vcvtph2ps/vcvtps2ph
+# costs two of 256 bits, and LLVM's default (512 there) made float16 hardswish ~8 % slower.
+prefer_256_bit_vectors = _vector_width_preference(256)
 
 
 @intrinsic

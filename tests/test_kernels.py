@@ -311,31 +311,50 @@ def test_every_kernel_has_a_catalogue_record_and_docstring():
 
 
 _VECTOR_WIDTH_PROBE = r"""
-import re, numba
+import re, sys, numba
 from edgeact.kernels import scalar
 from edgeact.kernels._float32 import float32_loop
+from edgeact.kernels._half import half_loop
 from edgeact.kernels._loops import map_loop
-a = numba.float32[::1]
-loops = [(float32_loop("sigmoid"), (a, a)),
-         (map_loop(scalar.ELEMENTS["gelu_tanh"], for_float32=True), (a, a, numba.types.Tuple(())))]
+a, h = numba.float32[::1], numba.uint16[::1]
+loops = {
+    "float32": [(float32_loop("sigmoid"), (a, a)),
+                (map_loop(scalar.ELEMENTS["gelu_tanh"], for_float32=True),
+                 (a, a, numba.types.Tuple(())))],
+    "float16": [(half_loop("hardswish"), (h, h))],
+}[sys.argv[1]]
 for loop, signature in loops:
     loop.compile(signature)  # compiled for the target CPU, never run: this host may lack it
     print(sorted(set(re.findall(r"vmovups\s+(?:\S+, )?%([xyz])mm", loop.inspect_asm(signature)))))
 """
 
 
+def _vector_registers(loops: str, cpu: str, tmp_path) -> list[str]:
+    """Per loop of the probe's ``loops``, the vector registers its moves use, compiled for
+    ``cpu``."""
+    env = dict(os.environ, NUMBA_CPU_NAME=cpu, NUMBA_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(K.__file__).parents[2]), *sys.path])
+    run = subprocess.run(
+        [sys.executable, "-c", _VECTOR_WIDTH_PROBE, loops], env=env, capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.splitlines()
+
+
 @pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 registers")
 def test_float32_loops_use_512_bit_vectors_where_llvm_prefers_256(tmp_path):
     """Compiled for skylake-avx512, whose LLVM tuning prefers 256-bit vectors, the float32 loops
     (both accuracies) still move zmm registers: ``_jit.prefer_wide_vectors`` is in effect."""
-    env = dict(os.environ, NUMBA_CPU_NAME="skylake-avx512", NUMBA_CACHE_DIR=str(tmp_path))
-    env["PYTHONPATH"] = os.pathsep.join([str(pathlib.Path(K.__file__).parents[2]), *sys.path])
-    run = subprocess.run(
-        [sys.executable, "-c", _VECTOR_WIDTH_PROBE], env=env, capture_output=True, text=True
-    )
-    assert run.returncode == 0, run.stderr
-    widths = run.stdout.splitlines()
-    assert len(widths) == 2 and all("'z'" in line for line in widths), run.stdout
+    widths = _vector_registers("float32", "skylake-avx512", tmp_path)
+    assert len(widths) == 2 and all("'z'" in line for line in widths), widths
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86 registers")
+def test_float16_conversion_loops_use_256_bit_vectors_where_llvm_prefers_512(tmp_path):
+    """Compiled for znver4, whose LLVM tuning prefers 512-bit vectors, float16 hardswish moves
+    ymm registers and no zmm: ``_jit.prefer_256_bit_vectors`` is in effect."""
+    widths = _vector_registers("float16", "znver4", tmp_path)
+    assert widths == ["['x', 'y']"] or widths == ["['y']"], widths
 
 
 # -- bad input ---------------------------------------------------------------------------------

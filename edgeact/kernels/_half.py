@@ -2,8 +2,9 @@
 exact.
 
 The general float16 path is a 65 536-entry table (one gather per element, ~3-4 G elements/s on
-x86-64). Hardsigmoid and hardswish vectorise instead: load 16 halves, widen them to float32 (F16C
-``vcvtph2ps`` on x86, ``fcvtl`` on ARM), compute, round back to nearest even (``vcvtps2ph``):
+x86-64). Hardsigmoid and hardswish vectorise instead: load halves, widen them to float32 (F16C
+``vcvtph2ps`` on x86, 8 per 256-bit vector, since on Zen 5 a 512-bit conversion costs two;
+``fcvtl`` on ARM), compute, round back to nearest even (``vcvtps2ph``):
 hardswish at ~5 G elements/s at L2 size, 1.4× its table. Numba has no float16 type, so the
 conversions are LLVM ``half`` casts through two intrinsics on the uint16 view. Where the compiled
 target has no conversion instructions (``_cpu.has_half_conversion``; ``EDGEACT_PORTABLE=1``),
@@ -25,7 +26,7 @@ from llvmlite import ir
 from numba import types
 from numba.extending import intrinsic
 
-from edgeact._jit import jit
+from edgeact._jit import jit, prefer_256_bit_vectors
 from edgeact.kernels import _float32
 from edgeact.kernels._cpu import has_half_conversion
 from edgeact.kernels._float32 import KEEPS_THE_NAN
@@ -115,6 +116,7 @@ HALF_ARITHMETIC = frozenset(
 
 
 def _half_template(codes, out):
+    prefer_256_bit_vectors()
     for i in range(codes.size):
         code = codes[i]
         y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
@@ -126,6 +128,7 @@ def _half_template(codes, out):
 # payload and set the quiet bit, on x86's F16C and AArch64 alike), so the rule's integer select
 # goes: 1.1-1.2x faster at 1 Mi values. tests/test_kernel_bits.py holds every NaN code's bits.
 def _converted_template(codes, out):
+    prefer_256_bit_vectors()
     for i in range(codes.size):
         out[i] = _float32_to_half(_element(_half_to_float32(codes[i])))  # noqa: F821
 
