@@ -65,21 +65,24 @@ def cache_dir() -> Path:
     return Path(base) / "edgeact" / "numba"
 
 
-def jit(fn: _F | None = None, *, contract: bool = True):
+def jit(fn: _F | None = None, *, contract: bool = True, nogil: bool = True):
     """``numba.njit`` with edgeact's flags, caching into ``cache_dir()``: ``@jit``, or
-    ``@jit(contract=False)`` for no fused multiply-add contraction.
+    ``@jit(contract=False)`` for no fused multiply-add contraction, ``nogil=False`` for a
+    function that keeps the GIL (or releases it itself, as ``_plan``'s short path does).
 
     Numba picks a function's cache directory from ``numba.config.CACHE_DIR`` when the function is
     decorated, so it is set for that moment only (and restored): edgeact's choice holds even when
     numba was imported first, and other code's cached functions are not moved.
     """
     if fn is None:
-        return functools.partial(jit, contract=contract)
+        return functools.partial(jit, contract=contract, nogil=nogil)
     with _CONFIG_LOCK:
         previous = numba_config.CACHE_DIR
         numba_config.CACHE_DIR = str(cache_dir())
         try:
-            options = JIT_OPTIONS if contract else dict(JIT_OPTIONS, fastmath=False)
+            options = dict(JIT_OPTIONS, nogil=nogil)
+            if not contract:
+                options["fastmath"] = False
             return njit(**options)(fn)
         finally:
             numba_config.CACHE_DIR = previous

@@ -195,3 +195,25 @@ def test_errors_are_the_same_after_a_remembered_plan():
     for call, error, message in cases:
         with pytest.raises(error, match=message):
             call()
+
+
+def test_short_calls_from_many_threads_give_the_general_bits(taken):
+    """Below 64 KiB the short path keeps the GIL, above it releases and takes it back itself
+    (``_plan._release_gil_if``): both, from four Python threads at once, give the right bits."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    small, large = _data(np.float32, 1000), _data(np.float32, 100_000)
+    want = {x.size: _general(K.gelu_tanh, x) for x in (small, large)}
+    K.gelu_tanh(small)
+    taken.clear()
+
+    def calls(x):
+        out = np.empty_like(x)
+        for _ in range(20):
+            assert K.gelu_tanh(x, out) is out
+            np.testing.assert_array_equal(out, want[x.size])
+        return True
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(calls, [small, large, small, large]))
+    assert len(taken) == 80 and all(taken)

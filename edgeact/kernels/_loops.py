@@ -50,13 +50,14 @@ _SOURCES_HASH = hashlib.sha1(b"".join(p.read_bytes() for p in _KERNEL_SOURCES)).
 
 
 @functools.cache
-def specialise(template, name: str, **bindings):
-    """Compile ``template`` with ``bindings`` as extra globals, cached on disk as ``name``."""
+def specialise(template, name: str, *, nogil: bool = True, **bindings):
+    """Compile ``template`` with ``bindings`` as extra globals, cached on disk as ``name``
+    (``nogil``: as ``_jit.jit``'s)."""
     namespace = dict(template.__globals__, **bindings)
     qualname = f"{template.__name__}_{name}_{_SOURCES_HASH}"
     fn = types.FunctionType(template.__code__, namespace, qualname)
     fn.__qualname__ = qualname
-    return jit(fn)
+    return jit(fn, nogil=nogil)
 
 
 @functools.cache
