@@ -8,10 +8,15 @@ Numba cannot express the faster forms, so those loops are written in LLVM IR thr
 
 - ``avx512vbmi``: the two-register byte permute ``vpermi2b``; two of them cover the table for 64
   codes at once (low and high half, picked by each code's top bit): 6-11× the scalar loop.
-- ``avx512bw`` (64 codes) and ``avx2`` (32 codes): ``vpshufb`` looks up 16-byte tables only, so
-  sixteen of them run per vector over XOR-telescoped rows of the table (``_pshufb_setup``; the
-  technique of XNNPACK's ``src/x8-lut/avx2.c.in`` and ``avx512skx-vpshufb.c.in`` kernels):
-  4.6× and 2.6× the scalar loop, at the rate of the shuffle units (unrolling does not help).
+- ``avx512bw`` (64 codes) and ``avx2`` (32 codes): ``vpshufb`` looks up 16-byte rows only, so
+  all sixteen rows are looked up with the codes' low four bits and a tree of 15 byte selects
+  keeps each code's row (``_pshufb_setup``). The shuffles are the limit, however the rows are
+  combined: AVX-512BW at 5.3-6.2× the scalar loop at L2 and DRAM sizes. AVX2 looks up only 32
+  codes per 16 shuffles, so each block of 40 codes sends 8 through scalar loads, which use the
+  load ports the shuffles leave idle: 3.3-3.6× the scalar loop, where XNNPACK's technique (its
+  x8-lut AVX2 kernel, 16 shuffles over XOR-telescoped rows) ran at 2.6-3.2× in the same runs.
+  Going further would need fewer than 16 shuffles per 32 codes, which ``vpshufb``'s 16-byte
+  reach does not allow.
 - ``neon`` (AArch64, 16 codes): ``tbl`` over four registers looks up 64 bytes, and three ``tbx``
   fill in the other quarters of the table.
 
@@ -76,10 +81,13 @@ def _declare(builder, name: str, result, *arguments):
     return builder.module.declare_intrinsic(name, fnty=ir.FunctionType(result, arguments))
 
 
-def _blockwise(name: str, vector: ir.VectorType, setup):
+def _blockwise(name: str, vector: ir.VectorType, setup, scalar_share: int = 0):
     """An intrinsic ``(codes, table, out, blocks)``: out[bk:bk+b] = lookup(codes[bk:bk+b]) for
-    k < blocks, b = vector.count, over contiguous arrays. ``setup(builder, table_ptr)`` emits what
-    the loop reuses (table registers, constants) and returns ``lookup(builder, codes_vector)``."""
+    k < blocks, b = vector.count + ``scalar_share``, over contiguous arrays. ``setup(builder,
+    table_ptr)`` emits what the loop reuses (table registers, constants) and returns
+    ``lookup(builder, codes_vector)``, which takes the first vector.count codes of a block; the
+    other ``scalar_share`` go through scalar loads, which run on the load ports while the
+    vector lookup keeps the shuffle units busy (the AVX2 path: see the module docstring)."""
 
     code = getattr(types, f"uint{vector.element.width}")
 
@@ -103,11 +111,17 @@ def _blockwise(name: str, vector: ir.VectorType, setup):
             lookup = setup(builder, table_ptr)
             vector_ptr = vector.as_pointer()
             with cgutils.for_range(builder, args[3]) as loop:
-                offset = builder.mul(loop.index, ir.Constant(loop.index.type, vector.count))
+                block = vector.count + scalar_share
+                offset = builder.mul(loop.index, ir.Constant(loop.index.type, block))
                 src = builder.bitcast(builder.gep(codes_ptr, [offset]), vector_ptr)
                 entries = lookup(builder, builder.load(src, align=1))
                 dst = builder.bitcast(builder.gep(out_ptr, [offset]), vector_ptr)
                 builder.store(entries, dst, align=1)
+                for k in range(vector.count, block):
+                    at = builder.add(offset, ir.Constant(offset.type, k))
+                    index = builder.zext(builder.load(builder.gep(codes_ptr, [at])), offset.type)
+                    entry = builder.load(builder.gep(table_ptr, [index]))
+                    builder.store(entry, builder.gep(out_ptr, [at]))
             return context.get_dummy_value()
 
         return sig, codegen
@@ -133,42 +147,39 @@ def _vpermi2b_setup(builder, table_ptr):
 
 def _pshufb_setup(shuffle: str, width: int):
     """Setup for ``vpshufb`` (intrinsic ``shuffle`` on ``width`` bytes), which gives row[i & 15]
-    of a 16-byte row in every 128-bit lane, or 0 where index byte i has its top bit set.
+    of a 16-byte row in every 128-bit lane (for index bytes below 128).
 
-    Step k = 0..15 shuffles with index c - 16k: wrapping for k ≤ 8, so step k gives a byte for
-    codes 16k..16k+127, then saturating at -128, so that codes below 128 stay negative and step k
-    gives a byte for codes ≥ 16k only. A code in row h = c >> 4 thus gets the XOR of steps
-    max(0, h-7)..h, and the steps' tables telescope so that those XOR to row h: T0 = r0,
-    Tk = r[k-1] ^ r[k] for k < 8, Tk = r[k-1] ^ r[k] ^ T[k-8] for k ≥ 8 (XNNPACK's x8-lut
-    ``avx2.c.in``/``avx512skx-vpshufb.c.in`` kernels, which this follows step for step).
+    Each of the table's 16 rows is looked up with the code's low four bits, then a tree of byte
+    selects keeps row ``code >> 4``: 8 selects on bit 4, 4 on bit 5, 2 on bit 6, 1 on bit 7, each
+    reading its bit as the sign of the code shifted left (``vpblendvb``, or a mask register on
+    AVX-512). 16 shuffles and 15 selects, against 16 shuffles and 30 subtractions and XORs of
+    the telescoped rows in XNNPACK's x8-lut kernels (``src/x8-lut/avx2.c.in``): as fast on its
+    own, the shuffles being the limit, but it leaves room for the scalar share of a block.
     """
     vector = _bytes(width)
     every_lane = ir.Constant(ir.VectorType(ir.IntType(32), width), [i % 16 for i in range(width)])
 
     def setup(builder, table_ptr):
         pshufb = _declare(builder, shuffle, vector, vector, vector)
-        subs = _declare(builder, f"llvm.ssub.sat.v{width}i8", vector, vector, vector)
         rows = [
             builder.shuffle_vector(
                 _load(builder, table_ptr, 16 * k, _ROW), ir.Constant(_ROW, None), every_lane
             )
             for k in range(16)
         ]
-        steps = [rows[0]]
-        for k in range(1, 16):
-            step = builder.xor(rows[k - 1], rows[k])
-            steps.append(step if k < 8 else builder.xor(step, steps[k - 8]))
-        sixteen = _splat(vector, 16)
+        low_bits = _splat(vector, 15)
 
         def lookup(builder, index):
-            entries = builder.call(pshufb, [steps[0], index])
-            for k in range(1, 16):
-                if k <= 8:
-                    index = builder.sub(index, sixteen)
-                else:
-                    index = builder.call(subs, [index, sixteen])
-                entries = builder.xor(entries, builder.call(pshufb, [steps[k], index]))
-            return entries
+            low = builder.and_(index, low_bits)
+            candidates = [builder.call(pshufb, [row, low]) for row in rows]
+            for bit in (4, 5, 6, 7):
+                at_sign = builder.shl(index, _splat(vector, 7 - bit)) if bit < 7 else index
+                set_ = builder.icmp_signed("<", at_sign, ir.Constant(vector, None))
+                candidates = [
+                    builder.select(set_, candidates[j + 1], candidates[j])
+                    for j in range(0, len(candidates), 2)
+                ]
+            return candidates[0]
 
         return lookup
 
@@ -238,11 +249,12 @@ def _blocked_template(codes, table, out):
         out[i] = table[codes[i]]
 
 
-def _blocked(name: str, vector: ir.VectorType, setup):
-    """The compiled ``loop(codes, table, out)``: whole vectors through ``setup``'s lookup, the
-    remainder through the scalar one."""
-    blocks_of = _blockwise(f"_{name}_blocks", vector, setup)
-    return specialise(_blocked_template, name, _block=vector.count, _blocks_of=blocks_of)
+def _blocked(name: str, vector: ir.VectorType, setup, scalar_share: int = 0):
+    """The compiled ``loop(codes, table, out)``: whole blocks of a vector and ``scalar_share``
+    codes through ``_blockwise``, the remainder through the scalar lookup."""
+    blocks_of = _blockwise(f"_{name}_blocks", vector, setup, scalar_share)
+    block = vector.count + scalar_share
+    return specialise(_blocked_template, name, _block=block, _blocks_of=blocks_of)
 
 
 def _gather_half_loop(name: str, gather: str, lanes: int, mask_bits: int, scale_bits: int):
@@ -253,11 +265,16 @@ def _gather_half_loop(name: str, gather: str, lanes: int, mask_bits: int, scale_
     return _blocked(name, ir.VectorType(ir.IntType(16), lanes), setup)
 
 
+# Codes per 32 that the AVX2 path looks up with scalar loads alongside its shuffles: 8 ran fastest
+# of 0-16 here (4, 6, 10 and 12 between 0 and 8's rate; 16 slower than none).
+_AVX2_SCALAR_SHARE = 8
 # The paths by the LLVM feature each needs, best first; each compiles on first use only.
 BYTE_LOOPS = {
     "avx512vbmi": _blocked("vpermi2b", _bytes(64), _vpermi2b_setup),
     "avx512bw": _blocked("pshufb512", _bytes(64), _pshufb_setup("llvm.x86.avx512.pshuf.b.512", 64)),
-    "avx2": _blocked("pshufb256", _bytes(32), _pshufb_setup("llvm.x86.avx2.pshuf.b", 32)),
+    "avx2": _blocked(
+        "pshufb256", _bytes(32), _pshufb_setup("llvm.x86.avx2.pshuf.b", 32), _AVX2_SCALAR_SHARE
+    ),
     "neon": _blocked("tbl4", _bytes(16), _tbl_setup),
 }
 HALF_LOOPS = {
