@@ -1,14 +1,15 @@
 """Two threads against one: the speedup of the kernels' ``threads=`` argument, and its threshold.
 
-By default times relu6 and hardswish on float32, hardswish on float16 (arithmetic) and sigmoid
-on int8 (byte table) at the DRAM size of ``edgeact bench kernels`` with ``threads=1`` and
-``threads=2``, interleaved (``bench/_interleave.py``: load hits both alike), and prints seconds
-per call and the ratio; and ``np.copyto`` split the same way, the bandwidth roof of two threads
-(a machine whose memory one core saturates gives threads nothing there). ``--sweep`` times the
-same pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered so that two threads
-really run, after the round trip of an empty task through the kernels' thread pool (the fixed
-cost two threads must win back): the size where the ratio first passes 1 for the cheap kernels
-is what ``_threads.THREADED_BYTES`` is chosen from.
+By default times relu6 and hardswish on float32, hardswish on float16 (arithmetic), sigmoid on int8
+(byte table), and sigmoid and gelu_tanh on float32 and sigmoid on float16 (table gathers), which
+the core, not the memory, limits, at the DRAM size of ``edgeact bench kernels`` with ``threads=1``
+and ``threads=2``, interleaved (``bench/_interleave.py``: load hits both alike), and prints seconds
+per call and the ratio; and ``np.copyto`` split the same way, the bandwidth roof of two threads (a
+machine whose memory one core saturates gives threads nothing there). ``--sweep`` times the same
+pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered so that two threads really
+run, after the round trip of an empty task through the kernels' thread pool (the fixed cost two
+threads must win back): the size where the ratio first passes 1 for the cheap kernels is what
+``_threads.THREADED_BYTES`` is chosen from.
 
     PYTHONPATH=. python bench/bench_threads.py                   # ~10 s at 32 MiB DRAM size
     PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1.5 min
@@ -35,7 +36,8 @@ from edgeact.kernels import _threads  # noqa: E402
 from edgeact.quant import QuantParams  # noqa: E402
 
 CASES = [("relu6", "float32"), ("hardswish", "float32"), ("hardswish", "float16"),
-         ("sigmoid", "int8"), ("copy", "float32")]  # fmt: skip
+         ("sigmoid", "int8"), ("sigmoid", "float32"), ("gelu_tanh", "float32"),
+         ("sigmoid", "float16"), ("copy", "float32")]  # fmt: skip
 SWEEP_KIB = [64, 256, 1024, 2048, 4096, 8192, 16384]
 X_Q, Y_Q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
 
