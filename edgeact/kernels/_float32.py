@@ -7,23 +7,29 @@ subnormals and the breakpoints). relu and relu6 only select, so theirs are bit-i
 float64 loop's and serve ``accuracy="exact"`` too (``EXACT``).
 
 The exponential is Cody and Waite's with fused multiply-adds: n = round(w/ln 2), r = w - n·ln 2
-as fma(-n, L1, w) and then fma(-n, L2, ·), ln 2 = L1 + L2 split in float32. The first is exact:
-for n != 0, |w| > 0.34, so w and n·L1 (L1 has 24 bits, in [0.5, 1)) are multiples of 2**-25, and
-|w - n·L1| < 0.35 < 2**24·2**-25; the second rounds once, and L2's own error adds below 2**-41
-at |n| <= 160 (tests/test_float32_exp.py checks both). Cephes' ``expf.c`` splits ln 2 at 9 bits
-instead, so that n·C1 is exact without FMA: a multiply and a subtraction more. e**r - 1 is
-r + r²·P(r), P of degree 4, minimax for the error relative to e**r - 1 on |r| <= 0.3466 (Lawson's
-iteration, then rounded to float32 coefficient by coefficient with the others refitted;
-tests/test_float32_exp.py derives the coefficients again): 1.4e-8 of e**r - 1 (0.23·2**-24),
-where the degree-7 Taylor polynomial it replaced reached 1.8e-8 with one multiply-add more, and
-a degree lower left the kernels up to 8 ulp off. It is kept apart from the 1 so that the
-callers' fused multiply-adds absorb it: sigmoid, silu, tanh (m/(m + 2), m = e**2|x| - 1) and
-selu use it. The power of two comes from the rounding itself, as in XNNPACK's exp kernels:
-w/ln 2 + 1.5·2**23 + 127 holds n + 127 in its low bits, which shifted into the exponent field give
-2**n (``_exp32_normal``: tanh and selu, whose w keeps 2**n normal). The sigmoid and the gates
-may round to subnormals, so theirs (``_exp32``) biases by 191 = 127 + 64, giving 2**(n + 64),
-and the 2**-64 comes last, folded into a division that is there anyway, so subnormal results
-round once (XNNPACK flushes them to zero).
+as fma(-n, L1, w) and then fma(-n, L2, ·), ln 2 = L1 + L2 split in float32 (L1 rounded to
+nearest, 1.9e-9 above ln 2). The first is exact: for n != 0, |w| > 0.34, so w and n·L1 (L1 has
+24 bits, in [0.5, 1)) are multiples of 2**-25, and |w - n·L1| < 0.35 < 2**24·2**-25; the second
+rounds once, and L2's own error adds below 2**-45 at |n| <= 160. tanh and selu skip the second
+(``_exp32_normal``): their e**w is then a factor 1 + 1.9e-9·n off, which tanh = m/(m + 2) takes
+divided by sinh(2|x|) (|x| >= 0.3) and selu's e**x - 1 times e**x/(1 - e**x) (n = 0 above
+x = -0.35): below 4.6e-9 of either result, 0.08·2**-24; the sigmoid and the gates pass it on
+whole (3e-7 at x = -110) and keep the step. tests/test_float32_exp.py checks these claims.
+Cephes' ``expf.c`` splits ln 2 at 9 bits instead, so that n·C1 is exact without FMA: a multiply
+and a subtraction more.
+
+e**r - 1 is r + r²·P(r), P of degree 4, minimax for the error relative to e**r - 1 on
+|r| <= 0.3466 (Lawson's iteration, then rounded to float32 coefficient by coefficient with the
+others refitted; tests/test_float32_exp.py derives the coefficients again): 1.4e-8 of e**r - 1
+(0.23·2**-24), where the degree-7 Taylor polynomial it replaced reached 1.8e-8 with one
+multiply-add more, and a degree lower left the kernels up to 8 ulp off. It is kept apart from
+the 1 so that the callers' fused multiply-adds absorb it: sigmoid, silu, tanh (m/(m + 2),
+m = e**2|x| - 1) and selu use it. The power of two comes from the rounding itself, as in
+XNNPACK's exp kernels: w/ln 2 + 1.5·2**23 + 127 holds n + 127 in its low bits, which shifted
+into the exponent field give 2**n (``_exp32_normal``: tanh and selu, whose w keeps 2**n normal).
+The sigmoid and the gates may round to subnormals, so theirs (``_exp32``) biases by
+191 = 127 + 64, giving 2**(n + 64), and the 2**-64 comes last, folded into a division that is
+there anyway, so subnormal results round once (XNNPACK flushes them to zero).
 
 The element functions compile without FMA contraction (``jit(contract=False)``) and write their
 fused multiply-adds out (``_fma``), so their bits do not depend on the CPU target (NaN payloads
@@ -67,7 +73,7 @@ def _split(c: float) -> tuple[np.float32, np.float32]:
 
 _ZERO, _ONE, _THREE, _SIX, _SIXTH = _F(0), _F(1), _F(3), _F(6), _F(1 / 6)
 _LOG2E = _F(1.4426950408889634)
-_LN2 = _split(math.log(2))  # n·ln2 subtracted in two fused steps, the first one exact
+_LN2 = (_F(math.log(2)), _F(math.log(2) - float(_F(math.log(2)))))  # nearest, and the rest
 _BIASED = _F(12582912.0 + 127)  # 1.5 * 2**23 rounds to an integer, and 127 biases it
 _BIASED_64 = _F(12582912.0 + 191)  # 191 = 127 + 64: 2**(n + 64), normal down to n = -190
 _SCALE, _UNSCALE = _F(2.0**64), _F(2.0**-64)
@@ -160,12 +166,19 @@ def _expm1_reduced(r):
 
 
 @jit(contract=False)
-def _exp_parts(w, low, bias):
-    """(q, 2**(n + bias - 127)) with e**(w + low) = (1 + q)·2**n, ``bias`` one of the ``_BIASED``
-    constants; ``low`` a correction below w's last bit, or None (no instruction for it)."""
+def _reduce(w, bias):
+    """(w/ln 2 + bias rounded, n = round(w/ln 2), w - n·L1 exactly: see the module docstring),
+    ``bias`` one of the ``_BIASED`` constants."""
     biased = _fma(w, _LOG2E, bias)
     n = biased - bias
-    r = _fma(-n, _LN2[0], w)  # exact: see the module docstring
+    return biased, n, _fma(-n, _LN2[0], w)
+
+
+@jit(contract=False)
+def _exp32(w, low=None):
+    """(q, s) with e**(w + low) = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed
+    gate), ``low`` a correction below w's last bit (omitted: 0, and no instruction for it)."""
+    biased, n, r = _reduce(_GATE_CLOSED if w < _GATE_CLOSED else w, _BIASED_64)
     if low is None:
         r = _fma(-n, _LN2[1], r)
     else:
@@ -174,17 +187,13 @@ def _exp_parts(w, low, bias):
 
 
 @jit(contract=False)
-def _exp32(w, low=None):
-    """(q, s) with e**(w + low) = (1 + q)·s·2**-64, for float32 w <= 43 (clamped at the closed
-    gate), ``low`` a correction below w's last bit (omitted: 0, and no instruction for it)."""
-    return _exp_parts(_GATE_CLOSED if w < _GATE_CLOSED else w, low, _BIASED_64)
-
-
-@jit(contract=False)
 def _exp32_normal(w):
-    """(q, p) with e**w = (1 + q)·p, for float32 w in [-87, 88] (``_NORMAL_ONLY``): p = 2**n is
-    then a normal number, and the callers need no 2**-64 multiply."""
-    return _exp_parts(w, None, _BIASED)
+    """(q, p) with e**w = (1 + q)·p·e**(n·(L1 - ln 2)), for float32 w in [-87, 88]
+    (``_NORMAL_ONLY``): p = 2**n is then a normal number, and the callers need no 2**-64
+    multiply. The last factor, 1 + 1.9e-9·n, is left out, which tanh and selu can afford (see
+    the module docstring): the reduction's second step, one multiply-add, goes with it."""
+    biased, _, r = _reduce(w, _BIASED)
+    return _expm1_reduced(r), _exponent_scale(biased)
 
 
 @jit(contract=False)
