@@ -253,26 +253,30 @@ def sigmoid(x):
 
 
 @jit(contract=False)
-def _two_sum(a, b):
-    """(a + b rounded, its rounding error), exactly (Knuth's branch-free two-sum)."""
+def _fast_two_sum(a, b):
+    """(a + b rounded, its rounding error), exactly, for a, b >= 0: Dekker's fast two-sum with the
+    larger one first (3 operations, a max and a min, where Knuth's two-sum, which needs no order,
+    takes 6)."""
     total = a + b
-    b_part = total - a
-    return total, (a - (total - b_part)) + (b - b_part)
+    big = a if a > b else b
+    small = b if a > b else a
+    return total, (big - total) + small
 
 
 @jit(contract=False)
 def _gelu_tanh_exponent(x):
     """z = 2·√(2/π)·(x + 0.044715·x³) = x·(C1 + C3·x²) as z + z_low, to ~2**-44 of z: e**-z
     scales the result by z's absolute error, so a float32 z (|z| up to 110) would cost ~100 ulp.
-    x² and each product are split exactly with fused multiply-adds, C1 + C3·x² by a two-sum."""
+    x² and each product are split exactly with fused multiply-adds, C1 + C3·x² (both positive)
+    by a two-sum; the low parts' own products and sums round at ~2**-48 of z."""
     t = x * x
     t_low = _fma(x, x, -t)
     p = _GELU_C3[0] * t
     p_low = _fma(_GELU_C3[0], t, -p)
-    a, a_error = _two_sum(_GELU_C1[0], p)
-    a_low = a_error + p_low + _GELU_C1[1] + _fma(_GELU_C3[0], t_low, _GELU_C3[1] * t)
+    a, a_error = _fast_two_sum(_GELU_C1[0], p)
+    a_low = a_error + p_low + _fma(_GELU_C3[0], t_low, _fma(_GELU_C3[1], t, _GELU_C1[1]))
     z = x * a
-    return z, _fma(x, a, -z) + x * a_low
+    return z, _fma(x, a_low, _fma(x, a, -z))
 
 
 @jit(contract=False)
