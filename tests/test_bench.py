@@ -4,6 +4,7 @@ No timing assertions (timings depend on the machine); tiny sizes and min_time ke
 """
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -192,7 +193,20 @@ def test_time_call_caps_slow_calls(monkeypatch):
     monkeypatch.setattr(timing.time, "perf_counter", lambda: float(next(clock)))
     calls = []
     seconds = bench.time_call(lambda: calls.append(1), min_time=0.5, repeats=5, max_time=0.5)
-    assert calls == [1] and seconds == 1.0
+    assert calls == [1, 1] and seconds == 1.0  # the untimed first call, then one measurement
+
+
+def test_time_call_does_not_time_a_slow_first_call():
+    """A first call that compiles must not set the calibration (it left cold single calls)."""
+    calls = []
+
+    def compiles_first():
+        if not calls:
+            time.sleep(0.05)
+        calls.append(1)
+
+    seconds = bench.time_call(compiles_first, min_time=0.01, repeats=3)
+    assert seconds < 1e-3 and len(calls) > 10
 
 
 def test_time_call_rejects_bad_settings():
