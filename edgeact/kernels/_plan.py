@@ -238,57 +238,50 @@ def _overlaps_partly(x, out) -> bool:
     return start != other and start < other + out.nbytes and other < start + x.nbytes
 
 
-def _unary_template(x, constant, out, threaded_bytes):
+def _whole_template(x, constant, out, threaded_bytes):
     if not _fits(x, out, threaded_bytes):
         return False
     x, out = _flat_view(x), _flat_view(out)
     if _overlaps_partly(x, out):
         x = x.copy()
     gil = _release_gil_if(x.nbytes >= _GIL_RELEASED_BYTES)
-    _loop(x.view(_code), out.view(_code))  # noqa: F821
+    _apply(x, constant, out)  # noqa: F821 - bound by _whole, one of the three below
     _take_back_gil(gil)
     return True
 
 
-def _with_params_template(x, params, out, threaded_bytes):
-    if not _fits(x, out, threaded_bytes):
-        return False
-    x, out = _flat_view(x), _flat_view(out)
-    if _overlaps_partly(x, out):
-        x = x.copy()
-    gil = _release_gil_if(x.nbytes >= _GIL_RELEASED_BYTES)
-    _loop(x, out, params)  # noqa: F821 - bound by specialise
-    _take_back_gil(gil)
-    return True
+def _unary_apply(x, constant, out):
+    _loop(x.view(_code), out.view(_code))  # noqa: F821 - bound by specialise
 
 
-def _table_template(x, table, out, threaded_bytes):
-    if not _fits(x, out, threaded_bytes):
-        return False
-    x, out = _flat_view(x), _flat_view(out)
-    if _overlaps_partly(x, out):
-        x = x.copy()
-    gil = _release_gil_if(x.nbytes >= _GIL_RELEASED_BYTES)
+def _with_params_apply(x, params, out):
+    _loop(x, out, params)  # noqa: F821
+
+
+def _table_apply(x, table, out):
     _loop(x.view(_code), table, out.view(_code))  # noqa: F821
-    _take_back_gil(gil)
-    return True
+
+
+def _whole(apply_template, name: str, **bindings):
+    """The short path's compiled ``whole(x, constant, out, threaded_bytes)``: ``apply_template``
+    with ``bindings`` runs the loop on the flat views, ``_whole_template`` does the rest."""
+    apply = specialise(apply_template, name, **bindings)
+    return specialise(_whole_template, name, nogil=False, _apply=apply)
 
 
 def unary_whole(name: str, loop, code=np.float32):
-    """``whole(x, (), out)`` around ``loop(x_1d, out_1d)``, on x and out viewed as ``code``:
-    the float32 loops, and float16's (``_half``, on uint16 codes)."""
-    return specialise(_unary_template, name, nogil=False, _loop=loop, _code=code)
+    """``whole(x, (), out, ...)`` around ``loop(x_1d, out_1d)``, on x and out viewed as
+    ``code``: the float32 loops, and float16's (``_half``, on uint16 codes)."""
+    return _whole(_unary_apply, name, _loop=loop, _code=code)
 
 
 def with_params_whole(name: str, loop):
-    """``whole(x, params, out)`` around ``loop(x_1d, out_1d, params)`` (``map_loop``'s)."""
-    return specialise(_with_params_template, name, nogil=False, _loop=loop)
+    """``whole(x, params, out, ...)`` around ``loop(x_1d, out_1d, params)`` (``map_loop``'s)."""
+    return _whole(_with_params_apply, name, _loop=loop)
 
 
 def table_whole(code):
-    """``whole(x, table, out)`` with this CPU's table loop: over int8/uint8 codes (``code``
+    """``whole(x, table, out, ...)`` with this CPU's table loop: over int8/uint8 codes (``code``
     np.uint8) or float16 ones (np.uint16)."""
     path, loop = fast_table_loop(code)
-    return specialise(
-        _table_template, f"{code.__name__}_{path}", nogil=False, _loop=loop, _code=code
-    )
+    return _whole(_table_apply, f"{code.__name__}_{path}", _loop=loop, _code=code)
