@@ -5,13 +5,15 @@ By default times relu6 and hardswish on float32, hardswish on float16 (arithmeti
 the core, not the memory, limits, at the DRAM size of ``edgeact bench kernels`` with ``threads=1``
 and ``threads=2``, interleaved (``bench/_interleave.py``: load hits both alike), and prints seconds
 per call and the ratio; and ``np.copyto`` split the same way, the bandwidth roof of two threads (a
-machine whose memory one core saturates gives threads nothing there). ``--sweep`` times the same
-pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered so that two threads really
-run, after the round trip of an empty task through the kernels' thread pool (the fixed cost two
-threads must win back): the size where the ratio first passes 1 for the cheap kernels is what
-``_threads.THREADED_BYTES`` is chosen from.
+machine whose memory one core saturates gives threads nothing there); last, the cores' roof:
+float32 gelu_tanh on a cached array in one process, then in as many processes as threads at once
+(vCPUs that share a physical core give less than their count, and no thread count beats that).
+``--sweep`` times the same pairs at sizes from 64 KiB to 16 MiB of input with the threshold lowered
+so that two threads really run, after the round trip of an empty task through the kernels' thread
+pool (the fixed cost two threads must win back): the size where the ratio first passes 1 for the
+cheap kernels is what ``_threads.THREADED_BYTES`` is chosen from.
 
-    PYTHONPATH=. python bench/bench_threads.py                   # ~10 s at 32 MiB DRAM size
+    PYTHONPATH=. python bench/bench_threads.py                   # ~20 s at 32 MiB DRAM size
     PYTHONPATH=. python bench/bench_threads.py --sweep           # ~1.5 min
     PYTHONPATH=. python bench/bench_threads.py --threads 3 --json out.json
 """
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -59,6 +62,13 @@ def main(argv=None) -> int:
         for n in sizes:
             rows.append(_time_case(name, dtype, n, args.threads, args.repeats))
             print(_line(rows[-1]), flush=True)
+    if not args.sweep:
+        rows.append(_cores_roof(args.threads))
+        print(
+            f"cores roof: {args.threads} processes of compute-bound work (float32 gelu_tanh on "
+            f"{_ROOF_ELEMENTS} values) at once ran {rows[-1]['speedup']:.2f}× one alone",
+            flush=True,
+        )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0
@@ -95,6 +105,49 @@ def _copy(x, out=None, *, threads):
     out = np.empty_like(x) if out is None else out
     _threads.apply_threads(lambda a, b: np.copyto(b, a), x, out, threads)
     return out
+
+
+_ROOF_ELEMENTS = 16384  # float32: 64 KiB in and out, in L1/L2, so memory is not the limit
+
+
+def _cores_roof(processes: int, seconds: float = 2.0) -> dict:
+    """The speedup ``processes`` cores give compute-bound work at most: float32 gelu_tanh on an
+    array that stays in cache, run in one process, then in ``processes`` at once. Where vCPUs
+    share one physical core's units this is well below their count, and no thread count can
+    beat it, as the copy's row bounds the memory-bound kernels."""
+    context = multiprocessing.get_context("spawn")
+
+    def rates(count: int) -> list[float]:
+        ready, results = context.Barrier(count + 1), context.Queue()
+        workers = [
+            context.Process(target=_gelu_rate, args=(seconds, ready, results)) for _ in range(count)
+        ]
+        for worker in workers:
+            worker.start()
+        ready.wait()
+        measured = [results.get() for _ in workers]
+        for worker in workers:
+            worker.join()
+        return measured
+
+    alone, together = rates(1)[0], sum(rates(processes))
+    return {"activation": "cores roof", "dtype": "float32", "elements": _ROOF_ELEMENTS,
+            "threads": processes, "one_process_rate": alone, "processes_rate": together,
+            "speedup": together / alone}  # fmt: skip
+
+
+def _gelu_rate(seconds: float, ready, results) -> None:
+    """Elements per second of ``K.gelu_tanh`` on one thread, timed after every process is ready."""
+    x = np.random.default_rng(0).normal(0, 3, _ROOF_ELEMENTS).astype(np.float32)
+    out = np.empty_like(x)
+    K.gelu_tanh(x, out, threads=1)
+    ready.wait()
+    calls, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            K.gelu_tanh(x, out, threads=1)
+        calls += 100
+    results.put(calls * x.size / (time.perf_counter() - start))
 
 
 def _pool_round_trip(calls: int = 5000) -> str:
