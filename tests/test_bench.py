@@ -3,6 +3,7 @@
 No timing assertions (timings depend on the machine); tiny sizes and min_time keep this fast.
 """
 
+import itertools
 import math
 import time
 
@@ -115,6 +116,9 @@ def test_validation_rejects_a_wrong_kernel(monkeypatch):
     timed = []
     monkeypatch.setitem(K.KERNELS, "hardswish", zeros)
     monkeypatch.setattr(harness, "time_call", lambda *a, **k: timed.append(a) or 1.0)
+    monkeypatch.setattr(
+        harness, "time_calls", lambda fns, **k: timed.append(fns) or [1.0] * len(fns)
+    )
     with pytest.raises(RuntimeError, match="hardswish"):
         bench.bench_kernels(["hardswish"], ["float32"], [1000], **TINY)
     assert not timed, "a wrong kernel must never be timed"
@@ -207,6 +211,17 @@ def test_time_call_does_not_time_a_slow_first_call():
 
     seconds = bench.time_call(compiles_first, min_time=0.01, repeats=3)
     assert seconds < 1e-3 and len(calls) > 10
+
+
+def test_time_calls_interleaves_its_callables_measurements():
+    """One measurement of each per round, so that a drift of the machine hits all alike."""
+    order = []
+    seconds = timing.time_calls(
+        [lambda: order.append("a"), lambda: order.append("b")], min_time=1e-3, repeats=4
+    )
+    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+    runs = [key for key, _ in itertools.groupby(order)]
+    assert runs[-6:] == ["a", "b"] * 3, "the last three rounds alternate a and b"
 
 
 def test_time_call_rejects_bad_settings():
