@@ -9,8 +9,8 @@ into a ``Plan`` and remembers it by the identity of the arguments that chose it 
 A later call with the same dtype, the same QuantParams objects and no parameters goes straight to
 ``Plans.call``: one compiled call on the whole array, which checks its layout, flattens it and
 views codes as bytes inside Numba, where each of those is cheaper than a Python attribute test
-(16 values: ~0.5 µs float32 or int8, about a NumPy ufunc call and a half; LiteRT's ``invoke``
-of a one-op model takes ~0.35 µs). Everything else (other layouts, arrays large enough for
+(16 values: ~0.5 µs float32 or int8, two NumPy ufunc calls; LiteRT's ``invoke`` of a one-op
+model takes ~0.35 µs). Everything else (other layouts, arrays large enough for
 threads, an ``out`` that is not a plain match, parameters) takes ``Plan.run``, the general path,
 with the same loops and so the same bits.
 
