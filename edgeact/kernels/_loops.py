@@ -31,7 +31,7 @@ import numpy as np
 from edgeact._jit import jit, prefer_wide_vectors
 from edgeact.kernels._fastmath import FOR_FLOAT32
 
-__all__ = ["apply_1d", "lut_loop", "map_loop", "specialise", "unaliased"]
+__all__ = ["apply_1d", "lut_loop", "map_loop", "overlaps_partly", "specialise", "unaliased"]
 
 
 def _map_template(x, out, params):
@@ -109,3 +109,12 @@ def unaliased(x, out):
         and x.dtype.itemsize == out.dtype.itemsize
     )
     return x if same_view else x.copy()
+
+
+@jit
+def overlaps_partly(x, out) -> bool:
+    """``unaliased``'s test inside Numba code, for C-contiguous x and out: whether they share
+    memory without being the same elements (where a loop would overwrite values of x it has not
+    read yet)."""
+    start, other = x.ctypes.data, out.ctypes.data
+    return start != other and start < other + out.nbytes and other < start + x.nbytes

@@ -43,7 +43,7 @@ from numba.extending import NativeValue, box, overload, typeof_impl, unbox
 from edgeact.kernels._checks import ACCURACIES, check_compat, param_values
 from edgeact.kernels._float32 import EXACT, computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
-from edgeact.kernels._loops import map_loop
+from edgeact.kernels._loops import map_loop, overlaps_partly
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import fast_table_loop
 from edgeact.quant import QuantParams
@@ -320,7 +320,7 @@ def _filler(compute, shape_error: str, contiguous_out: bool):
             if x.shape != y.shape:
                 raise ValueError(shape_error)
             xs, ys = np.ascontiguousarray(x).reshape(x.size), y.reshape(y.size)
-            if _overlap_partly(xs, ys):
+            if overlaps_partly(xs, ys):
                 xs = xs.copy()
             compute(xs, ys, x_q, y_q, compat, accuracy, params)
 
@@ -335,9 +335,3 @@ def _filler(compute, shape_error: str, contiguous_out: bool):
         y[...] = ys.reshape(y.shape)
 
     return fill_aside
-
-
-@numba.njit
-def _overlap_partly(a, b):
-    a0, b0 = a.ctypes.data, b.ctypes.data
-    return a0 != b0 and a0 < b0 + b.nbytes and b0 < a0 + a.nbytes

@@ -28,7 +28,7 @@ from numba.extending import intrinsic
 
 from edgeact._jit import jit
 from edgeact.kernels import _threads
-from edgeact.kernels._loops import specialise
+from edgeact.kernels._loops import overlaps_partly, specialise
 from edgeact.kernels._simd import fast_table_loop
 
 __all__ = ["Plan", "Plans", "table_whole", "unary_whole", "with_params_whole"]
@@ -230,19 +230,11 @@ def _take_back_gil(typingctx, state):
     return types.none(types.voidptr), codegen
 
 
-@jit
-def _overlaps_partly(x, out) -> bool:
-    """Whether C-contiguous x and out share memory without being the same elements (where a
-    loop would overwrite values of x it has not read yet; ``_loops.unaliased`` in Python)."""
-    start, other = x.ctypes.data, out.ctypes.data
-    return start != other and start < other + out.nbytes and other < start + x.nbytes
-
-
 def _whole_template(x, constant, out, threaded_bytes):
     if not _fits(x, out, threaded_bytes):
         return False
     x, out = _flat_view(x), _flat_view(out)
-    if _overlaps_partly(x, out):
+    if overlaps_partly(x, out):
         x = x.copy()
     gil = _release_gil_if(x.nbytes >= _GIL_RELEASED_BYTES)
     _apply(x, constant, out)  # noqa: F821 - bound by _whole, one of the three below
