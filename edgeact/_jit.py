@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from llvmlite import ir
 from numba import njit, types
 from numba.core import config as numba_config
 from numba.extending import intrinsic
@@ -32,6 +33,7 @@ from numba.extending import intrinsic
 __all__ = [
     "JIT_OPTIONS",
     "always_inline",
+    "bit_cast",
     "cache_dir",
     "jit",
     "prefer_256_bit_vectors",
@@ -113,6 +115,29 @@ prefer_wide_vectors = _vector_width_preference(512)
 # The float16 loops that convert to float32 and back: on Zen 5 a 512-bit vcvtph2ps/vcvtps2ph
 # costs two of 256 bits, and LLVM's default (512 there) made float16 hardswish ~8 % slower.
 prefer_256_bit_vectors = _vector_width_preference(256)
+
+
+def bit_cast(source: types.Type, target: types.Type):
+    """An intrinsic ``target(value)`` reading the bits of a ``source`` value as a ``target`` of the
+    same width (no conversion), typed for ``source`` only: how edgeact builds a power of two from
+    its exponent and reads a float16's bits."""
+    llvm_type = (
+        ir.IntType(target.bitwidth)
+        if isinstance(target, types.Integer)
+        else {16: ir.HalfType(), 32: ir.FloatType(), 64: ir.DoubleType()}[target.bitwidth]
+    )
+
+    def cast(typingctx, value):
+        if value != source:
+            return None
+
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], llvm_type)
+
+        return target(source), codegen
+
+    cast.__name__ = cast.__qualname__ = f"{source}_bits_as_{target}"
+    return intrinsic(cast)
 
 
 @intrinsic

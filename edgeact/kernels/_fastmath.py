@@ -27,11 +27,9 @@ loops that use them vectorise.
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic
 
-from edgeact._jit import always_inline, jit
+from edgeact._jit import always_inline, bit_cast, jit
 
 __all__ = ["FOR_FLOAT32", "erfc_for_float32", "exp", "exp_for_float32", "expm1", "log1p_unit"]
 
@@ -61,16 +59,7 @@ _SQRT2_MINUS_1 = 0.41421356237309503
 _LN2 = 0.6931471805599453
 
 
-@intrinsic
-def _bits_to_float64(typingctx, bits):
-    """Reinterpret an int64 as the float64 with the same bits (no conversion)."""
-    if bits != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
-
-    return types.float64(types.int64), codegen
+_bits_to_float64 = bit_cast(types.int64, types.float64)
 
 
 @jit

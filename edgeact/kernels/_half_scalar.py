@@ -16,10 +16,10 @@ to a compiled function itself.
 import math
 
 import numpy as np
-from llvmlite import ir
 from numba import types
-from numba.extending import intrinsic, register_jitable
+from numba.extending import register_jitable
 
+from edgeact._jit import bit_cast
 from edgeact.kernels._half import quieted_nan_or
 
 __all__ = ["float64_from_half", "half_from_float64", "half_nan_rule"]
@@ -29,28 +29,8 @@ _SMALLEST_NORMAL = 2.0**-14
 _OVERFLOW = 65520.0  # halfway between float16's largest, 65504, and 2**16: rounds to inf
 
 
-@intrinsic
-def _bits(typingctx, value):
-    """The uint16 bits of a float16 value."""
-    if value != types.float16:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(16))
-
-    return types.uint16(types.float16), codegen
-
-
-@intrinsic
-def _half(typingctx, bits):
-    """The float16 value with uint16 ``bits``."""
-    if bits != types.uint16:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.HalfType())
-
-    return types.float16(types.uint16), codegen
+_bits = bit_cast(types.float16, types.uint16)
+_half = bit_cast(types.uint16, types.float16)
 
 
 @register_jitable
