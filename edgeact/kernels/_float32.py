@@ -55,7 +55,7 @@ from numba.extending import intrinsic
 
 from edgeact._jit import always_inline, jit, prefer_wide_vectors
 from edgeact.catalogue import GELU_TANH_CUBIC, SELU_ALPHA, SELU_SCALE
-from edgeact.kernels._loops import specialise
+from edgeact.kernels._loops import line_parts, specialise
 
 __all__ = ["ELEMENTS", "EXACT", "KEEPS_THE_NAN", "computes_in_float32", "float32_loop"]
 
@@ -328,15 +328,17 @@ KEEPS_THE_NAN = frozenset(["hardsigmoid", "hardswish"])
 
 def _float32_template(x, out):
     prefer_wide_vectors()
-    for i in range(x.size):
-        y = _element(x[i])  # noqa: F821
-        out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
+    for lo, hi in line_parts(x, out):
+        for i in range(lo, hi):
+            y = _element(x[i])  # noqa: F821
+            out[i] = y if x[i] == x[i] else x[i] + x[i]  # NaN rule: see _loops
 
 
 def _arithmetic_template(x, out):
     prefer_wide_vectors()
-    for i in range(x.size):
-        out[i] = _element(x[i])  # noqa: F821
+    for lo, hi in line_parts(x, out):
+        for i in range(lo, hi):
+            out[i] = _element(x[i])  # noqa: F821
 
 
 @functools.cache

@@ -30,7 +30,7 @@ from edgeact._jit import jit, prefer_256_bit_vectors
 from edgeact.kernels import _float32
 from edgeact.kernels._cpu import has_half_conversion
 from edgeact.kernels._float32 import KEEPS_THE_NAN
-from edgeact.kernels._loops import specialise
+from edgeact.kernels._loops import line_parts, specialise
 
 __all__ = [
     "HALF_ARITHMETIC",
@@ -117,10 +117,11 @@ HALF_ARITHMETIC = frozenset(
 
 def _half_template(codes, out):
     prefer_256_bit_vectors()
-    for i in range(codes.size):
-        code = codes[i]
-        y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
-        out[i] = quieted_nan_or(code, y)
+    for lo, hi in line_parts(codes, out):
+        for i in range(lo, hi):
+            code = codes[i]
+            y = _float32_to_half(_element(_half_to_float32(code)))  # noqa: F821
+            out[i] = quieted_nan_or(code, y)
 
 
 # For hardsigmoid and hardswish the conversions give the NaN rule by themselves (``_float32``'s
@@ -129,13 +130,15 @@ def _half_template(codes, out):
 # goes: 1.1-1.2x faster at 1 Mi values. tests/test_kernel_bits.py holds every NaN code's bits.
 def _converted_template(codes, out):
     prefer_256_bit_vectors()
-    for i in range(codes.size):
-        out[i] = _float32_to_half(_element(_half_to_float32(codes[i])))  # noqa: F821
+    for lo, hi in line_parts(codes, out):
+        for i in range(lo, hi):
+            out[i] = _float32_to_half(_element(_half_to_float32(codes[i])))  # noqa: F821
 
 
 def _code_template(codes, out):
-    for i in range(codes.size):
-        out[i] = _element(codes[i])  # noqa: F821
+    for lo, hi in line_parts(codes, out):
+        for i in range(lo, hi):
+            out[i] = _element(codes[i])  # noqa: F821
 
 
 @functools.cache

@@ -21,7 +21,7 @@ import threading
 import numpy as np
 from numba.core import config as numba_config
 
-from edgeact.kernels._loops import apply_1d
+from edgeact.kernels._loops import LINE_BYTES, apply_1d
 
 __all__ = ["THREADED_BYTES", "apply_threads", "check_threads"]
 
@@ -34,7 +34,6 @@ __all__ = ["THREADED_BYTES", "apply_threads", "check_threads"]
 # more: no kernel loses there, the arithmetic ones gain 1.3-1.5×. With one core busy elsewhere, two
 # threads lost up to 8 MiB for every kernel.
 THREADED_BYTES = 8 << 20  # input bytes from which threads run, each on half of it or more
-_LINE = 64  # bytes: a cache line, and the widest SIMD vector the loops use
 
 _pool: concurrent.futures.ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -101,7 +100,7 @@ def _line_bounds(out, workers) -> list[int]:
     """Borders of ``workers`` near-equal runs of the 1-D out, each moved to the nearest 64-byte
     line (where out's address allows)."""
     size, itemsize = out.size, out.itemsize
-    step = _LINE // itemsize
+    step = LINE_BYTES // itemsize
     address = out.__array_interface__["data"][0]
     first_line = (-(address // itemsize)) % step if address % itemsize == 0 else 0
     bounds = [0]
