@@ -312,6 +312,25 @@ def test_int8_runtime_peer_may_differ_by_one_step_only(monkeypatch, offset, stat
         assert peer["seconds"] is None and "by 2 steps" in peer["error"]
 
 
+@pytest.mark.onnxruntime
+def test_an_io_bound_peers_run_keeps_its_arrays_alive():
+    """ONNX Runtime writes into the peer's output by address: the run callable alone must keep
+    it alive (the harness keeps only the callable while it times the peers in turns)."""
+    import gc
+    import weakref
+
+    from edgeact.bench import runtimes
+
+    x = np.linspace(-4, 4, 64, dtype=np.float32)
+    peer = runtimes.runtime_peer("onnxruntime", "sigmoid", x, None, None)
+    run, output = peer.run, weakref.ref(peer.output())
+    del peer
+    gc.collect()
+    assert output() is not None
+    run()
+    np.testing.assert_allclose(output(), 1 / (1 + np.exp(-x)), atol=1e-6)
+
+
 def _row(name="relu6", dtype="float32", **speedups):
     """A table row as ``bench.rows`` makes it, with made-up numbers."""
     return {

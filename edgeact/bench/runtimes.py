@@ -14,6 +14,7 @@ The runtimes are imported here, inside functions, never by ``import edgeact``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -96,7 +97,14 @@ def _onnxruntime(name, x, x_q, y_q, threads) -> Peer:
     binding = session.io_binding()
     binding.bind_input("x", "cpu", 0, x.dtype, list(x.shape), x.ctypes.data)
     binding.bind_output("y", "cpu", 0, out.dtype, list(out.shape), out.ctypes.data)
-    return Peer(lambda: session.run_with_iobinding(binding), lambda: out, op)
+    return Peer(functools.partial(_run_bound, session, binding, (x, out)), lambda: out, op)
+
+
+def _run_bound(session, binding, arrays) -> None:
+    """One run of a session whose I/O is bound to ``arrays`` by address: passing them along
+    keeps them alive as long as the run callable (a freed ``out`` was written into: heap
+    corruption, once the bench kept only the callable)."""
+    session.run_with_iobinding(binding)
 
 
 def _litert(name, x, x_q, y_q, threads, *, delegate: bool) -> Peer:
