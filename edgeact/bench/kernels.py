@@ -2,7 +2,8 @@
 
 Every result is checked before it is timed (a wrong kernel is never timed, and the check also warms
 the JIT), and every peer is timed on the same input in the same run, so ratios compare like with
-like. Times are best-of-N per call (``time_call``); bytes are read + written (2 × the array's
+like: edgeact, the copy and the runtimes in turns (``time_calls``), NumPy on its own. Times are
+best-of-N per call; bytes are read + written (2 × the array's
 bytes for float, input + output codes for int8), the traffic of a streaming kernel.
 
 ``measure_kernels`` returns one record per measurement (the JSON ``records``, schema in
@@ -312,21 +313,31 @@ def _case(name: str, kernel, x: np.ndarray, label, threads: int) -> _Case:
 
 
 def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> list[dict]:
-    """edgeact's record, then one per peer; ratios filled in at the end."""
+    """edgeact's record, then one per peer; ratios filled in at the end.
+
+    edgeact, the copy (its roof) and the runtime peers are timed in turns (``time_calls``), so
+    that the host's bandwidth swings hit them alike: timed one after the other, float32
+    hardswish read 0.82, 0.59 and 1.21× XNNPACK at DRAM size in three runs. NumPy, up to 250×
+    slower, is timed on its own: in the turns it would cut edgeact's repeats short."""
     try:
         validation = _validate_edgeact(case)
     except ValidationError as error:
         if errors == "raise":
             raise
         return [case.record("edgeact", status="wrong", error=str(error), threads=case.threads)]
-    # edgeact and the copy, its roof, are timed interleaved (see time_calls); the peers after
-    timed = [case.user_call()] + ([lambda: np.copyto(case.out, case.x)] if "copy" in peers else [])
+    ready = {peer: _ready_peer(case, peer, threads, errors) for peer in peers if peer != "copy"}
+    turns = {"edgeact": case.user_call()}
+    if "copy" in peers:
+        turns["copy"] = lambda: np.copyto(case.out, case.x)
+    turns.update((p, r["run"]) for p, r in ready.items() if "run" in r and p != "numpy")
     with np.errstate(all="ignore"):  # float16 exp overflows to inf by design; NumPy would warn
-        seconds, *copy_seconds = time_calls(timed, **timing)
+        seconds = dict(zip(turns, time_calls(list(turns.values()), **timing), strict=True))
+        if "run" in ready.get("numpy", {}):
+            seconds["numpy"] = time_call(ready["numpy"]["run"], **timing)
     records = [
         case.record(
             "edgeact",
-            seconds=seconds,
+            seconds=seconds["edgeact"],
             validation=validation,
             implementation=_implementation(case),
             threads=case.threads,
@@ -334,9 +345,12 @@ def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> 
     ]
     for peer in peers:
         if peer == "copy":
-            records.append(case.record(peer, implementation="np.copyto", seconds=copy_seconds[0]))
+            records.append(case.record(peer, implementation="np.copyto", seconds=seconds[peer]))
+        elif "run" in ready[peer]:
+            fields = {k: v for k, v in ready[peer].items() if k != "run"}
+            records.append(case.record(peer, seconds=seconds[peer], **fields))
         else:
-            records.append(_bench_peer(case, peer, timing, threads, errors))
+            records.append(ready[peer]["record"])
     _fill_ratios(records)
     return records
 
@@ -355,8 +369,9 @@ def _fill_ratios(records: list[dict]) -> None:
                 r["above_copy_roof"] = r["fraction_of_copy"] > ROOF_MARGIN
 
 
-def _bench_peer(case: _Case, peer: str, timing: dict, threads: int, errors: str) -> dict:
-    """One peer's record: unavailable, wrong (raised unless errors="record"), or timed."""
+def _ready_peer(case: _Case, peer: str, threads: int, errors: str) -> dict:
+    """A peer set up and validated on the case: {"run", and its record's fields}, or {"record"}
+    where it is unavailable or wrong (raised unless errors="record")."""
     compat = runtimes.COMPAT.get(peer)
     fields = {"compat": compat if case.x_q is not None else None}
     try:
@@ -369,16 +384,12 @@ def _bench_peer(case: _Case, peer: str, timing: dict, threads: int, errors: str)
             ready.run()
             validation = _validate_peer(case, peer, ready.output(), compat)
     except runtimes.Unavailable as reason:
-        return case.record(peer, status="unavailable", error=str(reason), **fields)
+        return {"record": case.record(peer, status="unavailable", error=str(reason), **fields)}
     except ValidationError as error:
         if errors == "raise":
             raise
-        return case.record(peer, status="wrong", error=str(error), **fields)
-    with np.errstate(all="ignore"):
-        seconds = time_call(run, **timing)
-    return case.record(
-        peer, implementation=implementation, seconds=seconds, validation=validation, **fields
-    )
+        return {"record": case.record(peer, status="wrong", error=str(error), **fields)}
+    return {"run": run, "implementation": implementation, "validation": validation, **fields}
 
 
 def _implementation(case: _Case) -> str:
