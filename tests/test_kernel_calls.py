@@ -143,6 +143,24 @@ def test_arrays_for_threads_go_the_general_way(taken):
     assert taken[-3:] == [True, False, False]
 
 
+def test_the_general_path_reuses_the_remembered_plan(monkeypatch, taken):
+    """Calls the short path declines (here: too large, for threads) run the remembered plan,
+    with its compiled entries: a new plan per call fetched the entry again, ~0.5 ms a call."""
+    from edgeact.kernels import _public
+    from edgeact.kernels._threads import THREADED_BYTES
+
+    built = []
+    real = _public._plan
+    monkeypatch.setattr(_public, "_plan", lambda *a: built.append(a[0]) or real(*a))
+    x = _data(np.float32, THREADED_BYTES // 4)
+    out = np.empty_like(x)
+    for _ in range(3):
+        K.hardsigmoid(x, out, threads=1)
+    assert taken == [False, False, False] and built == ["hardsigmoid"]
+    K.hardsigmoid(x, out, threads=1, accuracy="exact")
+    assert built == ["hardsigmoid"] * 2  # other arguments, another plan
+
+
 def test_new_quantization_objects_get_their_own_tables():
     """Plans are remembered by the QuantParams objects' ids: more objects than the cache holds,
     made and dropped one after another (so ids are reused), each gets its own table."""

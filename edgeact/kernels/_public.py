@@ -113,8 +113,11 @@ def make_kernel(
         check_quant_params(name, x, x_q, y_q)
         if threads is not None:
             check_threads(name, threads)
-        pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
-        plan = _plan(name, element, (x.dtype, x_q, y_q, compat, accuracy), pairs)
+        chosen_by = (x.dtype, x_q, y_q, compat, accuracy)
+        plan = None if kwargs else plans.find(chosen_by)
+        if plan is None:
+            pairs = tuple(zip(defaults, values, strict=True)) if kwargs else default_pairs
+            plan = _plan(name, element, chosen_by, pairs)
         fresh = out is None
         out = checked_out(name, x, plan.out_dtype, out)
         if not fresh:  # a new out cannot overlap x
