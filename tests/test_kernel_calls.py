@@ -152,13 +152,12 @@ def test_the_general_path_reuses_the_remembered_plan(monkeypatch, taken):
     built = []
     real = _public._plan
     monkeypatch.setattr(_public, "_plan", lambda *a: built.append(a[0]) or real(*a))
-    x = _data(np.float32, THREADED_BYTES // 4)
+    x = _data(np.int8, THREADED_BYTES)
+    x_q, y_q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)  # new: no plan
     out = np.empty_like(x)
     for _ in range(3):
-        K.hardsigmoid(x, out, threads=1)
-    assert taken == [False, False, False] and built == ["hardsigmoid"]
-    K.hardsigmoid(x, out, threads=1, accuracy="exact")
-    assert built == ["hardsigmoid"] * 2  # other arguments, another plan
+        K.sigmoid(x, out, x_q=x_q, y_q=y_q, threads=1)
+    assert taken == [False, False, False] and built == ["sigmoid"]
 
 
 def test_new_quantization_objects_get_their_own_tables():
