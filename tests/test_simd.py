@@ -118,3 +118,17 @@ def test_edgeact_portable_forces_the_fallback(monkeypatch):
     monkeypatch.setenv("EDGEACT_PORTABLE", "1")
     for dtype, loops in PATHS.items():
         assert _simd._choose(VARIABLES[dtype], loops) == ("portable", lut_loop)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
+def test_the_short_paths_compiled_name_follows_the_loop_it_binds(monkeypatch, dtype):
+    """Numba caches the short path's compiled table call on disk by name: a name taken from the
+    path's label let a relabelled path cache one loop under another's name for later runs."""
+    from edgeact.kernels import _plan
+
+    _, loop = _simd.fast_table_loop(dtype)
+    name = _plan.table_whole(dtype).py_func.__qualname__
+    assert loop.py_func.__name__ in name
+    monkeypatch.setattr(_simd, "BYTE_LUT_IMPLEMENTATION", "relabelled")
+    monkeypatch.setattr(_simd, "HALF_LUT_IMPLEMENTATION", "relabelled")
+    assert _plan.table_whole(dtype).py_func.__qualname__ == name

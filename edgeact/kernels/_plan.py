@@ -282,6 +282,10 @@ def with_params_whole(name: str, loop):
 
 def table_whole(code):
     """``whole(x, table, out, ...)`` with this CPU's table loop: over int8/uint8 codes (``code``
-    np.uint8) or float16 ones (np.uint16)."""
-    path, loop = fast_table_loop(code)
-    return _whole(_table_apply, f"{code.__name__}_{path}", _loop=loop, _code=code)
+    np.uint8) or float16 ones (np.uint16).
+
+    Named on disk after the loop it binds, not the path's label: a test that relabelled the
+    path (``_simd.BYTE_LUT_IMPLEMENTATION = "portable"``) once cached the VBMI loop as
+    "portable", and every later forced-portable run loaded that."""
+    _, loop = fast_table_loop(code)
+    return _whole(_table_apply, f"{code.__name__}_{loop.py_func.__name__}", _loop=loop, _code=code)
