@@ -5,7 +5,7 @@ straddle cache lines unless the loop runs the elements before out's first line a
 (``_loops.line_parts``). This times each loop, interleaved, on arrays 16 bytes past a line and
 on arrays on one, and prints G elements/s and their ratio: ~1.0 where the split does its job.
 Run it in a checkout from before the split to see what the split gains (2026-12-06, Zen 5,
-64 Ki values: relu6 and hardswish float32 0.90×, float16 relu6 0.94× before it).
+64 Ki values before it: relu6 0.91×, hardswish 0.87× float32; float16 relu6 0.91×).
 
     PYTHONPATH=. python bench/bench_alignment.py            # ~20 s
     PYTHONPATH=. python bench/bench_alignment.py --elements 16384

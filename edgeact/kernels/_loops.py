@@ -15,8 +15,8 @@ Every loop template runs its elements in the two ranges ``line_parts`` gives: th
 out's first 64-byte line, then the rest, so that the vector stores of the second land on whole
 lines. NumPy places an array of more than a few KiB 16 bytes past a page (glibc's mmap'd
 blocks), and there every 64-byte store straddled two cache lines, and half of the 32-byte ones.
-On AMD Zen 5, at 64 Ki float32 values placed so, relu6 and hardswish ran 10-11 % faster split,
-float16 relu6 6 % (``bench/bench_alignment.py``, in a checkout before and after). The elements
+On AMD Zen 5, at 64 Ki float32 values placed so, relu6 and hardswish ran 10-15 % faster split,
+float16 relu6 6-10 % (``bench/bench_alignment.py``, in a checkout before and after). The elements
 and the code are the same either way, so are the bits (tests/test_line_aligned.py).
 
 The NaN rule of every loop template (here, in ``_half`` and in ``_float32``, where some
