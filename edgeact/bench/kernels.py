@@ -329,11 +329,12 @@ def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> 
     turns = {"edgeact": case.user_call()}
     if "copy" in peers:
         turns["copy"] = lambda: np.copyto(case.out, case.x)
-    turns.update((p, r["run"]) for p, r in ready.items() if "run" in r and p != "numpy")
+    turns.update((p, run) for p, (run, _) in ready.items() if run is not None and p != "numpy")
     with np.errstate(all="ignore"):  # float16 exp overflows to inf by design; NumPy would warn
         seconds = dict(zip(turns, time_calls(list(turns.values()), **timing), strict=True))
-        if "run" in ready.get("numpy", {}):
-            seconds["numpy"] = time_call(ready["numpy"]["run"], **timing)
+        numpy_run = ready.get("numpy", (None, None))[0]
+        if numpy_run is not None:
+            seconds["numpy"] = time_call(numpy_run, **timing)
     records = [
         case.record(
             "edgeact",
@@ -346,11 +347,11 @@ def _bench_case(case: _Case, peers, timing: dict, threads: int, errors: str) -> 
     for peer in peers:
         if peer == "copy":
             records.append(case.record(peer, implementation="np.copyto", seconds=seconds[peer]))
-        elif "run" in ready[peer]:
-            fields = {k: v for k, v in ready[peer].items() if k != "run"}
-            records.append(case.record(peer, seconds=seconds[peer], **fields))
-        else:
-            records.append(ready[peer]["record"])
+            continue
+        run, record = ready[peer]
+        if run is not None:
+            record["seconds"] = seconds[peer]
+        records.append(record)
     _fill_ratios(records)
     return records
 
@@ -369,9 +370,9 @@ def _fill_ratios(records: list[dict]) -> None:
                 r["above_copy_roof"] = r["fraction_of_copy"] > ROOF_MARGIN
 
 
-def _ready_peer(case: _Case, peer: str, threads: int, errors: str) -> dict:
-    """A peer set up and validated on the case: {"run", and its record's fields}, or {"record"}
-    where it is unavailable or wrong (raised unless errors="record")."""
+def _ready_peer(case: _Case, peer: str, threads: int, errors: str) -> tuple:
+    """(run, record): a peer set up and validated on the case, its record waiting for seconds;
+    or (None, record) where it is unavailable or wrong (raised unless errors="record")."""
     compat = runtimes.COMPAT.get(peer)
     fields = {"compat": compat if case.x_q is not None else None}
     try:
@@ -384,12 +385,12 @@ def _ready_peer(case: _Case, peer: str, threads: int, errors: str) -> dict:
             ready.run()
             validation = _validate_peer(case, peer, ready.output(), compat)
     except runtimes.Unavailable as reason:
-        return {"record": case.record(peer, status="unavailable", error=str(reason), **fields)}
+        return None, case.record(peer, status="unavailable", error=str(reason), **fields)
     except ValidationError as error:
         if errors == "raise":
             raise
-        return {"record": case.record(peer, status="wrong", error=str(error), **fields)}
-    return {"run": run, "implementation": implementation, "validation": validation, **fields}
+        return None, case.record(peer, status="wrong", error=str(error), **fields)
+    return run, case.record(peer, implementation=implementation, validation=validation, **fields)
 
 
 def _implementation(case: _Case) -> str:
