@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from llvmlite import ir
-from numba import njit, types
+from numba import cfunc, njit, types
 from numba.core import config as numba_config
 from numba.extending import intrinsic
 
@@ -34,6 +34,7 @@ __all__ = [
     "JIT_OPTIONS",
     "always_inline",
     "bit_cast",
+    "c_function",
     "cache_dir",
     "jit",
     "prefer_256_bit_vectors",
@@ -67,25 +68,37 @@ def cache_dir() -> Path:
     return Path(base) / "edgeact" / "numba"
 
 
-def jit(fn: _F | None = None, *, contract: bool = True, nogil: bool = True):
+def jit(fn: _F | None = None, *, contract: bool = True):
     """``numba.njit`` with edgeact's flags, caching into ``cache_dir()``: ``@jit``, or
-    ``@jit(contract=False)`` for no fused multiply-add contraction, ``nogil=False`` for a
-    function that keeps the GIL (or releases it itself, as ``_plan``'s short path does).
+    ``@jit(contract=False)`` for no fused multiply-add contraction.
+    """
+    if fn is None:
+        return functools.partial(jit, contract=contract)
+    options = dict(JIT_OPTIONS)
+    if not contract:
+        options["fastmath"] = False
+    return _cached_in_cache_dir(lambda: njit(**options)(fn))
+
+
+def c_function(signature, fn: Callable) -> Any:
+    """``numba.cfunc(signature)`` of ``fn`` (a C function: its ``address``), with ``jit``'s flags
+    and cache directory."""
+    options = {k: v for k, v in JIT_OPTIONS.items() if k != "nogil"}
+    return _cached_in_cache_dir(lambda: cfunc(signature, **options)(fn))
+
+
+def _cached_in_cache_dir(decorate: Callable[[], _F]) -> _F:
+    """``decorate()`` with ``numba.config.CACHE_DIR`` set to ``cache_dir()``.
 
     Numba picks a function's cache directory from ``numba.config.CACHE_DIR`` when the function is
     decorated, so it is set for that moment only (and restored): edgeact's choice holds even when
     numba was imported first, and other code's cached functions are not moved.
     """
-    if fn is None:
-        return functools.partial(jit, contract=contract, nogil=nogil)
     with _CONFIG_LOCK:
         previous = numba_config.CACHE_DIR
         numba_config.CACHE_DIR = str(cache_dir())
         try:
-            options = dict(JIT_OPTIONS, nogil=nogil)
-            if not contract:
-                options["fastmath"] = False
-            return njit(**options)(fn)
+            return decorate()
         finally:
             numba_config.CACHE_DIR = previous
 

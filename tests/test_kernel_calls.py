@@ -1,15 +1,20 @@
 """The short path of repeated small calls (``edgeact.kernels._plan``): the general path's bits,
 taken where it should be, never where it must not be, and the same errors after it.
 
-``taken`` records whether ``Plans.call`` answered each call, so a test that means the short path
-fails if the call silently took the general one (and the other way round).
+``taken()`` counts the calls the kernels' gates answered since the test began (or since
+``taken.reset()``), so a test that means the short path fails if a call silently took the
+general one (and the other way round).
 """
+
+import contextlib
+import sys
 
 import numpy as np
 import pytest
 
 import edgeact.kernels as K
-from edgeact.kernels import _plan
+from edgeact.kernels import _gate, _plan
+from edgeact.kernels._gate import State
 from edgeact.quant import QuantParams
 
 X_Q8, Y_Q8 = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)
@@ -34,19 +39,40 @@ IDS = [
 SHAPES = [(), (0,), (16,), (3, 5), (2, 3, 4)]
 
 
+class _Taken:
+    """Calls the gates answered since ``reset``."""
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self):
+        self.start = self._total()
+
+    def __call__(self) -> int:
+        return self._total() - self.start
+
+    @staticmethod
+    def _total() -> int:
+        return sum(plans.taken for plans in _plan.EVERY_PLANS)
+
+
 @pytest.fixture
-def taken(monkeypatch):
-    """True/False per call: whether ``Plans.call`` took it (the short path)."""
-    answers = []
-    real = _plan.Plans.call
+def taken():
+    return _Taken()
 
-    def recording(self, *arguments):
-        result = real(self, *arguments)
-        answers.append(result is not None)
-        return result
 
-    monkeypatch.setattr(_plan.Plans, "call", recording)
-    return answers
+@contextlib.contextmanager
+def _short_path_off():
+    """Every gate empty and none filled again (as where ``_gate.LAYOUT_MATCHES`` is False), then
+    each given back its plan."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_gate, "LAYOUT_MATCHES", False)
+        for plans in _plan.EVERY_PLANS:
+            plans.state[State.LOOP] = 0
+        yield
+    for plans in _plan.EVERY_PLANS:
+        if plans.installed[-1] is not None:
+            plans._install(plans.installed[-1], plans.installed[:-1])
 
 
 def _data(dtype, shape, seed=0):
@@ -62,8 +88,7 @@ def _bits(a):
 
 def _general(kernel, x, *out, **arguments):
     """The general path's result: the call with the short path turned off."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(_plan.Plans, "call", lambda *_: None)
+    with _short_path_off():
         return kernel(x, *out, **arguments)
 
 
@@ -75,30 +100,36 @@ def test_a_repeated_call_takes_the_short_path_with_the_same_bits(
     kernel, x = K.get(name), _data(dtype, shape)
     want = _general(kernel, x, **arguments)
     first = kernel(x, **arguments)  # remembers the plan if the strided call did not
-    fresh = kernel(x, **arguments)
     out = np.full_like(want, 7)
+    taken.reset()
+    fresh = kernel(x, **arguments)
     into = kernel(x, out, **arguments, threads=1)
-    assert taken[-2:] == [True, True]
+    assert taken() == 2
     assert into is out and fresh.shape == shape and fresh.dtype == want.dtype
     for result in (first, fresh, out):
         np.testing.assert_array_equal(_bits(result), _bits(want))
 
 
 @pytest.mark.parametrize(("name", "dtype", "arguments"), CASES, ids=IDS)
-def test_in_place_and_partly_overlapping_calls_read_x_first(name, dtype, arguments, taken):
+def test_in_place_calls_take_the_short_path_and_partly_overlapping_ones_read_x_first(
+    name, dtype, arguments, taken
+):
     kernel = K.get(name)
     kernel(_data(dtype, 4), **arguments)  # the plan is remembered
     for lo, hi in [(0, 1), (1, 0)]:  # out after x in memory, then before it
         data = _data(dtype, 101)
         x, out = data[lo : lo + 100], data[hi : hi + 100]
         want = _general(kernel, x.copy(), **arguments)
+        taken.reset()
         assert kernel(x, out, **arguments) is out
+        assert taken() == 0  # the general path copies x first
         np.testing.assert_array_equal(_bits(out), _bits(want))
     same = _data(dtype, 100)
     want = _general(kernel, same.copy(), **arguments)
+    taken.reset()
     assert kernel(same, same, **arguments) is same
+    assert taken() == 1
     np.testing.assert_array_equal(_bits(same), _bits(want))
-    assert taken[-3:] == [True, True, True]
 
 
 def test_layouts_the_short_path_cannot_take_go_the_general_way(taken):
@@ -106,7 +137,7 @@ def test_layouts_the_short_path_cannot_take_go_the_general_way(taken):
     want = _general(K.hardswish, x)
     K.hardswish(x)
     strided_out = np.empty((6, 16), np.float32)[:, ::2]
-    taken.clear()
+    taken.reset()
     for result in (
         K.hardswish(np.asfortranarray(x)),
         K.hardswish(x, strided_out),
@@ -114,7 +145,7 @@ def test_layouts_the_short_path_cannot_take_go_the_general_way(taken):
     ):
         np.testing.assert_array_equal(result, want)
     np.testing.assert_array_equal(K.hardswish(x[::2]), want[::2])
-    assert taken == [False] * 4
+    assert taken() == 0
 
 
 def test_read_only_x_takes_the_short_path_and_a_read_only_out_is_refused(taken):
@@ -122,13 +153,14 @@ def test_read_only_x_takes_the_short_path_and_a_read_only_out_is_refused(taken):
     want = _general(K.hardswish, x)
     K.hardswish(x)
     x.flags.writeable = False
-    taken.clear()
+    taken.reset()
     np.testing.assert_array_equal(K.hardswish(x), want)
+    assert taken() == 1
     out = np.empty_like(x)
     out.flags.writeable = False
     with pytest.raises(ValueError, match="hardswish: out is read-only"):
         K.hardswish(x, out)
-    assert taken == [True, False]
+    assert taken() == 1
 
 
 def test_arrays_for_threads_go_the_general_way(taken):
@@ -137,15 +169,17 @@ def test_arrays_for_threads_go_the_general_way(taken):
     x = _data(np.float32, THREADED_BYTES // 4)
     want = _general(K.relu6, x)
     K.relu6(x[:8])
+    taken.reset()
     np.testing.assert_array_equal(K.relu6(x[:-1]), want[:-1])
+    assert taken() == 1
     np.testing.assert_array_equal(K.relu6(x), want)
     np.testing.assert_array_equal(K.relu6(x, threads=2), want)
-    assert taken[-3:] == [True, False, False]
+    assert taken() == 1
 
 
 def test_the_general_path_reuses_the_remembered_plan(monkeypatch, taken):
-    """Calls the short path declines (here: too large, for threads) run the remembered plan,
-    with its compiled entries: a new plan per call fetched the entry again, ~0.5 ms a call."""
+    """Calls the short path declines (here: too large, for threads) run the remembered plan:
+    a new plan per call fetched its compiled loop again, ~0.5 ms a call."""
     from edgeact.kernels import _public
     from edgeact.kernels._threads import THREADED_BYTES
 
@@ -155,9 +189,10 @@ def test_the_general_path_reuses_the_remembered_plan(monkeypatch, taken):
     x = _data(np.int8, THREADED_BYTES)
     x_q, y_q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)  # new: no plan
     out = np.empty_like(x)
+    taken.reset()
     for _ in range(3):
         K.sigmoid(x, out, x_q=x_q, y_q=y_q, threads=1)
-    assert taken == [False, False, False] and built == ["sigmoid"]
+    assert taken() == 0 and built == ["sigmoid"]
 
 
 def test_new_quantization_objects_get_their_own_tables():
@@ -182,11 +217,11 @@ def test_alternating_quantizations_each_get_their_own_table(taken):
     ]
     for x_q, y_q in pairs * 2:  # twice: a full cache (earlier tests) starts afresh once
         K.hardswish(codes, x_q=x_q, y_q=y_q)
-    taken.clear()
+    taken.reset()
     for x_q, y_q in pairs * 3 + pairs[::-1] * 3:
         want = K.make_lut("hardswish", x_q, y_q)[codes.view(np.uint8)]
         np.testing.assert_array_equal(K.hardswish(codes, x_q=x_q, y_q=y_q), want)
-    assert taken == [True] * 18
+    assert taken() == 18
 
 
 def test_errors_are_the_same_after_a_remembered_plan():
@@ -216,13 +251,13 @@ def test_errors_are_the_same_after_a_remembered_plan():
 
 def test_short_calls_from_many_threads_give_the_general_bits(taken):
     """Below 64 KiB the short path keeps the GIL, above it releases and takes it back itself
-    (``_plan._release_gil_if``): both, from four Python threads at once, give the right bits."""
+    (``_gate.GIL_RELEASED_BYTES``): both, from four Python threads at once, give the right bits."""
     from concurrent.futures import ThreadPoolExecutor
 
     small, large = _data(np.float32, 1000), _data(np.float32, 100_000)
     want = {x.size: _general(K.gelu_tanh, x) for x in (small, large)}
     K.gelu_tanh(small)
-    taken.clear()
+    taken.reset()
 
     def calls(x):
         out = np.empty_like(x)
@@ -233,4 +268,85 @@ def test_short_calls_from_many_threads_give_the_general_bits(taken):
 
     with ThreadPoolExecutor(4) as pool:
         assert all(pool.map(calls, [small, large, small, large]))
-    assert len(taken) == 80 and all(taken)
+    assert taken() == 80
+
+
+def test_without_the_layout_the_gate_reads_every_call_takes_the_general_path(taken):
+    """Where ndarrays' fields are not where the gate reads them (another ABI), nothing is
+    installed in it; and here they are (64-bit CPython), so the short path is not silently off."""
+    assert _gate.LAYOUT_MATCHES
+    x, codes = _data(np.float32, 100), _data(np.int8, 100)
+    want = K.hardswish(x), K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
+    with _short_path_off():
+        taken.reset()
+        for _ in range(3):
+            np.testing.assert_array_equal(K.hardswish(x), want[0])
+            np.testing.assert_array_equal(K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8), want[1])
+        assert taken() == 0
+    K.hardswish(x)
+    assert taken() == 1
+
+
+def _relu6_gate():
+    """relu6's gate with its float32 plan installed, and a call that it answers."""
+    x = _data(np.float32, (4, 4))
+    K.relu6(x)
+    (plans,) = [p for p in _plan.EVERY_PLANS if p.gate.__name__ == "relu6_short_path"]
+    return plans.gate, [x, np.empty_like(x), None, None, "tflite", "fast", None, 1 << 20]
+
+
+def _with(arguments, **changes):
+    names = ["x", "out", "x_q", "y_q", "compat", "accuracy", "threads", "threaded_bytes"]
+    return [changes.get(n, a) for n, a in zip(names, arguments, strict=True)]
+
+
+def test_the_gate_answers_only_what_its_plan_applies_to():
+    gate, call = _relu6_gate()
+    x, out = call[0], call[1]
+    read_only = np.empty_like(x)
+    read_only.flags.writeable = False
+
+    class Sub(np.ndarray):
+        pass
+
+    declined = [
+        _with(call, x=x.tolist()),
+        _with(call, x=x.view(Sub)),
+        _with(call, out=out.view(Sub)),
+        _with(call, x=x.astype(">f4")),
+        _with(call, out=out.astype(np.float64)),
+        _with(call, out=read_only),
+        _with(call, out=np.empty((4, 4), np.float32, order="F")),
+        _with(call, x=np.empty((4, 8), np.float32)[:, ::2]),
+        _with(call, out=out.reshape(2, 8)),
+        _with(call, out=out.reshape(16)),
+        _with(call, out=x[1:]),
+        _with(call, x_q=X_Q8),
+        _with(call, compat="onnxruntime"),
+        _with(call, accuracy="exact"),
+        *(_with(call, threads=t) for t in (0, -1, True, 2**70, "1", 1.0)),
+        _with(call, threaded_bytes=x.nbytes),
+        _with(call, threaded_bytes=float(1 << 20)),
+    ]
+    for arguments in declined:
+        assert gate(*arguments) is None
+    assert gate(*call[:-1]) is None and gate() is None
+    for threads in (None, 1, 64):
+        assert gate(*_with(call, threads=threads)) is out
+    assert gate(*_with(call, out=x)) is x  # in place
+    np.testing.assert_array_equal(x, K.relu6(call[0]))
+
+
+def test_the_gate_keeps_reference_counts():
+    gate, call = _relu6_gate()
+    x, out = call[0], call[1]
+    codes = _data(np.int8, 100)
+    K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
+    (plans,) = [p for p in _plan.EVERY_PLANS if p.gate.__name__ == "sigmoid_short_path"]
+    table = plans.installed[-1].constant
+    before = [sys.getrefcount(a) for a in (x, out, table)]
+    for _ in range(1000):
+        gate(*call)
+        gate(*_with(call, threads=0))
+        K.sigmoid(codes, codes, x_q=X_Q8, y_q=Y_Q8)
+    assert [sys.getrefcount(a) for a in (x, out, table)] == before

@@ -127,8 +127,8 @@ def test_the_short_paths_compiled_name_follows_the_loop_it_binds(monkeypatch, dt
     from edgeact.kernels import _plan
 
     _, loop = _simd.fast_table_loop(dtype)
-    name = _plan.table_whole(dtype).py_func.__qualname__
+    name = _plan.table_c_loop(dtype).__wrapped__.__qualname__
     assert loop.py_func.__name__ in name
     monkeypatch.setattr(_simd, "BYTE_LUT_IMPLEMENTATION", "relabelled")
     monkeypatch.setattr(_simd, "HALF_LUT_IMPLEMENTATION", "relabelled")
-    assert _plan.table_whole(dtype).py_func.__qualname__ == name
+    assert _plan.table_c_loop(dtype).__wrapped__.__qualname__ == name

@@ -40,7 +40,7 @@ from llvmlite import ir
 from numba import types as nb_types
 from numba.extending import intrinsic
 
-from edgeact._jit import jit, prefer_wide_vectors
+from edgeact._jit import c_function, jit, prefer_wide_vectors
 from edgeact.kernels._fastmath import FOR_FLOAT32
 
 __all__ = [
@@ -72,14 +72,14 @@ _SOURCES_HASH = hashlib.sha1(b"".join(p.read_bytes() for p in _KERNEL_SOURCES)).
 
 
 @functools.cache
-def specialise(template, name: str, *, nogil: bool = True, **bindings):
-    """Compile ``template`` with ``bindings`` as extra globals, cached on disk as ``name``
-    (``nogil``: as ``_jit.jit``'s)."""
+def specialise(template, name: str, *, signature=None, **bindings):
+    """Compile ``template`` with ``bindings`` as extra globals, cached on disk as ``name``: a
+    Numba function, or with ``signature`` a C function (``_jit.c_function``)."""
     namespace = dict(template.__globals__, **bindings)
     qualname = f"{template.__name__}_{name}_{_SOURCES_HASH}"
     fn = types.FunctionType(template.__code__, namespace, qualname)
     fn.__qualname__ = qualname
-    return jit(fn, nogil=nogil)
+    return jit(fn) if signature is None else c_function(signature, fn)
 
 
 @functools.cache

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
+from edgeact.kernels import _threads
 from edgeact.kernels._checks import (
     Accuracy,
     Compat,
@@ -33,10 +34,10 @@ from edgeact.kernels._checks import (
 from edgeact.kernels._float32 import computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop, unaliased
-from edgeact.kernels._plan import Plan, Plans, table_whole, unary_whole, with_params_whole
+from edgeact.kernels._plan import Plan, Plans, table_c_loop, unary_c_loop, with_params_c_loop
 from edgeact.kernels._quantized import TRACKED_RUNTIMES, quantized_table
 from edgeact.kernels._simd import byte_lut_loop, half_lut_loop
-from edgeact.kernels._threads import THREADED_BYTES, apply_threads, check_threads
+from edgeact.kernels._threads import apply_threads, check_threads
 from edgeact.quant import QuantParams
 
 __all__ = [
@@ -89,7 +90,8 @@ def make_kernel(
     defaults = dict(params)
     default_values = param_values(name, defaults, {})
     default_pairs = tuple(zip(defaults, default_values, strict=True))
-    plans = Plans()
+    plans = Plans(name)
+    gate = plans.gate
 
     def kernel(
         x: np.ndarray,
@@ -102,8 +104,10 @@ def make_kernel(
         threads: int | None = None,
         **kwargs: float,
     ) -> np.ndarray:
-        if type(x) is np.ndarray and not kwargs:  # the short path: see _plan
-            result = plans.call(x, out, x_q, y_q, compat, accuracy, threads)
+        if not kwargs:  # the short path: see _plan
+            result = gate(x, out, x_q, y_q, compat, accuracy, threads, _threads.THREADED_BYTES)
+            if result is None and type(x) is np.ndarray:
+                result = plans.call(x, out, x_q, y_q, compat, accuracy, threads)
             if result is not None:
                 return result
         values = param_values(name, defaults, kwargs) if kwargs else default_values
@@ -154,28 +158,28 @@ def _plan(name, element, chosen_by: tuple, pairs) -> Plan:
     accuracy) and parameters ``pairs`` (module docstring)."""
     dtype, x_q, y_q, compat, accuracy = chosen_by
     values = tuple(value for _, value in pairs)
-    whole, constant, out_dtype = None, None, dtype
+    constant, out_dtype = None, dtype
     if x_q is not None:
         table = quantized_table(name, pairs, x_q, y_q, compat)
         run = functools.partial(_run_table, table)
-        whole, constant, out_dtype = table_whole(np.uint8), table, y_q.dtype
+        c_loop, constant, out_dtype = table_c_loop(np.uint8), table, y_q.dtype
     elif dtype == _FLOAT16 and name in HALF_ARITHMETIC:
         loop = half_loop(name)
         run = functools.partial(_run_on_codes, loop)
-        whole, constant = unary_whole(f"half_{name}", loop, np.uint16), ()
+        c_loop = unary_c_loop(f"half_{name}", loop, np.uint16)
     elif dtype == _FLOAT16:
         table = float16_table(element, values)
         run = functools.partial(_run_table, table)
-        whole, constant = table_whole(np.uint16), table
+        c_loop, constant = table_c_loop(np.uint16), table
     elif computes_in_float32(name, accuracy):
         loop = float32_loop(name)
         run = functools.partial(apply_threads, loop)
-        whole, constant = unary_whole(f"float32_{name}", loop), ()
+        c_loop = unary_c_loop(f"float32_{name}", loop)
     else:
         loop = map_loop(element, for_float32=True)
         run = functools.partial(_run_with_params, loop, values)
-        whole, constant = with_params_whole(element.py_func.__name__, loop), values
-    return Plan(run, whole, constant, out_dtype, chosen_by)
+        c_loop = with_params_c_loop(element.py_func.__name__, loop, values)
+    return Plan(run, c_loop, constant, out_dtype, chosen_by)
 
 
 def _run_table(table, x, out, threads) -> None:
@@ -217,7 +221,8 @@ def _docstring(name, formula, defaults) -> str:
         f"accuracy (float32 only): 'fast', the default, computes in float32, within 2 ulp of the\n"
         f"float64 result{note}; 'exact' computes in float64 and rounds once, within 1 ulp.\n"
         f"threads: the most threads to use (default None: numba.config.NUMBA_NUM_THREADS);\n"
-        f"arrays under {THREADED_BYTES >> 20} MiB run on one. Every count gives the same bits.\n"
+        f"arrays under {_threads.THREADED_BYTES >> 20} MiB run on one. Every count gives the same "
+        f"bits.\n"
         f"float16 is the float64 result rounded to nearest."
     )
 
