@@ -344,9 +344,14 @@ def test_the_gate_keeps_reference_counts():
     K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
     (plans,) = [p for p in _plan.EVERY_PLANS if p.gate.__name__ == "sigmoid_short_path"]
     table = plans.installed[-1].constant
-    before = [sys.getrefcount(a) for a in (x, out, table)]
+    kept = (x, out, table, np.dtype(np.float32), np.dtype(np.int8))
+    before = [sys.getrefcount(a) for a in kept]
     for _ in range(1000):
         gate(*call)
         gate(*_with(call, threads=0))
+        made = gate(*_with(call, out=None))
+        assert sys.getrefcount(made) == 2 and made.flags.c_contiguous and made.shape == x.shape
         K.sigmoid(codes, codes, x_q=X_Q8, y_q=Y_Q8)
-    assert [sys.getrefcount(a) for a in (x, out, table)] == before
+        K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
+    del made
+    assert [sys.getrefcount(a) for a in kept] == before

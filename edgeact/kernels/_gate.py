@@ -12,13 +12,14 @@ arrays' ``PyArrayObject`` fields directly and takes ~30 ns for 16 values.
 It answers only where the plan in its state (``State``, the builtin's ``self``) applies: x and out
 exactly ``np.ndarray``, of the plan's dtypes (by descriptor identity, as ``x.dtype is dtype``),
 C-contiguous, of one shape, out writeable, not overlapping x partly, x below ``threaded_bytes``,
-x_q, y_q, compat and accuracy the plan's objects, ``threads`` None or an int >= 1. Everything else
-returns None, and the caller takes the general path, which checks and names what is wrong.
+x_q, y_q, compat and accuracy the plan's objects, ``threads`` None or an int >= 1; an ``out`` of
+None it makes itself. Everything else returns None, and the caller takes the general path, which
+checks and names what is wrong.
 
 The field offsets are NumPy's ``PyArrayObject_fields`` on a 64-bit CPython: the object header,
 then data, nd, dimensions, strides, base, descr, flags. ``LAYOUT_MATCHES`` checks them on probe
-arrays at import; where they differ (another ABI) no plan is ever installed and every call takes
-the general path.
+arrays at import, and NumPy's C API table by the type it holds; where either differs (another
+ABI) no plan is ever installed and every call takes the general path.
 """
 
 import ctypes
@@ -38,6 +39,10 @@ __all__ = ["LAYOUT_MATCHES", "State", "new_gate"]
 _WORD = 8
 _TYPE, _DATA, _ND, _DIMENSIONS, _DESCR, _FLAGS = 8, 16, 24, 32, 56, 64
 _C_CONTIGUOUS, _WRITEABLE = 0x0001, 0x0400  # NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_WRITEABLE
+_NPY_CORDER = 0
+# NumPy's C API is a table of pointers, its indices fixed by its ABI (numpy/__multiarray_api.h):
+# PyArray_Type at 2, PyArray_NewLikeArray at 277.
+_ARRAY_TYPE, _NEW_LIKE_ARRAY = 2, 277
 _ARGUMENTS = 8
 # Input bytes from which the loop runs with the GIL released: below, holding it costs other
 # Python threads under ~3 µs, and releasing it costs ~40 ns.
@@ -51,8 +56,8 @@ class State(enum.IntEnum):
 
     X_DTYPE, X_Q, Y_Q, COMPAT, ACCURACY, OUT_DTYPE, ITEMSIZE = range(7)
     LOOP, CONSTANT, CONSTANT_DATA = 7, 8, 9  # the loop's address, its constant array (or 0)
-    NDARRAY, INT, NONE, TAKEN = 10, 11, 12, 13
-    SIZE = 14
+    NDARRAY, INT, NONE, NEW_LIKE, TAKEN = 10, 11, 12, 13, 14
+    SIZE = 15
 
 
 _STATE_WORDS = int(State.SIZE)
@@ -82,7 +87,16 @@ def _layout_matches() -> bool:
     return True
 
 
-LAYOUT_MATCHES = _layout_matches()
+def _numpy_api():
+    """NumPy's C API table (what ``import_array()`` gives C extensions)."""
+    pointer = ctypes.pythonapi.PyCapsule_GetPointer
+    pointer.restype, pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    table = pointer(np._core._multiarray_umath._ARRAY_API, None)
+    return (ctypes.c_void_p * (_NEW_LIKE_ARRAY + 1)).from_address(table)
+
+
+_NUMPY_API = _numpy_api()
+LAYOUT_MATCHES = _layout_matches() and _NUMPY_API[_ARRAY_TYPE] == id(np.ndarray)
 
 
 def _read(kind: ir.IntType):
@@ -141,6 +155,27 @@ def _index(typingctx, address):
 
 
 @intrinsic
+def _new_like(typingctx, function, x, dtype):
+    """A new C-ordered array of x's shape and ``dtype`` (a reference to it is given away) through
+    NumPy's ``PyArray_NewLikeArray`` at address ``function``: its address, or 0 where it raised
+    (the error cleared)."""
+
+    def codegen(context, builder, signature, args):
+        pyapi = context.get_python_api(builder)
+        i32 = ir.IntType(32)
+        kind = ir.FunctionType(pyapi.pyobj, [pyapi.pyobj, i32, pyapi.pyobj, i32])
+        x, dtype = (builder.inttoptr(a, pyapi.pyobj) for a in args[1:])
+        pyapi.incref(dtype)
+        new_like = builder.inttoptr(args[0], kind.as_pointer())
+        result = builder.call(new_like, [x, i32(_NPY_CORDER), dtype, i32(0)])  # subok 0
+        with builder.if_then(cgutils.is_null(builder, result)):
+            pyapi.err_clear()
+        return builder.ptrtoint(result, ir.IntType(64))
+
+    return types.int64(types.int64, types.int64, types.int64), codegen
+
+
+@intrinsic
 def _release_gil(typingctx):
     def codegen(context, builder, signature, args):
         return builder.ptrtoint(context.get_python_api(builder).save_thread(), ir.IntType(64))
@@ -178,26 +213,32 @@ LOOP_SIGNATURE = types.void(types.voidptr, types.voidptr, types.voidptr, types.i
 
 
 @jit
-def _elements(x, out):
-    """x's element count if out has its shape, else -1."""
+def _elements(x):
     rank = _int32(x, _ND)
-    if _int32(out, _ND) != rank:
-        return -1
-    x_dims = carray(_pointer(_word(x, _DIMENSIONS)), rank, np.int64)
-    out_dims = carray(_pointer(_word(out, _DIMENSIONS)), rank, np.int64)
+    dims = carray(_pointer(_word(x, _DIMENSIONS)), rank, np.int64)
     count = 1
-    for i in range(rank):
-        if x_dims[i] != out_dims[i]:
-            return -1
-        count *= x_dims[i]
+    for extent in dims:
+        count *= extent
     return count
 
 
 @jit
-def _applies(state, args) -> bool:
-    """Whether the plan in ``state`` may run on these arguments, but for their shapes."""
-    x, out, threads = args[0], args[1], args[6]
-    both = _C_CONTIGUOUS | _WRITEABLE
+def _same_shape(x, out) -> bool:
+    rank = _int32(x, _ND)
+    if _int32(out, _ND) != rank:
+        return False
+    x_dims = carray(_pointer(_word(x, _DIMENSIONS)), rank, np.int64)
+    out_dims = carray(_pointer(_word(out, _DIMENSIONS)), rank, np.int64)
+    for i in range(rank):
+        if x_dims[i] != out_dims[i]:
+            return False
+    return True
+
+
+@jit
+def _x_applies(state, args) -> bool:
+    """Whether the plan in ``state`` may run on x with these arguments (``out`` aside)."""
+    x, threads = args[0], args[6]
     threads_valid = threads == state[State.NONE] or (
         _word(threads, _TYPE) == state[State.INT] and _index(threads) >= 1
     )
@@ -208,39 +249,70 @@ def _applies(state, args) -> bool:
         and args[4] == state[State.COMPAT]
         and args[5] == state[State.ACCURACY]
         and _word(x, _TYPE) == state[State.NDARRAY]
-        and _word(out, _TYPE) == state[State.NDARRAY]
         and _word(x, _DESCR) == state[State.X_DTYPE]
-        and _word(out, _DESCR) == state[State.OUT_DTYPE]
         and _int32(x, _FLAGS) & _C_CONTIGUOUS != 0
-        and _int32(out, _FLAGS) & both == both
         and threads_valid
         and _word(args[7], _TYPE) == state[State.INT]
     )
 
 
+@jit
+def _out_fits(state, x, out, size) -> bool:
+    """Whether ``out`` can take the plan's result for x (of ``size`` bytes)."""
+    both = _C_CONTIGUOUS | _WRITEABLE
+    start, other = _word(x, _DATA), _word(out, _DATA)
+    overlaps = start != other and start < other + size and other < start + size
+    return (
+        _word(out, _TYPE) == state[State.NDARRAY]
+        and _word(out, _DESCR) == state[State.OUT_DTYPE]
+        and _int32(out, _FLAGS) & both == both
+        and _same_shape(x, out)
+        and not overlaps
+    )
+
+
+@jit
+def _run(state, x, out, elements, size) -> None:
+    constant = state[State.CONSTANT]
+    if constant != 0:  # kept alive while the GIL is away: another call may drop the plan
+        _incref(constant)
+    released = _release_gil() if size >= GIL_RELEASED_BYTES else 0
+    start, other = _word(x, _DATA), _word(out, _DATA)
+    _run_loop(state[State.LOOP], start, state[State.CONSTANT_DATA], other, elements)
+    if released != 0:
+        _take_back_gil(released)
+    if constant != 0:
+        _decref(constant)
+    state[State.TAKEN] += 1
+
+
 def _gate(state_object, args, count):
+    """The answer (a new reference): out, or None. With out None, the out is made here, C-ordered
+    like x (NumPy's ``PyArray_NewLikeArray``, 0.1 µs less than ``np.empty`` from Python)."""
     state = carray(_pointer(_word(state_object, _DATA)), _STATE_WORDS, np.int64)
-    answer = state[State.NONE]
-    if count == _ARGUMENTS and _applies(state, args):
-        x, out = args[0], args[1]
-        elements = _elements(x, out)
-        size = elements * state[State.ITEMSIZE]
-        start, other = _word(x, _DATA), _word(out, _DATA)
-        overlaps = start != other and start < other + size and other < start + size
-        if elements >= 0 and not overlaps and size < _index(args[7]):
-            constant = state[State.CONSTANT]
-            if constant != 0:  # kept alive while the GIL is away: another call may drop the plan
-                _incref(constant)
-            released = _release_gil() if size >= GIL_RELEASED_BYTES else 0
-            _run_loop(state[State.LOOP], start, state[State.CONSTANT_DATA], other, elements)
-            if released != 0:
-                _take_back_gil(released)
-            if constant != 0:
-                _decref(constant)
-            state[State.TAKEN] += 1
-            answer = out
-    _incref(answer)
-    return answer
+    none = state[State.NONE]
+    if not (count == _ARGUMENTS and _x_applies(state, args)):
+        _incref(none)
+        return none
+    x, out = args[0], args[1]
+    elements = _elements(x)
+    size = elements * state[State.ITEMSIZE]
+    if size >= _index(args[7]):
+        _incref(none)
+        return none
+    if out == none:
+        out = _new_like(state[State.NEW_LIKE], x, state[State.OUT_DTYPE])  # a new reference
+        if out == 0:  # no memory: the general path will say so
+            _incref(none)
+            return none
+    else:
+        _incref(out)
+    if not _out_fits(state, x, out, size):
+        _decref(out)
+        _incref(none)
+        return none
+    _run(state, x, out, elements, size)
+    return out
 
 
 class _MethodDef(ctypes.Structure):
@@ -271,6 +343,7 @@ def new_gate(name: str):
     owner (``_plan.Plans``) through the returned tuple."""
     state = np.zeros(State.SIZE, np.int64)
     state[[State.NDARRAY, State.INT, State.NONE]] = id(np.ndarray), id(int), id(None)
+    state[State.NEW_LIKE] = _NUMPY_API[_NEW_LIKE_ARRAY]
     definition = _MethodDef(name.encode(), _compiled_gate().address, _METH_FASTCALL, None)
     gate = _new_builtin(ctypes.byref(definition), state, None)
     return gate, state, definition

@@ -65,9 +65,9 @@ class Plans:
         EVERY_PLANS.append(self)
 
     def call(self, x: np.ndarray, out, x_q, y_q, compat, accuracy, threads):
-        """The short path for a call the gate declined: another remembered plan (installed
-        now), or an ``out`` to make. None where the general path must run: no plan, or the gate
-        declines again (module docstring of ``_gate``); errors are left to the general path too."""
+        """The short path for a call the gate declined: another remembered plan, installed now.
+        None where the general path must run: no plan, or the gate declines again (module
+        docstring of ``_gate``); errors are left to the general path too."""
         dtype, last_x_q, last_y_q, last_compat, last_accuracy, plan = self.installed
         if not (
             x.dtype is dtype
@@ -83,8 +83,6 @@ class Plans:
             if plan is None:
                 return None
             self._install(plan, (x.dtype, x_q, y_q, compat, accuracy))
-        if out is None:
-            out = np.empty(x.shape, plan.out_dtype)
         return self.gate(x, out, x_q, y_q, compat, accuracy, threads, _threads.THREADED_BYTES)
 
     def find(self, chosen_by: tuple) -> Plan | None:
