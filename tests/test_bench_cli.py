@@ -109,6 +109,15 @@ def test_kernel_rows_flag_measurements_above_the_copy_roof():
     assert "above the copy roof: edgeact" in bench.format_table([row])
 
 
+def test_a_copy_of_under_a_microsecond_is_no_roof():
+    """There the copy is mostly np.copyto's call, which costs more than edgeact's."""
+    records = bench.measure_kernels(["relu"], ["float32"], [64], min_time=1e-4, repeats=1)
+    edgeact, numpy, copy = records
+    edgeact["seconds"], numpy["seconds"], copy["seconds"] = 1e-7, 3e-7, 2e-7
+    harness._fill_ratios(records)
+    assert edgeact["fraction_of_copy"] == 2.0 and not edgeact["above_copy_roof"]
+
+
 @pytest.mark.onnxruntime
 @pytest.mark.xnnpack
 def test_runtime_peers_are_validated_with_their_compat(tmp_path):

@@ -39,7 +39,8 @@ A kernels record is one measurement of one peer on one case:
 - ``seconds`` (best time per call), ``elements_per_s``, ``bytes_per_s``;
 - ``edgeact_speedup``: this peer's seconds / edgeact's (how many times faster edgeact is);
   ``fraction_of_copy``: copy seconds / these seconds; ``above_copy_roof``: fraction_of_copy >
-  ROOF_MARGIN (1.1): faster than a copy of the same bytes, a measurement to distrust;
+  ROOF_MARGIN (1.1) where the copy takes 1 µs or more: faster than a copy of the same bytes, a
+  measurement to distrust (below 1 µs the copy is mostly np.copyto's own call);
 - ``validation``: edgeact {max_ulps} (float) or {max_steps} (int8, vs the float64 reference);
   runtimes {max_abs_error} (float) or {codes_differing, max_steps} (int8, vs edgeact's compat).
 
