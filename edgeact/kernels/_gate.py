@@ -89,8 +89,9 @@ def _layout_matches() -> bool:
 
 def _numpy_api():
     """NumPy's C API table (what ``import_array()`` gives C extensions)."""
-    pointer = ctypes.pythonapi.PyCapsule_GetPointer
-    pointer.restype, pointer.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.py_object, ctypes.c_char_p)(
+        ("PyCapsule_GetPointer", ctypes.pythonapi)
+    )
     table = pointer(np._core._multiarray_umath._ARRAY_API, None)
     return (ctypes.c_void_p * (_NEW_LIKE_ARRAY + 1)).from_address(table)
 
@@ -103,7 +104,8 @@ def _read(kind: ir.IntType):
     def read(typingctx, address, offset):
         def codegen(context, builder, signature, args):
             pointer = builder.inttoptr(builder.add(args[0], args[1]), kind.as_pointer())
-            return builder.sext(builder.load(pointer), ir.IntType(64))
+            value = builder.load(pointer)
+            return value if kind.width == 64 else builder.sext(value, ir.IntType(64))
 
         return types.int64(types.int64, types.int64), codegen
 
@@ -325,9 +327,11 @@ class _MethodDef(ctypes.Structure):
 
 
 _METH_FASTCALL = 0x0080
-_new_builtin = ctypes.pythonapi.PyCFunction_NewEx
-_new_builtin.restype = ctypes.py_object
-_new_builtin.argtypes = [ctypes.POINTER(_MethodDef), ctypes.py_object, ctypes.py_object]
+# Prototypes of their own: setting restype on ctypes.pythonapi's shared function objects would
+# change them for every other user in the process.
+_new_builtin = ctypes.PYFUNCTYPE(
+    ctypes.py_object, ctypes.POINTER(_MethodDef), ctypes.py_object, ctypes.py_object
+)(("PyCFunction_NewEx", ctypes.pythonapi))
 
 
 @functools.cache
