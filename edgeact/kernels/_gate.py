@@ -340,14 +340,17 @@ def _compiled_gate():
     return c_function(signature, _gate)
 
 
+# Every gate's method definition, for the life of the process: a builtin points at its
+# definition without holding it, and a kernel's gate may outlive the kernel's other objects.
+_DEFINITIONS: list[_MethodDef] = []
+
+
 def new_gate(name: str):
-    """(gate, state): a new builtin ``name`` and the state array it reads, with no plan in it
-    (``State``). The method definition must outlive the builtin, so the builtin holds it as its
-    ``__self__``'s companion: ``state`` is kept by the builtin, and the definition by ``state``'s
-    owner (``_plan.Plans``) through the returned tuple."""
+    """(gate, state): a new builtin ``name`` and the state array it reads (its ``__self__``),
+    with no plan in it (``State``)."""
     state = np.zeros(State.SIZE, np.int64)
     state[[State.NDARRAY, State.INT, State.NONE]] = id(np.ndarray), id(int), id(None)
     state[State.NEW_LIKE] = _NUMPY_API[_NEW_LIKE_ARRAY]
     definition = _MethodDef(name.encode(), _compiled_gate().address, _METH_FASTCALL, None)
-    gate = _new_builtin(ctypes.byref(definition), state, None)
-    return gate, state, definition
+    _DEFINITIONS.append(definition)
+    return _new_builtin(ctypes.byref(definition), state, None), state

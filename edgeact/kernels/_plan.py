@@ -59,30 +59,34 @@ class Plans:
     can take their ids while it is kept."""
 
     def __init__(self, name: str):
-        self.gate, self.state, self._definition = _gate.new_gate(f"{name}_short_path")
+        self.gate, self.state = _gate.new_gate(f"{name}_short_path")
         self.installed: tuple = (None,) * 6  # (*chosen_by, plan) of the plan in the state
         self.by_key: dict[tuple, Plan] = {}
         EVERY_PLANS.append(self)
 
     def call(self, x: np.ndarray, out, x_q, y_q, compat, accuracy, threads):
         """The short path for a call the gate declined: another remembered plan, installed now.
-        None where the general path must run: no plan, or the gate declines again (module
-        docstring of ``_gate``); errors are left to the general path too."""
-        dtype, last_x_q, last_y_q, last_compat, last_accuracy, plan = self.installed
-        if not (
+        None where the general path must run: no other plan (the gate saw the installed one and
+        declined), or the gate declines again (module docstring of ``_gate``); errors are left
+        to the general path too."""
+        dtype, installed_x_q, installed_y_q, installed_compat, installed_accuracy, _ = (
+            self.installed
+        )
+        if (
             x.dtype is dtype
-            and x_q is last_x_q
-            and y_q is last_y_q
-            and compat is last_compat
-            and accuracy is last_accuracy
+            and x_q is installed_x_q
+            and y_q is installed_y_q
+            and compat is installed_compat
+            and accuracy is installed_accuracy
         ):
-            try:
-                plan = self.by_key.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
-            except TypeError:  # an unhashable compat or accuracy, which the kernel's checks name
-                return None
-            if plan is None:
-                return None
-            self._install(plan, (x.dtype, x_q, y_q, compat, accuracy))
+            return None
+        try:
+            plan = self.by_key.get((x.dtype, id(x_q), id(y_q), compat, accuracy))
+        except TypeError:  # an unhashable compat or accuracy, which the kernel's checks name
+            return None
+        if plan is None:
+            return None
+        self._install(plan, (x.dtype, x_q, y_q, compat, accuracy))
         return self.gate(x, out, x_q, y_q, compat, accuracy, threads, _threads.THREADED_BYTES)
 
     def find(self, chosen_by: tuple) -> Plan | None:
