@@ -49,6 +49,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
+from llvmlite.binding import llvm_version_info
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
@@ -127,15 +128,23 @@ def _exponent_scale(typingctx, biased):
     return types.float32(types.float32), codegen
 
 
+# LLVM's x86 back end lowers canonicalize from LLVM 20 on (llvmlite 0.45, numba 0.62); LLVM 15
+# and earlier stop the process ("Cannot select: fcanonicalize"). There ``_quieted`` is x itself
+# and relu and relu6 keep the NaN rule's compare and select (``KEEPS_THE_NAN``).
+CANONICALIZES = llvm_version_info >= (20,)
+
+
 @intrinsic
 def _quieted(typingctx, x):
     """x with a signalling NaN made quiet, its payload kept, and every other value unchanged:
     LLVM's canonicalize (a multiply by 1 on x86, FMINNM x, x on AArch64), which LLVM does not
-    fold away as it does x * 1."""
+    fold away as it does x * 1. Without ``CANONICALIZES``, x."""
     if x != types.float32:
         return None
 
     def codegen(context, builder, signature, args):
+        if not CANONICALIZES:
+            return args[0]
         f32 = ir.FloatType()
         canonicalize = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(f32, [f32]), "llvm.canonicalize.f32"
@@ -345,7 +354,7 @@ def computes_in_float32(name: str, accuracy: str) -> bool:
 # is x quieted, and every later operand that is a NaN is that one (none is negated), so the rule's
 # compare and select can go: hardswish and hardsigmoid 1.4x faster at L2 size. tests/test_kernels.py
 # checks the NaN bits.
-KEEPS_THE_NAN = frozenset(["relu", "relu6", "hardsigmoid", "hardswish"])
+KEEPS_THE_NAN = frozenset(["hardsigmoid", "hardswish", *(["relu", "relu6"] * CANONICALIZES)])
 
 
 def _float32_template(x, out):

@@ -23,8 +23,8 @@ ABI) no plan is ever installed and every call takes the general path.
 """
 
 import ctypes
-import enum
 import functools
+import typing
 
 import numpy as np
 from llvmlite import ir
@@ -49,18 +49,31 @@ _ARGUMENTS = 8
 GIL_RELEASED_BYTES = 64 << 10
 
 
-class State(enum.IntEnum):
+class _Words(typing.NamedTuple):
     """Word indices of a gate's state, an int64 array (``new_gate``): the plan it answers for
-    (``LOOP`` zero: none) and this process's object addresses, which compiled code cannot hold.
-    ``TAKEN`` counts the calls answered."""
+    (``LOOP`` zero: none; ``CONSTANT``: its table, or 0) and this process's object addresses,
+    which compiled code cannot hold. ``TAKEN`` counts the calls answered. (A named tuple, not an
+    IntEnum: Numba 0.60 cannot index arrays with IntEnum members.)"""
 
-    X_DTYPE, X_Q, Y_Q, COMPAT, ACCURACY, OUT_DTYPE, ITEMSIZE = range(7)
-    LOOP, CONSTANT, CONSTANT_DATA = 7, 8, 9  # the loop's address, its constant array (or 0)
-    NDARRAY, INT, NONE, NEW_LIKE, TAKEN = 10, 11, 12, 13, 14
-    SIZE = 15
+    X_DTYPE: int
+    X_Q: int
+    Y_Q: int
+    COMPAT: int
+    ACCURACY: int
+    OUT_DTYPE: int
+    ITEMSIZE: int
+    LOOP: int
+    CONSTANT: int
+    CONSTANT_DATA: int
+    NDARRAY: int
+    INT: int
+    NONE: int
+    NEW_LIKE: int
+    TAKEN: int
 
 
-_STATE_WORDS = int(State.SIZE)
+State = _Words(*range(len(_Words._fields)))
+_STATE_WORDS = len(State)
 
 
 def _layout_matches() -> bool:
@@ -348,7 +361,7 @@ _DEFINITIONS: list[_MethodDef] = []
 def new_gate(name: str):
     """(gate, state): a new builtin ``name`` and the state array it reads (its ``__self__``),
     with no plan in it (``State``)."""
-    state = np.zeros(State.SIZE, np.int64)
+    state = np.zeros(_STATE_WORDS, np.int64)
     state[[State.NDARRAY, State.INT, State.NONE]] = id(np.ndarray), id(int), id(None)
     state[State.NEW_LIKE] = _NUMPY_API[_NEW_LIKE_ARRAY]
     definition = _MethodDef(name.encode(), _compiled_gate().address, _METH_FASTCALL, None)
