@@ -331,7 +331,9 @@ def _gate(state_object, args, count):
 
 
 class _MethodDef(ctypes.Structure):
-    _fields_ = [
+    """CPython's PyMethodDef."""
+
+    _fields_: typing.ClassVar = [
         ("name", ctypes.c_char_p),
         ("function", ctypes.c_void_p),
         ("flags", ctypes.c_int),
