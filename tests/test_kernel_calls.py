@@ -185,7 +185,7 @@ def test_the_general_path_reuses_the_remembered_plan(monkeypatch, taken):
 
     built = []
     real = _public._plan
-    monkeypatch.setattr(_public, "_plan", lambda *a: built.append(a[0]) or real(*a))
+    monkeypatch.setattr(_public, "_plan", lambda *a, **k: built.append(a[0]) or real(*a, **k))
     x = _data(np.int8, THREADED_BYTES)
     x_q, y_q = QuantParams(0.05, -3, np.int8), QuantParams(1 / 256, -128, np.int8)  # new: no plan
     out = np.empty_like(x)
@@ -355,3 +355,20 @@ def test_the_gate_keeps_reference_counts():
         K.sigmoid(codes, x_q=X_Q8, y_q=Y_Q8)
     del made
     assert [sys.getrefcount(a) for a in kept] == before
+
+
+def test_a_parameterised_call_builds_no_c_loop(monkeypatch, taken):
+    """Its plan is never remembered, and its C loop would compile its values in: ~0.12 s for
+    each new value."""
+    from edgeact.kernels import _public
+
+    def refuse(*arguments):
+        raise AssertionError("a C loop was built for a parameterised call")
+
+    monkeypatch.setattr(_public, "with_params_c_loop", refuse)
+    x = _data(np.float32, 100)
+    want = {alpha: _general(K.elu, x, alpha=alpha) for alpha in (0.5, 0.75)}
+    taken.reset()
+    for alpha in (0.5, 0.75, 0.5):
+        np.testing.assert_array_equal(K.elu(x, alpha=alpha), want[alpha])
+    assert taken() == 0

@@ -38,8 +38,8 @@ class Plan:
 
     run(x, out, threads): any layout and size (``out`` checked, not partly overlapping x).
     c_loop: the compiled C function ``loop(x data, constant data, out data, count)`` over whole
-    C-contiguous arrays (``_gate.LOOP_SIGNATURE``), or None: no short path (``Plans`` keeps only
-    plans that have one). constant: the array it reads (a table), or None.
+    C-contiguous arrays (``_gate.LOOP_SIGNATURE``), or None: no short path (parameters given;
+    ``Plans`` keeps only plans that have one). constant: the array it reads (a table), or None.
     """
 
     run: Callable[[np.ndarray, np.ndarray, int | None], None]
