@@ -13,6 +13,8 @@ from numba.core.errors import TypingError
 
 import edgeact.kernels as K
 from edgeact.catalogue import ACTIVATIONS
+from edgeact.kernels import _njit
+from edgeact.kernels._njit_tables import KEY_WORDS, PROBES, find, record
 from edgeact.quant import QuantParams
 
 NAMES = list(K.KERNELS)
@@ -87,9 +89,10 @@ def test_every_kernel_in_njit_gives_the_array_kernels_bits(name, dtype):
         runs = [("tflite", accuracy, {"accuracy": accuracy}) for accuracy in ("fast", "exact")]
     for compat, accuracy, kwargs in runs:
         want = kernel(x, **kwargs)
-        out = np.zeros_like(want)
-        _same_bits(user(x, out, x_q, y_q, compat, accuracy), want)
-        _same_bits(out, kernel(x, **kwargs, **params))
+        for _ in range(2):  # int8/uint8: the second call finds the tables the first recorded
+            out = np.zeros_like(want)
+            _same_bits(user(x, out, x_q, y_q, compat, accuracy), want)
+            _same_bits(out, kernel(x, **kwargs, **params))
 
 
 @njit
@@ -194,3 +197,46 @@ def test_njit_apply_lut_refuses_a_table_that_does_not_fit():
         _apply(CODES[np.int8], np.zeros(255, np.int8))
     with pytest.raises(TypingError, match="apply_lut: q must be"):
         _apply(X32, np.zeros(256, np.float32))
+
+
+@njit
+def _hardswish_calls(q, out, x_q, y_q, calls):
+    for _ in range(calls):
+        K.hardswish(q, out, x_q=x_q, y_q=y_q, compat="onnxruntime")
+    return out
+
+
+def test_njit_int8_kernel_builds_a_table_once_per_set_of_values(monkeypatch):
+    built = []
+
+    def counted(*args):
+        built.append(args[0])
+        return real(*args)
+
+    real = _njit._byte_table
+    monkeypatch.setattr(_njit, "_byte_table", counted)
+    q, out = CODES[np.int8], np.empty_like(CODES[np.int8])
+    # values no other test uses, so the memo has no table for them yet
+    x_q, y_q = QuantParams(0.0625, 7, np.int8), QuantParams(0.0078125, -100, np.int8)
+    other_y_q = QuantParams(0.0078125, -99, np.int8)
+    for y, fetched in ((y_q, 1), (other_y_q, 2), (y_q, 2)):
+        _same_bits(
+            _hardswish_calls(q, out, x_q, y, 5),
+            K.hardswish(q, x_q=x_q, y_q=y, compat="onnxruntime"),
+        )
+        assert built == ["hardswish"] * fetched
+
+
+def test_table_memo_records_a_key_once_and_nothing_past_a_full_window():
+    memo = np.zeros((PROBES, 1 + KEY_WORDS), np.int64)  # one window: every row in it
+    keys = [tuple(range(k, k + KEY_WORDS)) for k in range(PROBES + 1)]
+    assert [record(memo, key, 1000 + i) for i, key in enumerate(keys)] == [1] * PROBES + [-1]
+    assert [find(memo, key) for key in keys] == [1000 + i for i in range(PROBES)] + [0]
+    assert record(memo, keys[0], 5) == 0 and find(memo, keys[0]) == 1000
+    assert find(np.zeros_like(memo), keys[0]) == 0
+
+
+def test_quant_params_keep_their_values_through_njit():
+    x_q = QuantParams(0.05, 3, np.uint8)
+    passed, scale, zero_point = njit(lambda p: (p, p.scale, p.zero_point))(x_q)
+    assert passed == x_q and (scale, zero_point) == (x_q.scale, 3)
