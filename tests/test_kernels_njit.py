@@ -6,6 +6,9 @@ every compat, with default and with other parameters, fresh and given ``out``, a
 are Numba's TypingError at compile time or ValueError at run time, each naming the kernel.
 """
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from numba import njit
@@ -240,3 +243,40 @@ def test_quant_params_keep_their_values_through_njit():
     x_q = QuantParams(0.05, 3, np.uint8)
     passed, scale, zero_point = njit(lambda p: (p, p.scale, p.zero_point))(x_q)
     assert passed == x_q and (scale, zero_point) == (x_q.scale, 3)
+
+
+USER_MODULE = """
+import numpy as np
+from numba import njit
+import edgeact.kernels as K
+from edgeact.quant import QuantParams
+
+@njit(cache=True)
+def block(q, x_q, y_q):
+    return K.sigmoid(q, x_q=x_q, y_q=y_q), K.sigmoid(q, x_q=x_q, y_q=y_q)
+
+q = np.arange(256, dtype=np.uint8).view(np.int8)
+x_q, y_q = QuantParams(0.05, 3, np.int8), QuantParams(1 / 256, -128, np.int8)
+same = all((y == K.sigmoid(q, x_q=x_q, y_q=y_q)).all() for y in block(q, x_q, y_q))
+print(sum(block.stats.cache_hits.values()), same)
+"""
+
+
+@pytest.mark.subprocess
+def test_a_cached_user_function_finds_the_memo_of_the_process_that_loads_it(tmp_path):
+    """Numba's cache keeps the compiled code, which names the memo by its symbol: in a new process
+    it must reach that process's memo (a stale address would give wrong bytes or crash)."""
+    (tmp_path / "user_int8.py").write_text(USER_MODULE)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", "import user_int8"],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    assert [(r.returncode, r.stderr, r.stdout.split()) for r in runs] == [
+        (0, "", ["0", "True"]),
+        (0, "", ["1", "True"]),
+    ]

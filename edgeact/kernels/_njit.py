@@ -19,12 +19,12 @@ float input is a ``TypingError`` naming the kernel; a shape mismatch is a ``Valu
 time. QuantParams are built outside and passed in.
 
 An int8/uint8 table depends on run-time values (the QuantParams' scale and zero point, the
-parameters, compat), so the first call with each set builds it in object mode and records it in a
-memo that compiled code searches (``_njit_tables``): later calls with the same values cost ~0.2 µs
-on 16 codes, where object mode cost ~3 µs each. A float16 call with parameters fetches its table in
-object mode per call (the default table is compiled in as a constant). In a hot loop over many
-different values, build the table once with ``make_lut`` and call ``apply_lut(q, table)``, which
-has an overload too and fetches nothing.
+parameters, compat): the first call with each set of them builds it through a callback into
+Python and records it in a memo that compiled code searches (``_njit_tables``), so later calls
+cost ~0.2 µs on 16 codes. A float16 call with parameters fetches its table in object mode per
+call (the default table is compiled in as a constant). In a hot loop over many different values,
+build the table once with ``make_lut`` and call ``apply_lut(q, table)``, which has an overload too
+and fetches nothing.
 
 Numba's CPU target has no float16 type, so no float16 array could enter a Numba function at all;
 ``_enable_float16_arrays`` teaches it the type's layout (LLVM ``half``, 2 bytes). That is enough to
@@ -33,7 +33,7 @@ float16 scalars stays unsupported by Numba.
 """
 
 import functools
-import zlib
+import itertools
 
 import numba
 import numpy as np
@@ -51,18 +51,21 @@ from numba.extending import (
     unbox,
 )
 
-from edgeact.kernels._checks import ACCURACIES, check_compat, param_values
+from edgeact.kernels._checks import ACCURACIES, COMPATS, check_compat, param_values
 from edgeact.kernels._float32 import EXACT, computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop, overlaps_partly
 from edgeact.kernels._njit_tables import (
     PARAM_WORDS,
+    build_table,
     compat_index,
     find,
     float_bits,
+    float_of,
     memo,
-    remember,
+    register_builder,
     table_at,
+    tag,
 )
 from edgeact.kernels._quantized import quantized_table
 from edgeact.kernels._simd import fast_table_loop
@@ -158,6 +161,7 @@ def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> N
     """Register the Numba overload of the public ``kernel``; ``half_table(element, values)`` gives
     its float16 table (``_public.float16_table``)."""
     defaults = dict(defaults)
+    _register_byte_builders(name, defaults)
     default_values = param_values(name, defaults, {})
     signature = "x, out=None, x_q=None, y_q=None, compat='tflite', accuracy='fast'" + "".join(
         f", {k}={v!r}" for k, v in zip(defaults, default_values, strict=True)
@@ -277,35 +281,39 @@ def _compute(name, element, defaults, default_values, half_table, x, x_q, y_q, p
             )
     if x_q.dtype != x.dtype:
         raise TypingError(f"{name}: x_q.dtype is {x_q.dtype} but x is an {x.dtype} array")
-    return _byte_compute(name, tuple(defaults.items()), x.dtype, y_q.dtype), y_q.dtype
+    return _byte_compute(name, tuple(defaults.items()), str(x.dtype), str(y_q.dtype)), y_q.dtype
 
 
 # The compute and fill functions are cached: each compiles once per process however many call
 # sites and layouts use it.
 @functools.cache
 def _byte_compute(name, default_items, x_dtype, y_dtype):
-    """compute(...) for int8/uint8 codes: the table from the memo (``_njit_tables``), or built
-    in object mode once per key and recorded there."""
+    """compute(...) for int8/uint8 codes: the table from the memo, or built through the callback
+    (``_njit_tables``), by a key of the values it depends on."""
     defaults, lookup = dict(default_items), _lookup(8)
-    tag = zlib.crc32(f"{name} {x_dtype} {y_dtype}".encode())
     params = [f"float_bits(params[{i}])" for i in range(len(defaults))]
-    key = ", ".join(["tag", "compat_index(compat)", "float_bits(x_q.scale)", "x_q.zero_point",
-                     "float_bits(y_q.scale)", "y_q.zero_point", *params,
+    key = ", ".join([str(tag(name, x_dtype, y_dtype)), "compat_at", "float_bits(x_q.scale)",
+                     "x_q.zero_point", "float_bits(y_q.scale)", "y_q.zero_point", *params,
                      *["0"] * (PARAM_WORDS - len(defaults))])  # fmt: skip
     fetch = numba.njit(
         generated_function(
             "def fetch(x_q, y_q, compat, params):\n"
+            "    compat_at = compat_index(compat)\n"
+            "    if compat_at < 0:\n"
+            "        raise ValueError(unknown_compat)\n"
             f"    key = ({key})\n"
             "    address = find(memo(), key)\n"
             "    if address != 0:\n"
             "        return table_at(address)\n"
-            "    with objmode(table=byte_table_type):\n"
-            "        table = recorded_table(key, x_q, y_q, compat, params)\n"
+            "    table = np.empty(256, np.uint8)\n"
+            "    if build_table(key, table) == 0:\n"
+            "        raise RuntimeError(not_built)\n"
             "    return table\n",
-            tag=tag, float_bits=float_bits, compat_index=compat_index, find=find, memo=memo,
-            table_at=table_at, objmode=numba.objmode,
-            byte_table_type=types.Array(types.uint8, 1, "C"),
-            recorded_table=functools.partial(_recorded_table, name, defaults),
+            np=np, float_bits=float_bits, compat_index=compat_index, find=find, memo=memo,
+            table_at=table_at, build_table=build_table,
+            unknown_compat=f"{name}: unknown compat; choose one of {', '.join(COMPATS)}",
+            not_built=f"{name}: its table could not be built; the same call outside Numba "
+                      "raises the reason",
         )
     )  # fmt: skip
 
@@ -316,12 +324,18 @@ def _byte_compute(name, default_items, x_dtype, y_dtype):
     return compute
 
 
-def _recorded_table(name, defaults, key, x_q, y_q, compat, params) -> np.ndarray:
-    """The table built in object mode (where a wrong compat or parameter raises), recorded in
-    the memo."""
-    table = _byte_table(name, defaults, params, x_q, y_q, compat)
-    remember(key, table)
-    return table
+def _register_byte_builders(name: str, defaults: dict) -> None:
+    """How the callback builds ``name``'s table from a key, for each pair of code dtypes."""
+    for x_dtype, y_dtype in itertools.product(("int8", "uint8"), repeat=2):
+        build = functools.partial(_byte_table_of_key, name, defaults, x_dtype, y_dtype)
+        register_builder(tag(name, x_dtype, y_dtype), build)
+
+
+def _byte_table_of_key(name, defaults, x_dtype, y_dtype, key) -> np.ndarray:
+    x_q = QuantParams(float_of(key[2]), key[3], x_dtype)
+    y_q = QuantParams(float_of(key[4]), key[5], y_dtype)
+    params = tuple(float_of(word) for word in key[6 : 6 + len(defaults)])
+    return _byte_table(name, defaults, params, x_q, y_q, COMPATS[key[1]])
 
 
 @functools.cache

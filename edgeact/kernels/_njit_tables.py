@@ -1,29 +1,37 @@
-"""Byte tables for the int8/uint8 kernels in users' ``@njit`` code, found without object mode.
+"""Byte tables for the int8/uint8 kernels in users' ``@njit`` code, without object mode.
 
 A quantized kernel's table depends on values known only at run time: the scale and zero point of
-x_q and y_q, the kernel's parameters and compat. A Numba function can build it only in object mode,
-~2.5 µs a call. So each table built there is recorded in a process-wide memo that compiled code
-searches directly: a call whose key is recorded costs a hash and a compare, and each key enters
-object mode once.
+x_q and y_q, the kernel's parameters and compat. Those values make the table's key
+(``KEY_WORDS`` int64 words). Compiled code first searches a process-wide memo for the key (a hash
+and a compare, ~0.2 µs a call on 16 codes); where the key is not there, it calls back into Python
+(``build_table``), which builds the table into a buffer the compiled code passed and records it
+in the memo. Object mode would have cost ~3 µs every call, and a Numba function that contains it
+cannot be loaded from Numba's cache in another process ("missing Environment").
 
-The memo is an int64 array of ``SLOTS`` rows: a table's address, then its key (``KEY_WORDS``).
-Its address is registered with LLVM as the symbol ``MEMO_SYMBOL``, so compiled code refers to it by
-name and a function that Numba cached in another process finds this process's memo (the name
-carries the layout's version). A key goes in the first empty row of its window (``PROBES`` rows
-from its hash); rows are never emptied or rewritten, so a search ends at the first empty row.
-Recording runs under a lock and writes the address last, with release ordering; a search reads it
-first, with acquire ordering, so a search on another thread sees a row either empty or whole. The
-recorded tables stay alive for the process. A key whose window is full is not recorded, and its
-calls keep fetching in object mode.
+The memo and the callback are reached through LLVM symbols (``MEMO_SYMBOL``, ``BUILD_SYMBOL``),
+which each process binds to its own when it imports this module: a user's function that Numba
+cached in one process finds the memo and the callback of the process that loads it. The names
+carry the layout's version.
+
+The memo is an int64 array of ``SLOTS`` rows: a table's address, then its key. A key goes in the
+first empty row of its window (``PROBES`` rows from its hash). Rows are never emptied or
+rewritten, so a search ends at the first empty row. Recording runs under a lock and writes the
+address last, with release ordering; a search reads it first, with acquire ordering, so a search
+on another thread sees a row either empty or whole. The recorded tables stay alive for the
+process. A key whose window is full is not recorded: its calls build the table each time.
 """
 
+import ctypes
 import threading
+import zlib
+from collections.abc import Callable
 
 import llvmlite.binding as llvm
 import numba
 import numpy as np
 from llvmlite import ir
 from numba import types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
 from edgeact._jit import bit_cast, jit
@@ -31,27 +39,72 @@ from edgeact.kernels._checks import COMPATS
 
 __all__ = [
     "KEY_WORDS",
-    "MEMO_SYMBOL",
     "PARAM_WORDS",
+    "build_table",
+    "compat_index",
     "find",
+    "float_bits",
+    "float_of",
     "memo",
     "record",
-    "remember",
+    "register_builder",
     "table_at",
+    "tag",
 ]
 
 PARAM_WORDS = 2  # the most parameters a kernel has (softplus, hardtanh)
 KEY_WORDS = 6 + PARAM_WORDS  # tag, compat, x scale and zero point, y scale and zero point, params
 SLOTS, PROBES = 1024, 8
 MEMO_SYMBOL = "edgeact_njit_byte_tables_v1"
+BUILD_SYMBOL = "edgeact_njit_build_byte_table_v1"
 
 _MEMO = np.zeros((SLOTS, 1 + KEY_WORDS), np.int64)
 _KEPT: list[np.ndarray] = []
 _RECORD_LOCK = threading.Lock()
-llvm.add_symbol(MEMO_SYMBOL, _MEMO.ctypes.data)
+_BUILDERS: dict[int, Callable[[tuple[int, ...]], np.ndarray]] = {}
 
 float_bits = bit_cast(types.float64, types.int64)
 _WORD = ir.IntType(64)
+_BYTE_POINTER = ir.IntType(8).as_pointer()
+_KEY = types.UniTuple(types.int64, KEY_WORDS)
+_TABLE = types.Array(types.uint8, 1, "C")
+
+
+def tag(name: str, x_dtype, y_dtype) -> int:
+    """The key's first word: the kernel and the dtypes of x and y, stable across processes."""
+    return zlib.crc32(f"{name} {x_dtype} {y_dtype}".encode())
+
+
+def float_of(word: int) -> float:
+    """The float64 whose bits ``float_bits`` gave as ``word``."""
+    return float(np.int64(word).view(np.float64))
+
+
+def register_builder(key_tag: int, build: Callable[[tuple[int, ...]], np.ndarray]) -> None:
+    """``build(key)`` gives the 256-byte table of the keys starting with ``key_tag``."""
+    if _BUILDERS.setdefault(key_tag, build) is not build:
+        raise RuntimeError(f"two kinds of table share the tag {key_tag}")
+
+
+@ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p)
+def _build_into(key_words, out) -> int:
+    """The callback: the key's table built, copied to ``out`` (256 bytes) and recorded; 1, or 0
+    where building failed (the exception cannot cross into compiled code, which raises its own;
+    the same call outside Numba raises the reason)."""
+    key = tuple(key_words[:KEY_WORDS])
+    try:
+        table = _BUILDERS[key[0]](key)
+    except Exception:
+        return 0
+    ctypes.memmove(out, table.ctypes.data, 256)
+    with _RECORD_LOCK:
+        if record(_MEMO, key, table.ctypes.data) == 1:
+            _KEPT.append(table)
+    return 1
+
+
+llvm.add_symbol(MEMO_SYMBOL, _MEMO.ctypes.data)
+llvm.add_symbol(BUILD_SYMBOL, ctypes.cast(_build_into, ctypes.c_void_p).value)
 
 
 @intrinsic
@@ -64,6 +117,27 @@ def _memo_pointer(typingctx):
         return symbol
 
     return types.CPointer(types.int64)(), codegen
+
+
+@intrinsic
+def build_table(typingctx, key, table):
+    """Call back into Python for ``key``'s table, written into ``table`` (256 uint8): 1, or 0
+    where it could not be built."""
+    if key != _KEY or table != _TABLE:
+        return None
+
+    def codegen(context, builder, signature, args):
+        words = cgutils.alloca_once(builder, _WORD, size=KEY_WORDS)
+        for i in range(KEY_WORDS):
+            builder.store(builder.extract_value(args[0], i), cgutils.gep(builder, words, i))
+        out = context.make_array(signature.args[1])(context, builder, args[1])
+        callback = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(_WORD, [_WORD.as_pointer(), _BYTE_POINTER]),
+            BUILD_SYMBOL,
+        )  # fmt: skip
+        return builder.call(callback, [words, builder.bitcast(out.data, _BYTE_POINTER)])
+
+    return types.int64(_KEY, _TABLE), codegen
 
 
 @intrinsic
@@ -97,7 +171,7 @@ def _bytes_at(typingctx, address):
         return None
 
     def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], ir.IntType(8).as_pointer())
+        return builder.inttoptr(args[0], _BYTE_POINTER)
 
     return types.CPointer(types.uint8)(types.int64), codegen
 
@@ -109,9 +183,14 @@ def memo():
 
 
 @jit
+def table_at(address):
+    """The 256 bytes at ``address`` (one ``find`` gave) as an array."""
+    return numba.carray(_bytes_at(address), 256)
+
+
+@jit
 def compat_index(compat) -> int:
-    """compat's place in ``COMPATS``, -1 for an unknown one (never recorded: object mode, where
-    the kernel's check names it)."""
+    """compat's place in ``COMPATS``, -1 for an unknown one."""
     for i in range(len(COMPATS)):
         if compat == COMPATS[i]:
             return i
@@ -135,12 +214,6 @@ def _holds(row, key) -> bool:
 
 
 @jit
-def table_at(address):
-    """The 256 bytes at ``address`` (one ``find`` gave) as an array."""
-    return numba.carray(_bytes_at(address), 256)
-
-
-@jit
 def find(memo, key) -> int:
     """The address of ``key``'s recorded table, 0 where there is none (``memo``: ``memo()``)."""
     first = _first_row(key, memo.shape[0])
@@ -155,7 +228,7 @@ def find(memo, key) -> int:
 @jit
 def record(memo, key, address) -> int:
     """Put ``key`` and ``address`` in the first empty row of key's window: 1, or 0 where key is
-    there already, -1 where the window is full. Only ``remember`` calls it, under its lock: one
+    there already, -1 where the window is full. Only the callback calls it, under its lock: one
     writer at a time."""
     first = _first_row(key, memo.shape[0])
     for probe in range(PROBES):
@@ -168,14 +241,3 @@ def record(memo, key, address) -> int:
         if _holds(row, key):
             return 0
     return -1
-
-
-def remember(key: tuple[int, ...], table: np.ndarray, memo: np.ndarray = _MEMO) -> None:
-    """Record the 256-byte ``table`` of ``key`` for ``find``, keeping it alive for the process."""
-    if table.dtype != np.uint8 or table.shape != (256,) or not table.flags.c_contiguous:
-        raise ValueError(
-            f"remember: a table is 256 contiguous uint8, got {table.dtype}{table.shape}"
-        )
-    with _RECORD_LOCK:
-        if record(memo, key, table.ctypes.data) == 1:
-            _KEPT.append(table)
