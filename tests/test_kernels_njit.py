@@ -276,7 +276,5 @@ def test_a_cached_user_function_finds_the_memo_of_the_process_that_loads_it(tmp_
         )
         for _ in range(2)
     ]
-    assert [(r.returncode, r.stderr, r.stdout.split()) for r in runs] == [
-        (0, "", ["0", "True"]),
-        (0, "", ["1", "True"]),
-    ]
+    outcomes = [(r.returncode, r.stdout.split()) for r in runs]
+    assert outcomes == [(0, ["0", "True"]), (0, ["1", "True"])], [r.stderr for r in runs]
