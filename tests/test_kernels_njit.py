@@ -230,6 +230,20 @@ def test_njit_int8_kernel_builds_a_table_once_per_set_of_values(monkeypatch):
         assert built == ["hardswish"] * fetched
 
 
+def test_njit_int8_kernel_raises_where_its_table_cannot_be_built(monkeypatch):
+    def failing(*args):
+        raise ValueError("no table today")
+
+    q, out = CODES[np.uint8], np.empty_like(CODES[np.uint8])
+    x_q, y_q = QuantParams(0.125, 9, np.uint8), QuantParams(0.25, 11, np.int8)  # this test's only
+    monkeypatch.setattr(_njit, "_byte_table", failing)
+    with pytest.raises(RuntimeError, match="hardswish: its table could not be built"):
+        _hardswish_calls(q, out.view(np.int8), x_q, y_q, 1)
+    monkeypatch.undo()  # nothing was recorded: the next call builds the table
+    want = K.hardswish(q, x_q=x_q, y_q=y_q, compat="onnxruntime")
+    _same_bits(_hardswish_calls(q, out.view(np.int8), x_q, y_q, 1), want)
+
+
 def test_table_memo_records_a_key_once_and_nothing_past_a_full_window():
     memo = np.zeros((PROBES, 1 + KEY_WORDS), np.int64)  # one window: every row in it
     keys = [tuple(range(k, k + KEY_WORDS)) for k in range(PROBES + 1)]
