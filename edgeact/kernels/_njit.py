@@ -328,7 +328,7 @@ def _register_byte_builders(name: str, defaults: dict) -> None:
     """How the callback builds ``name``'s table from a key, for each pair of code dtypes."""
     for x_dtype, y_dtype in itertools.product(("int8", "uint8"), repeat=2):
         build = functools.partial(_byte_table_of_key, name, defaults, x_dtype, y_dtype)
-        register_builder(tag(name, x_dtype, y_dtype), build)
+        register_builder(name, x_dtype, y_dtype, build)
 
 
 def _byte_table_of_key(name, defaults, x_dtype, y_dtype, key) -> np.ndarray:

@@ -61,7 +61,7 @@ BUILD_SYMBOL = "edgeact_njit_build_byte_table_v1"
 _MEMO = np.zeros((SLOTS, 1 + KEY_WORDS), np.int64)
 _KEPT: list[np.ndarray] = []
 _RECORD_LOCK = threading.Lock()
-_BUILDERS: dict[int, Callable[[tuple[int, ...]], np.ndarray]] = {}
+_BUILDERS: dict[int, tuple[str, Callable[[tuple[int, ...]], np.ndarray]]] = {}
 
 float_bits = bit_cast(types.float64, types.int64)
 _WORD = ir.IntType(64)
@@ -70,9 +70,13 @@ _KEY = types.UniTuple(types.int64, KEY_WORDS)
 _TABLE = types.Array(types.uint8, 1, "C")
 
 
+def _described(name: str, x_dtype, y_dtype) -> str:
+    return f"{name} {x_dtype} {y_dtype}"
+
+
 def tag(name: str, x_dtype, y_dtype) -> int:
     """The key's first word: the kernel and the dtypes of x and y, stable across processes."""
-    return zlib.crc32(f"{name} {x_dtype} {y_dtype}".encode())
+    return zlib.crc32(_described(name, x_dtype, y_dtype).encode())
 
 
 def float_of(word: int) -> float:
@@ -80,10 +84,13 @@ def float_of(word: int) -> float:
     return float(np.int64(word).view(np.float64))
 
 
-def register_builder(key_tag: int, build: Callable[[tuple[int, ...]], np.ndarray]) -> None:
-    """``build(key)`` gives the 256-byte table of the keys starting with ``key_tag``."""
-    if _BUILDERS.setdefault(key_tag, build) is not build:
-        raise RuntimeError(f"two kinds of table share the tag {key_tag}")
+def register_builder(name: str, x_dtype, y_dtype, build: Callable[[tuple[int, ...]], np.ndarray]):
+    """``build(key)`` gives the 256-byte table of the keys tagged ``tag(name, x_dtype, y_dtype)``
+    (a kernel made again replaces its builder)."""
+    described, key_tag = _described(name, x_dtype, y_dtype), tag(name, x_dtype, y_dtype)
+    if _BUILDERS.get(key_tag, (described,))[0] != described:
+        raise RuntimeError(f"{described} and {_BUILDERS[key_tag][0]} share the tag {key_tag}")
+    _BUILDERS[key_tag] = described, build
 
 
 @ctypes.CFUNCTYPE(ctypes.c_int64, ctypes.POINTER(ctypes.c_int64), ctypes.c_void_p)
@@ -93,7 +100,7 @@ def _build_into(key_words, out) -> int:
     the same call outside Numba raises the reason)."""
     key = tuple(key_words[:KEY_WORDS])
     try:
-        table = _BUILDERS[key[0]](key)
+        table = _BUILDERS[key[0]][1](key)
     except Exception:
         return 0
     ctypes.memmove(out, table.ctypes.data, 256)
