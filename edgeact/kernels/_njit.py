@@ -326,6 +326,10 @@ def _byte_compute(name, default_items, x_dtype, y_dtype):
 
 def _register_byte_builders(name: str, defaults: dict) -> None:
     """How the callback builds ``name``'s table from a key, for each pair of code dtypes."""
+    if len(defaults) > PARAM_WORDS:
+        raise RuntimeError(
+            f"{name} has {len(defaults)} parameters; a table key holds {PARAM_WORDS}"
+        )
     for x_dtype, y_dtype in itertools.product(("int8", "uint8"), repeat=2):
         build = functools.partial(_byte_table_of_key, name, defaults, x_dtype, y_dtype)
         register_builder(name, x_dtype, y_dtype, build)
