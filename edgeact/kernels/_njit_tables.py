@@ -221,15 +221,23 @@ def _holds(row, key) -> bool:
 
 
 @jit
-def find(memo, key) -> int:
-    """The address of ``key``'s recorded table, 0 where there is none (``memo``: ``memo()``)."""
+def _row_of(memo, key):
+    """(row, its address) for the row of key's window that holds key, or else the window's first
+    empty row (address 0); (-1, 0) where the window is full of other keys. The address is read
+    before the key, with acquire ordering (module docstring)."""
     first = _first_row(key, memo.shape[0])
     for probe in range(PROBES):
-        row = memo[(first + probe) % memo.shape[0]]
-        address = _load_acquire(row.ctypes.data)
-        if address == 0 or _holds(row, key):
-            return address
-    return 0
+        at = (first + probe) % memo.shape[0]
+        address = _load_acquire(memo[at].ctypes.data)
+        if address == 0 or _holds(memo[at], key):
+            return at, address
+    return -1, 0
+
+
+@jit
+def find(memo, key) -> int:
+    """The address of ``key``'s recorded table, 0 where there is none (``memo``: ``memo()``)."""
+    return _row_of(memo, key)[1]
 
 
 @jit
@@ -237,14 +245,12 @@ def record(memo, key, address) -> int:
     """Put ``key`` and ``address`` in the first empty row of key's window: 1, or 0 where key is
     there already, -1 where the window is full. Only the callback calls it, under its lock: one
     writer at a time."""
-    first = _first_row(key, memo.shape[0])
-    for probe in range(PROBES):
-        row = memo[(first + probe) % memo.shape[0]]
-        if row[0] == 0:
-            for i in range(KEY_WORDS):
-                row[1 + i] = key[i]
-            _store_release(row.ctypes.data, address)
-            return 1
-        if _holds(row, key):
-            return 0
-    return -1
+    at, recorded = _row_of(memo, key)
+    if at < 0:
+        return -1
+    if recorded != 0:
+        return 0
+    for i in range(KEY_WORDS):
+        memo[at, 1 + i] = key[i]
+    _store_release(memo[at].ctypes.data, address)
+    return 1
