@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 from llvmlite import ir
 from numba import cfunc, njit, types
+from numba.core import cgutils
 from numba.core import config as numba_config
 from numba.extending import intrinsic
 
@@ -37,6 +38,7 @@ __all__ = [
     "c_function",
     "cache_dir",
     "jit",
+    "pointer_at",
     "prefer_256_bit_vectors",
     "prefer_wide_vectors",
 ]
@@ -151,6 +153,19 @@ def bit_cast(source: types.Type, target: types.Type):
 
     cast.__name__ = cast.__qualname__ = f"{source}_bits_as_{target}"
     return intrinsic(cast)
+
+
+@intrinsic
+def pointer_at(typingctx, address):
+    """The int64 ``address`` as a void pointer, for ``numba.carray`` over memory compiled code
+    reaches by address (a NumPy array's fields, a recorded table)."""
+    if address != types.int64:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.inttoptr(args[0], cgutils.voidptr_t)
+
+    return types.voidptr(types.int64), codegen
 
 
 @intrinsic

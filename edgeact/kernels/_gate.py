@@ -32,7 +32,7 @@ from numba import carray, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from edgeact._jit import c_function, jit
+from edgeact._jit import c_function, jit, pointer_at
 
 __all__ = ["LAYOUT_MATCHES", "State", "new_gate"]
 
@@ -129,14 +129,6 @@ _word = _read(ir.IntType(64))  # the 8 bytes at address + offset
 _int32 = _read(ir.IntType(32))
 
 
-@intrinsic
-def _pointer(typingctx, address):
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], cgutils.voidptr_t)
-
-    return types.voidptr(types.int64), codegen
-
-
 def _on_object(call):
     """An intrinsic ``f(address)`` running ``call(pyapi, object)`` on the object at ``address``."""
 
@@ -230,7 +222,7 @@ LOOP_SIGNATURE = types.void(types.voidptr, types.voidptr, types.voidptr, types.i
 @jit
 def _elements(x):
     rank = _int32(x, _ND)
-    dims = carray(_pointer(_word(x, _DIMENSIONS)), rank, np.int64)
+    dims = carray(pointer_at(_word(x, _DIMENSIONS)), rank, np.int64)
     count = 1
     for extent in dims:
         count *= extent
@@ -242,8 +234,8 @@ def _same_shape(x, out) -> bool:
     rank = _int32(x, _ND)
     if _int32(out, _ND) != rank:
         return False
-    x_dims = carray(_pointer(_word(x, _DIMENSIONS)), rank, np.int64)
-    out_dims = carray(_pointer(_word(out, _DIMENSIONS)), rank, np.int64)
+    x_dims = carray(pointer_at(_word(x, _DIMENSIONS)), rank, np.int64)
+    out_dims = carray(pointer_at(_word(out, _DIMENSIONS)), rank, np.int64)
     for i in range(rank):
         if x_dims[i] != out_dims[i]:
             return False
@@ -304,7 +296,7 @@ def _run(state, x, out, elements, size) -> None:
 def _gate(state_object, args, count):
     """The answer (a new reference): out, or None. With out None, the out is made here, C-ordered
     like x (NumPy's ``PyArray_NewLikeArray``, 0.1 µs less than ``np.empty`` from Python)."""
-    state = carray(_pointer(_word(state_object, _DATA)), _STATE_WORDS, np.int64)
+    state = carray(pointer_at(_word(state_object, _DATA)), _STATE_WORDS, np.int64)
     none = state[State.NONE]
     if not (count == _ARGUMENTS and _x_applies(state, args)):
         _incref(none)

@@ -34,7 +34,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from edgeact._jit import bit_cast, jit
+from edgeact._jit import bit_cast, jit, pointer_at
 from edgeact.kernels._checks import COMPATS
 
 __all__ = [
@@ -172,17 +172,6 @@ def _store_release(typingctx, address, value):
     return types.none(address, types.int64), codegen
 
 
-@intrinsic
-def _bytes_at(typingctx, address):
-    if address != types.int64:
-        return None
-
-    def codegen(context, builder, signature, args):
-        return builder.inttoptr(args[0], _BYTE_POINTER)
-
-    return types.CPointer(types.uint8)(types.int64), codegen
-
-
 @jit
 def memo():
     """The process's memo as an array (what ``find`` searches in the kernels)."""
@@ -192,7 +181,7 @@ def memo():
 @jit
 def table_at(address):
     """The 256 bytes at ``address`` (one ``find`` gave) as an array."""
-    return numba.carray(_bytes_at(address), 256)
+    return numba.carray(pointer_at(address), 256, np.uint8)
 
 
 @jit
