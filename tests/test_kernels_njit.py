@@ -216,8 +216,8 @@ def test_njit_int8_kernel_builds_a_table_once_per_set_of_values(monkeypatch):
         built.append(args[0])
         return real(*args)
 
-    real = _njit._byte_table
-    monkeypatch.setattr(_njit, "_byte_table", counted)
+    real = _njit.quantized_table
+    monkeypatch.setattr(_njit, "quantized_table", counted)
     q, out = CODES[np.int8], np.empty_like(CODES[np.int8])
     # values no other test uses, so the memo has no table for them yet
     x_q, y_q = QuantParams(0.0625, 7, np.int8), QuantParams(0.0078125, -100, np.int8)
@@ -236,7 +236,7 @@ def test_njit_int8_kernel_raises_where_its_table_cannot_be_built(monkeypatch):
 
     q, out = CODES[np.uint8], np.empty_like(CODES[np.uint8])
     x_q, y_q = QuantParams(0.125, 9, np.uint8), QuantParams(0.25, 11, np.int8)  # this test's only
-    monkeypatch.setattr(_njit, "_byte_table", failing)
+    monkeypatch.setattr(_njit, "quantized_table", failing)
     with pytest.raises(RuntimeError, match="hardswish: its table could not be built"):
         _hardswish_calls(q, out.view(np.int8), x_q, y_q, 1)
     monkeypatch.undo()  # nothing was recorded: the next call builds the table

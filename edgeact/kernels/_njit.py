@@ -51,7 +51,7 @@ from numba.extending import (
     unbox,
 )
 
-from edgeact.kernels._checks import ACCURACIES, COMPATS, check_compat, param_values
+from edgeact.kernels._checks import ACCURACIES, COMPATS, param_values
 from edgeact.kernels._float32 import EXACT, computes_in_float32, float32_loop
 from edgeact.kernels._half import HALF_ARITHMETIC, half_loop
 from edgeact.kernels._loops import map_loop, overlaps_partly
@@ -149,12 +149,6 @@ def _box_quant_params(typ, value, c):
     for argument in arguments:
         c.pyapi.decref(argument)
     return made
-
-
-def _byte_table(name, defaults, values, x_q, y_q, compat):
-    check_compat(name, compat)
-    checked = param_values(name, defaults, dict(zip(defaults, values, strict=True)))
-    return quantized_table(name, tuple(zip(defaults, checked, strict=True)), x_q, y_q, compat)
 
 
 def overload_kernel(kernel, name: str, element, defaults: dict, half_table) -> None:
@@ -336,10 +330,13 @@ def _register_byte_builders(name: str, defaults: dict) -> None:
 
 
 def _byte_table_of_key(name, defaults, x_dtype, y_dtype, key) -> np.ndarray:
+    """The table of a key that compiled code built: its compat is known and its parameters
+    finite (``fetch`` and the overload checked them), so only the values are read back."""
     x_q = QuantParams(float_of(key[2]), key[3], x_dtype)
     y_q = QuantParams(float_of(key[4]), key[5], y_dtype)
-    params = tuple(float_of(word) for word in key[6 : 6 + len(defaults)])
-    return _byte_table(name, defaults, params, x_q, y_q, COMPATS[key[1]])
+    words = key[6 : 6 + len(defaults)]
+    params = tuple((k, float_of(word)) for k, word in zip(defaults, words, strict=True))
+    return quantized_table(name, params, x_q, y_q, COMPATS[key[1]])
 
 
 @functools.cache
