@@ -260,8 +260,8 @@ def test_format_table_renders_every_record():
     rows, after = table[2 : 2 + len(records)], table[2 + len(records) :]
     legend = report.table_legend().splitlines()  # no runtime peers: "× numpy" only
     assert after[0] == "" and after[1 : 1 + len(legend)] == legend
-    flags = after[1 + len(legend) :]
-    assert all(line == "" or line.startswith("!") for line in flags), flags
+    flags = after[1 + len(legend) :]  # a flag or accuracy note may wrap onto indented lines
+    assert all(line == "" or line.startswith(("!", "≈", "    ")) for line in flags), flags
     assert max(map(len, table)) <= 110
     for line, r in zip(rows, records, strict=True):
         assert line.split()[:2] == [r["activation"], r["dtype"]]
@@ -310,6 +310,36 @@ def test_int8_runtime_peer_may_differ_by_one_step_only(monkeypatch, offset, stat
         assert peer["validation"] == {"codes_differing": 1, "max_steps": 1}
     else:
         assert peer["seconds"] is None and "by 2 steps" in peer["error"]
+
+
+@pytest.mark.parametrize("nudge", [2, 5])
+def test_a_float_peer_beyond_edgeacts_bound_is_reported_with_its_ulps(monkeypatch, nudge):
+    """A float peer within the benchmark's tolerance but beyond edgeact's 2 ulp is timed, and the
+    row and the table say how far off it was (the accuracy its speed came with)."""
+    from edgeact.bench import runtimes
+    from edgeact.catalogue import ACTIVATIONS
+
+    def fake_peer(peer, name, x, x_q, y_q, threads):
+        got = ACTIVATIONS[name].reference(x.astype(np.float64)).astype(np.float32)
+        got.view(np.int32)[3] += nudge  # sigmoid > 0: nudge ulps up
+        return runtimes.Peer(lambda: None, lambda: got, "fake")
+
+    monkeypatch.setattr(runtimes, "runtime_peer", fake_peer)
+    records = bench.measure_kernels(["sigmoid"], ["float32"], [300], peers=["xnnpack"], **TINY)
+    peer = records[1]
+    assert peer["status"] == "ok" and peer["seconds"] > 0
+    beyond = int(nudge > bench.MAX_ULPS)
+    assert peer["validation"]["max_ulps"] == nudge
+    assert peer["validation"]["above_max_ulps"] == beyond
+    assert peer["validation"]["checked"] == 300
+    [row] = bench.rows(records)
+    table = bench.format_table([row])
+    if beyond:
+        assert row["looser_peers"] == {"xnnpack": peer["validation"]}
+        note = table[table.index("≈ sigmoid float32 300:") :]
+        assert " ".join(note.split()).endswith(f"edgeact {row['max_ulps']}, XNNPACK {nudge} (1)")
+    else:
+        assert "looser_peers" not in row and "≈" not in table
 
 
 @pytest.mark.onnxruntime

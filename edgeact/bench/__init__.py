@@ -42,7 +42,9 @@ A kernels record is one measurement of one peer on one case:
   ROOF_MARGIN (1.1) where the copy takes 1 µs or more: faster than a copy of the same bytes, a
   measurement to distrust (below 1 µs the copy is mostly np.copyto's own call);
 - ``validation``: edgeact {max_ulps} (float) or {max_steps} (int8, vs the float64 reference);
-  runtimes {max_abs_error} (float) or {codes_differing, max_steps} (int8, vs edgeact's compat).
+  the other peers {max_abs_error, max_ulps, above_max_ulps, checked} (float: the same ulps,
+  and how many of the checked elements are beyond edgeact's MAX_ULPS) or {codes_differing,
+  max_steps} (int8, vs edgeact's compat).
 
 A models record: ``index``, ``model``, ``runtime``, ``threads``, ``runs``, ``warmup``,
 ``inputs`` [{name, shape, dtype}], ``load_and_warmup_s``, ``latency_ms`` {median, p90, min, mean},

@@ -169,7 +169,8 @@ def rows(records: Iterable[Mapping]) -> list[dict]:
     Keys: activation, dtype, size_label, elements, bytes, edgeact_s, numpy_s, copy_s,
     elements_per_s, gb_per_s, numpy_elements_per_s, copy_gb_per_s, ratio_vs_numpy,
     fraction_of_copy, max_ulps, error; ``speedups`` {runtime peer: edgeact_speedup} and
-    ``above_copy_roof`` (peers flagged) where runtime peers were measured.
+    ``above_copy_roof`` (peers flagged) where runtime peers were measured; ``looser_peers``
+    {peer: its validation} where a float peer's results were beyond edgeact's MAX_ULPS.
     """
     cases: dict[tuple, dict[str, Mapping]] = {}
     for r in records:
@@ -202,6 +203,13 @@ def rows(records: Iterable[Mapping]) -> list[dict]:
         }
         if speedups:
             row["speedups"] = speedups
+        looser = {
+            p: r["validation"]
+            for p, r in by_peer.items()
+            if r["status"] == "ok" and (r.get("validation") or {}).get("above_max_ulps")
+        }
+        if looser:
+            row["looser_peers"] = looser
         flagged = [p for p, r in by_peer.items() if r.get("above_copy_roof")]
         row["above_copy_roof"] = flagged
         result.append(row)
@@ -506,7 +514,13 @@ def _validate_peer(case: _Case, peer: str, got: np.ndarray, compat: str | None) 
 def _check_float(case: _Case, peer: str, got: np.ndarray, at) -> dict:
     """Finite wherever the reference is, and within PEER_TOLERANCE[dtype] · (1 + |reference|):
     loose enough for float16 arithmetic and the runtimes' float32 approximations, tight enough to
-    catch a wrong op, parameter or overflow (NumPy's float16 exp)."""
+    catch a wrong op, parameter or overflow (NumPy's float16 exp).
+
+    A peer that passes is then measured as edgeact is, in ulps of the reference rounded to the
+    dtype, with the count of checked elements beyond edgeact's bound (MAX_ULPS): a faster peer's
+    speed may come from looser arithmetic, and the report says so (``report.format_table``)."""
+    from edgeact.numerics import ulp_distance
+
     reference = _reference(case, at)
     with np.errstate(all="ignore"):
         error = np.abs(got.astype(np.float64) - reference)
@@ -518,4 +532,10 @@ def _check_float(case: _Case, peer: str, got: np.ndarray, at) -> dict:
             f"{peer} {case.name} ({case.x.dtype}) is wrong, not timing it: at "
             f"x={_at(case.x, at)[i]!s} got {got[i]!s}, reference {reference[i]!s}"
         )
-    return {"max_abs_error": float(error[finite].max(initial=0.0))}
+    ulps = ulp_distance(got.astype(case.x.dtype), reference.astype(case.x.dtype))
+    return {
+        "max_abs_error": float(error[finite].max(initial=0.0)),
+        "max_ulps": int(ulps.max(initial=0)),
+        "above_max_ulps": int((ulps > MAX_ULPS).sum()),
+        "checked": int(ulps.size),
+    }

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from edgeact import schema
+from edgeact.bench.kernels import MAX_ULPS
 
 __all__ = [
     "SCHEMA",
@@ -28,7 +29,8 @@ __all__ = [
 SCHEMA = schema.VERSION  # one version for every --json document (edgeact.schema)
 TABLE_WIDTH = 110
 LEGEND_WIDTH = 100
-_PEER_TITLES = {"onnxruntime": "× ORT", "litert": "× LiteRT", "xnnpack": "× XNNPACK"}
+_PEER_SHORT = {"onnxruntime": "ORT", "litert": "LiteRT", "xnnpack": "XNNPACK"}  # else its own name
+_PEER_TITLES = {p: f"× {short}" for p, short in _PEER_SHORT.items()}
 _PEER_NAMES = {  # whose throughput a "×" column divides by
     "numpy": "NumPy",
     "onnxruntime": "ONNX Runtime",
@@ -115,6 +117,8 @@ def format_table(rows: Iterable[Mapping]) -> str:
             notes.append(
                 f"! {' '.join(case)}: above the copy roof: {', '.join(r['above_copy_roof'])}"
             )
+        if r.get("looser_peers"):
+            notes.append(_looser_note(case, r))
         speedups = r.get("speedups") or {}
         cells = [
             *case,
@@ -127,6 +131,21 @@ def format_table(rows: Iterable[Mapping]) -> str:
         lines.append(_row(cells, columns))
     wrapped = [textwrap.fill(note, TABLE_WIDTH, subsequent_indent="    ") for note in notes]
     return "\n".join([*lines, "", table_legend(peers), *([""] if notes else []), *wrapped])
+
+
+def _looser_note(case: list, row: Mapping) -> str:
+    """The peers that passed the benchmark's check but not edgeact's bound, with how far off they
+    were, so that a "×" below 1 is read with the accuracy the peer's speed came with."""
+    looser = row["looser_peers"]
+    checked = max(v["checked"] for v in looser.values())
+    peers = ", ".join(
+        f"{_PEER_SHORT.get(p, p)} {v['max_ulps']:,} ({v['above_max_ulps']:,})"
+        for p, v in looser.items()
+    )
+    return (
+        f"≈ {' '.join(case)}: worst ulps off the float64 reference (elements beyond "
+        f"{MAX_ULPS} ulp, of {checked:,} checked): edgeact {row['max_ulps']}, {peers}"
+    )
 
 
 def table_legend(runtime_peers: Iterable[str] = ()) -> str:
