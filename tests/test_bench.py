@@ -260,8 +260,8 @@ def test_format_table_renders_every_record():
     rows, after = table[2 : 2 + len(records)], table[2 + len(records) :]
     legend = report.table_legend().splitlines()  # no runtime peers: "× numpy" only
     assert after[0] == "" and after[1 : 1 + len(legend)] == legend
-    flags = after[1 + len(legend) :]  # a flag or accuracy note may wrap onto indented lines
-    assert all(line == "" or line.startswith(("!", "≈", "    ")) for line in flags), flags
+    flags = after[1 + len(legend) :]  # flags, then the accuracy block's head and indented lines
+    assert all(line == "" or line.startswith(("!", "≈", "  ")) for line in flags), flags
     assert max(map(len, table)) <= 110
     for line, r in zip(rows, records, strict=True):
         assert line.split()[:2] == [r["activation"], r["dtype"]]
@@ -336,8 +336,10 @@ def test_a_float_peer_beyond_edgeacts_bound_is_reported_with_its_ulps(monkeypatc
     table = bench.format_table([row])
     if beyond:
         assert row["looser_peers"] == {"xnnpack": peer["validation"]}
-        note = table[table.index("≈ sigmoid float32 300:") :]
-        assert " ".join(note.split()).endswith(f"edgeact {row['max_ulps']}, XNNPACK {nudge} (1)")
+        *_, head, line = table.splitlines()
+        assert head.startswith("≈ peers beyond edgeact's 2 ulp")
+        want = f"sigmoid float32 300 edgeact {row['max_ulps']}; XNNPACK {nudge} (0.3%)"
+        assert line.split() == want.split()
     else:
         assert "looser_peers" not in row and "≈" not in table
 
@@ -382,6 +384,20 @@ def test_table_legend_explains_each_ratio_column_shown():
     )
     assert not any("LiteRT builtin" in line for line in lines)  # no LiteRT column, no legend line
     assert max(map(len, lines)) <= 100 and max(map(len, head.splitlines())) <= 110
+
+
+def test_accuracy_block_fits_the_table_and_keeps_each_peers_entry_whole():
+    v = {"max_ulps": 891_611_189, "above_max_ulps": 19_853, "checked": 65_536}
+    looser = {"numpy": {**v, "max_ulps": 3, "above_max_ulps": 6}, "xnnpack": v}
+    looser.update(onnxruntime=v, litert={**v, "max_ulps": 12_287})
+    row = {**_row("gelu_tanh", xnnpack=0.3), "max_ulps": 2, "looser_peers": looser}
+    block = bench.format_table([row]).split("\n\n")[-1]
+    assert block.startswith("≈ peers beyond edgeact's 2 ulp")
+    text = " ".join(block.split())
+    for entry in ["edgeact 2;", "numpy 3 (<0.1%)", "XNNPACK 8.9e8 (30%)", "LiteRT 12,287 (30%)"]:
+        assert entry in text
+    assert all(len(line) <= 110 for line in block.splitlines())
+    assert not any(line.rstrip().endswith(("8.9e8", "XNNPACK")) for line in block.splitlines())
 
 
 def _doc(records, cpu="Test CPU 9000", date="2031-02-03T04:05:06+00:00"):
