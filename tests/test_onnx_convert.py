@@ -326,7 +326,9 @@ def test_models_quantized_by_onnxruntime_quantizer_convert_inside_their_qdq_pair
     """Real QDQ output: onnxruntime.quantization.quantize_static on a PyTorch export."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
 
-    src = Path(__file__).parent / "fixtures" / "onnx" / f"{fixture}.onnx"
+    # a copy: the quantizer writes a shape-inferred model beside its input for a while
+    src = tmp_path / f"{fixture}.onnx"
+    src.write_bytes((Path(__file__).parent / "fixtures" / "onnx" / src.name).read_bytes())
     graph_input = onnx.load(src).graph.input[0]
     shape = [d.dim_value or 1 for d in graph_input.type.tensor_type.shape.dim]
 
