@@ -35,8 +35,11 @@ def hardsigmoid(x):
 
 @jit
 def hardswish(x):
-    """x · relu6(x + 3) / 6: the piecewise-quadratic SiLU of MobileNetV3."""
-    return 0.0 if x < -3.0 else x * relu6(x + 3.0) * (1.0 / 6.0)
+    """x · relu6(x + 3) / 6: the piecewise-quadratic SiLU of MobileNetV3. x is clamped at -3
+    first, so that -inf gives 0, not -inf·0 = NaN; below -3 the result is -3·0 = -0, the sign of
+    the formula's x·0 (PyTorch's too), which the float32 kernel shares (``_float32.hardswish``)."""
+    a = -3.0 if x < -3.0 else x
+    return a * relu6(a + 3.0) * (1.0 / 6.0)
 
 
 @jit
