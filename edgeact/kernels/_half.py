@@ -13,10 +13,10 @@ only select: they compare the float16 bits as 16-bit integers, exact on every ta
 
 Only activations whose float32 result always rounds to the same float16 as the float64
 reference are listed: hardsigmoid's ``clamp(x + 3, 0, 6) · (1/6)`` and hardswish's
-``x · (clamp(x + 3, 0, 6) · (1/6))`` in float32 (``_float32``) were checked over all 65 536 inputs
-(tests/test_kernels.py checks them exhaustively on every run, against the reference and bit for
-bit against the table, as it does relu and relu6). Hardswish has one input where float32 rounds
-differently; it is special-cased (see ``_hardswish_f32``).
+``a · (clamp(a + 3, 0, 6) · (1/6))``, a = max(x, -3), in float32 (``_float32``) were checked over
+all 65 536 inputs (tests/test_kernels.py checks them exhaustively on every run, against the
+reference and bit for bit against the table, as it does relu and relu6). Hardswish has one input
+where float32 rounds differently; it is special-cased (see ``_hardswish_f32``).
 """
 
 import functools
